@@ -1,0 +1,1 @@
+export { type ErrorCode, errorCodes, isWharfError, WharfError } from "./wharf-error.ts";

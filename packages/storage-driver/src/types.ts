@@ -1,0 +1,171 @@
+import type { Readable } from "node:stream";
+
+/** What a driver can do. Declared statically; the conformance suite checks both sides. */
+export interface Capabilities {
+  /** `get` honours `range`. */
+  readonly rangeRead: boolean;
+  /** `put`/`copy` honour `ifNoneMatch: "*"` and `ifMatch` atomically. */
+  readonly conditionalWrite: boolean;
+  /** `presign` returns URLs a client can use without credentials. */
+  readonly presign: boolean;
+  /** `createMultipart` and friends work. */
+  readonly multipart: boolean;
+}
+
+/** A stored object's description. `etag` is opaque and unquoted. */
+export interface ObjectInfo {
+  readonly key: string;
+  readonly size: number;
+  readonly etag: string;
+  readonly lastModified: Date;
+  readonly contentType?: string;
+  /** User metadata; keys lower-case ASCII. */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Hex sha256 of the body, when the driver recorded or verified it. */
+  readonly sha256?: string;
+}
+
+/** Inclusive byte range as in HTTP: `{ start: 0, end: 99 }` is the first 100 bytes; `{ suffix: 50 }` the last 50. */
+export type ByteRange = { readonly start: number; readonly end?: number } | { readonly suffix: number };
+
+export type BodyInput = Readable | AsyncIterable<Uint8Array> | Uint8Array | string;
+
+export interface GetOptions {
+  readonly range?: ByteRange;
+  /** Fail with `PRECONDITION_FAILED` unless the current etag equals this one. */
+  readonly ifMatch?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface GetResult {
+  readonly info: ObjectInfo;
+  readonly body: Readable;
+  /** Present when a range was requested: the bytes actually returned, inclusive. */
+  readonly range?: { readonly start: number; readonly end: number; readonly total: number };
+}
+
+export interface PutOptions {
+  /** Exact body length when known; a body of another length fails with `INVALID_ARGUMENT`. */
+  readonly size?: number;
+  readonly contentType?: string;
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Hex sha256 the body must have, else `CHECKSUM_MISMATCH` and nothing becomes visible. */
+  readonly sha256?: string;
+  /** `"*"`: create only; fails with `PRECONDITION_FAILED` when the key exists. */
+  readonly ifNoneMatch?: "*";
+  /** Replace only if the current etag equals this one, else `PRECONDITION_FAILED`. */
+  readonly ifMatch?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface ListOptions {
+  readonly prefix?: string;
+  /** Usually `/`: keys below the next delimiter are rolled up into `prefixes`. */
+  readonly delimiter?: string;
+  /** Opaque cursor from a previous page. */
+  readonly cursor?: string;
+  /** Only keys strictly after this one (UTF-8 byte order). */
+  readonly startAfter?: string;
+  /** Upper bound on objects + prefixes in the page; drivers may return fewer. Default 1000. */
+  readonly limit?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface ListedObject {
+  readonly key: string;
+  readonly size: number;
+  readonly etag: string;
+  readonly lastModified: Date;
+}
+
+export interface ListPage {
+  /** Objects in UTF-8 byte order of their keys. */
+  readonly objects: readonly ListedObject[];
+  /** Common prefixes (each ends with the delimiter), in byte order. */
+  readonly prefixes: readonly string[];
+  /** Present when more entries follow. */
+  readonly cursor?: string;
+}
+
+export interface CopyOptions {
+  readonly ifNoneMatch?: "*";
+  /** Replace the metadata instead of copying it. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  readonly contentType?: string;
+}
+
+export interface PresignOptions {
+  readonly method: "GET" | "PUT" | "HEAD";
+  /** Seconds, 1 … 604800. */
+  readonly expiresIn: number;
+  /** PUT: the Content-Type the client must send (signed). */
+  readonly contentType?: string;
+  /** PUT: the Content-Length the client must send (signed). */
+  readonly contentLength?: number;
+  /** PUT: hex sha256 the store must enforce, where it can (`x-amz-checksum-sha256`). */
+  readonly sha256?: string;
+  /** GET: response Content-Disposition override. */
+  readonly responseContentDisposition?: string;
+}
+
+export interface PresignedRequest {
+  readonly url: string;
+  readonly method: "GET" | "PUT" | "HEAD";
+  /** Headers the client must send exactly as given. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly expiresAt: Date;
+}
+
+export interface MultipartPart {
+  readonly partNumber: number;
+  readonly etag: string;
+  readonly size: number;
+}
+
+/**
+ * One storage backend. Keys are validated before a driver sees them (see `validateKey`); drivers
+ * still refuse anything that would escape their root. Every method rejects only with `WharfError`:
+ * `NOT_FOUND`, `PRECONDITION_FAILED`, `CHECKSUM_MISMATCH`, `INVALID_ARGUMENT`, `UNSUPPORTED`,
+ * `UNAVAILABLE` (backend unreachable), `PERMISSION_DENIED` (backend refused our credentials),
+ * `CANCELLED` (signal aborted) or `INTERNAL`.
+ */
+export interface StorageDriver {
+  readonly name: string;
+  readonly capabilities: Capabilities;
+
+  /** Rejects with `NOT_FOUND` when absent. */
+  head(key: string): Promise<ObjectInfo>;
+  /** Streams the body. `NOT_FOUND`; `RANGE_NOT_SATISFIABLE`; `PRECONDITION_FAILED` for `ifMatch`. */
+  get(key: string, options?: GetOptions): Promise<GetResult>;
+  /**
+   * Stores a body atomically: readers see the old object or the whole new one, never a part.
+   * A failed or aborted put leaves nothing behind.
+   */
+  put(key: string, body: BodyInput, options?: PutOptions): Promise<ObjectInfo>;
+  /** Idempotent: deleting a missing key succeeds. */
+  delete(key: string): Promise<void>;
+  /** One page of a listing. Use `listAll` to stream every entry. */
+  list(options?: ListOptions): Promise<ListPage>;
+  /** Server-side copy. `NOT_FOUND` for a missing source. */
+  copy(sourceKey: string, destinationKey: string, options?: CopyOptions): Promise<ObjectInfo>;
+  /** `UNSUPPORTED` unless `capabilities.presign`. */
+  presign(key: string, options: PresignOptions): Promise<PresignedRequest>;
+
+  /** `UNSUPPORTED` unless `capabilities.multipart`. Returns an upload id. */
+  createMultipart(key: string, options?: Omit<PutOptions, "size" | "sha256" | "signal">): Promise<string>;
+  uploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: BodyInput,
+    options?: { size?: number; signal?: AbortSignal },
+  ): Promise<MultipartPart>;
+  /** `NOT_FOUND` for an unknown upload id. */
+  listParts(key: string, uploadId: string): Promise<MultipartPart[]>;
+  completeMultipart(key: string, uploadId: string, parts: readonly MultipartPart[]): Promise<ObjectInfo>;
+  /** Idempotent. */
+  abortMultipart(key: string, uploadId: string): Promise<void>;
+
+  /** Releases sockets and handles. */
+  close(): Promise<void>;
+}

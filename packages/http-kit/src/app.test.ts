@@ -1,0 +1,94 @@
+import { WharfError } from "@wharf/errors";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { createHttpApp } from "./app.ts";
+import { ConfigError, parseConfig } from "./config.ts";
+import { silentLogger } from "./logger.ts";
+import { createMetrics } from "./metrics.ts";
+import { serveHttp } from "./serve.ts";
+
+function makeApp(ready?: () => boolean) {
+  const app = createHttpApp({
+    logger: silentLogger(),
+    metrics: createMetrics({ prefix: "t", defaultMetrics: false }),
+    ready,
+  });
+  app.get("/missing", () => {
+    throw new WharfError("NOT_FOUND", "no object named x");
+  });
+  app.get("/boom", () => {
+    throw new Error("secret internals: db password in here");
+  });
+  app.get("/ok", (c) => c.text("fine"));
+  return app;
+}
+
+describe("createHttpApp", () => {
+  it("maps a WharfError to its status with a JSON body carrying the request id", async () => {
+    const res = await makeApp().request("/missing", { headers: { "X-Request-Id": "req-1" } });
+    expect(res.status).toBe(404);
+    expect(res.headers.get("x-request-id")).toBe("req-1");
+    expect(await res.json()).toEqual({
+      message: "no object named x",
+      code: "NOT_FOUND",
+      request_id: "req-1",
+    });
+  });
+
+  it("never echoes internals of an unexpected error", async () => {
+    const res = await makeApp().request("/boom");
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as { message: string; code: string };
+    expect(body.code).toBe("INTERNAL");
+    expect(body.message).not.toContain("password");
+  });
+
+  it("answers unknown routes with a JSON 404", async () => {
+    const res = await makeApp().request("/nope");
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { code: string }).code).toBe("NOT_FOUND");
+  });
+
+  it("replaces a malformed incoming request id", async () => {
+    const res = await makeApp().request("/ok", {
+      headers: { "X-Request-Id": "bad id with spaces;and=more" },
+    });
+    expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("reports health from the readiness check", async () => {
+    expect((await makeApp(() => true).request("/healthz")).status).toBe(200);
+    expect((await makeApp(() => false).request("/healthz")).status).toBe(503);
+  });
+
+  it("exposes request counters in Prometheus text format", async () => {
+    const app = makeApp();
+    await app.request("/ok");
+    const res = await app.request("/metrics");
+    expect(res.headers.get("content-type")).toContain("text/plain");
+    expect(await res.text()).toMatch(/t_http_requests_total\{method="GET",route="\/ok",status="200"\} 1/);
+  });
+});
+
+describe("serveHttp", () => {
+  it("serves on a loopback port and closes", async () => {
+    await using server = await serveHttp(makeApp().fetch, { port: 0, host: "127.0.0.1" });
+    const res = await fetch(`${server.url}/ok`);
+    expect(await res.text()).toBe("fine");
+  });
+});
+
+describe("parseConfig", () => {
+  it("lists every problem at once", () => {
+    const schema = z.object({ PORT: z.coerce.number().int().min(1), STORAGE_URL: z.string().min(1) });
+    let error: unknown;
+    try {
+      parseConfig(schema, { PORT: "zero" });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toHaveLength(2);
+    expect((error as ConfigError).code).toBe("INVALID_ARGUMENT");
+  });
+});

@@ -1,0 +1,98 @@
+import { randomUUID } from "node:crypto";
+import { WharfError } from "@wharf/errors";
+import { type Context, Hono } from "hono";
+import { routePath } from "hono/route";
+import { httpStatusByCode, publicMessage, toWharfError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import type { HttpMetrics } from "./metrics.ts";
+
+/** Variables every Wharf HTTP app has on its context. */
+export interface HttpVariables {
+  log: Logger;
+  requestId: string;
+}
+
+export interface HttpEnv {
+  Variables: HttpVariables;
+}
+
+export interface HttpAppOptions {
+  readonly logger: Logger;
+  readonly metrics: HttpMetrics;
+  /** Extra readiness check for `/healthz`; throw or return false when not ready. */
+  readonly ready?: () => Promise<boolean> | boolean;
+  /** Shapes an error response body; the default is `{ message, code, request_id }`. */
+  readonly errorBody?: (error: WharfError, message: string, requestId: string) => unknown;
+  /** Extra headers for an error response (e.g. challenges for 401). */
+  readonly errorHeaders?: (error: WharfError) => Record<string, string> | undefined;
+  /** Where `/healthz` and `/metrics` live; default the root. */
+  readonly opsPrefix?: string;
+}
+
+const requestIdPattern = /^[\w.:-]{1,128}$/;
+
+/**
+ * A hono app with the parts every Wharf HTTP service shares: request ids (`X-Request-Id`), a child
+ * logger per request, Prometheus metrics, `/healthz`, `/metrics`, JSON 404s, and `onError` as the one
+ * place where errors become responses (status from {@link httpStatusByCode}).
+ */
+export function createHttpApp<E extends HttpEnv = HttpEnv>(options: HttpAppOptions): Hono<E> {
+  const app = new Hono<E>();
+  const ops = options.opsPrefix ?? "";
+  const body =
+    options.errorBody ??
+    ((error, message, requestId) => ({ message, code: error.code, request_id: requestId }));
+
+  app.use(async (c, next) => {
+    const incoming = c.req.header("x-request-id");
+    const requestId = incoming && requestIdPattern.test(incoming) ? incoming : randomUUID();
+    c.set("requestId", requestId);
+    c.set("log", options.logger.child({ requestId }));
+    c.header("X-Request-Id", requestId);
+    const started = performance.now();
+    await next();
+    const route = routePath(c) || "unmatched";
+    const seconds = (performance.now() - started) / 1000;
+    options.metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    options.metrics.duration.observe({ method: c.req.method, route }, seconds);
+    const level = c.res.status >= 500 ? "error" : "info";
+    c.var.log[level](
+      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000) },
+      "request",
+    );
+  });
+
+  app.get(`${ops}/healthz`, async (c) => {
+    let ok = true;
+    try {
+      ok = (await options.ready?.()) ?? true;
+    } catch {
+      ok = false;
+    }
+    return c.json({ status: ok ? "ok" : "unavailable" }, ok ? 200 : 503);
+  });
+
+  app.get(`${ops}/metrics`, async (c) => {
+    return c.body(await options.metrics.registry.metrics(), 200, {
+      "Content-Type": options.metrics.registry.contentType,
+    });
+  });
+
+  app.notFound((c) => errorResponse(c, toWharfError(notFound(c.req.path))));
+  app.onError((err, c) => errorResponse(c, toWharfError(err)));
+
+  function errorResponse(c: Context<E>, error: WharfError): Response {
+    const status = httpStatusByCode[error.code];
+    const requestId = c.get("requestId") ?? "";
+    if (status >= 500) c.get("log")?.error({ err: error.cause ?? error, code: error.code }, error.message);
+    const headers = options.errorHeaders?.(error);
+    if (headers) for (const [name, value] of Object.entries(headers)) c.header(name, value);
+    return c.json(body(error, publicMessage(error), requestId) as object, status);
+  }
+
+  return app;
+}
+
+function notFound(path: string): WharfError {
+  return new WharfError("NOT_FOUND", `no resource at ${path}`);
+}

@@ -1,0 +1,37 @@
+import { WharfError } from "@wharf/errors";
+import type { z } from "zod";
+
+/** A configuration that failed validation: every problem, one per line, in `details.problems`. */
+export class ConfigError extends WharfError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super("INVALID_ARGUMENT", `invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`, {
+      details: { problems },
+    });
+    this.problems = problems;
+  }
+}
+
+/** Parses `input` with `schema`, reporting every problem at once as a {@link ConfigError}. */
+export function parseConfig<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const path = issue.path.length ? issue.path.join(".") : "(config)";
+    return `${path}: ${issue.message}`;
+  });
+  throw new ConfigError(problems);
+}
+
+/** For `main.ts`: parse, or print every problem to stderr and exit 2 before anything listens. */
+export function loadConfigOrExit<T>(load: () => T, appName: string): T {
+  try {
+    return load();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${appName}: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * `./wharf start`: every app on the embedded default (local disk under ./data), no other service.
+ * Each app opts in through its package.json:
+ *   "wharf": { "dev": { "env": { "PORT": "8101", "STORAGE_URL": "${DATA}/lfs" }, "note": "…" } }
+ * `${DATA}` is the absolute ./data folder, `${DEV_SECRET}` a random secret kept in ./data/.dev-secret,
+ * `${ROOT}` the repository. Apps get WHARF_DEV=1 and print their own endpoint and credentials.
+ * Ctrl-C (or SIGTERM) stops them all gracefully.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+interface DevSpec {
+  env?: Record<string, string>;
+  note?: string;
+  /** false: the app is a CLI; only its note is printed. */
+  serve?: boolean;
+}
+
+const root = resolve(import.meta.dirname, "../..");
+const data = join(root, "data");
+mkdirSync(data, { recursive: true });
+const secretFile = join(data, ".dev-secret");
+if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(32).toString("hex"), { mode: 0o600 });
+const vars: Record<string, string> = {
+  DATA: data,
+  ROOT: root,
+  DEV_SECRET: readFileSync(secretFile, "utf8").trim(),
+};
+const only = new Set(process.argv.slice(2));
+
+const expand = (value: string) => value.replace(/\$\{(\w+)\}/g, (_, name: string) => vars[name] ?? "");
+const children: ChildProcess[] = [];
+
+for (const name of readdirSync(join(root, "apps")).sort()) {
+  const manifest = join(root, "apps", name, "package.json");
+  if (!existsSync(manifest)) continue;
+  const spec = (JSON.parse(readFileSync(manifest, "utf8")) as { wharf?: { dev?: DevSpec } }).wharf?.dev;
+  if (!spec || (only.size > 0 && !only.has(name))) continue;
+  if (spec.note) process.stdout.write(`[${name}] ${expand(spec.note)}\n`);
+  if (spec.serve === false) continue;
+  const env = Object.fromEntries(Object.entries(spec.env ?? {}).map(([k, v]) => [k, expand(v)]));
+  const child = spawn(process.execPath, ["src/main.ts"], {
+    cwd: join(root, "apps", name),
+    env: { ...process.env, ...env, WHARF_DEV: "1" },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  child.on("exit", (code, signal) => {
+    if (!stopping) process.stderr.write(`[${name}] exited (${code ?? signal})\n`);
+  });
+  children.push(child);
+}
+
+if (children.length === 0) process.stdout.write("no gateway to start yet\n");
+
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) child.kill("SIGTERM");
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);

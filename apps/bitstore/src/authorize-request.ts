@@ -1,0 +1,80 @@
+import { WharfError } from "@wharf/errors";
+import { z } from "zod";
+import { isBase64Md5 } from "./key-pattern.ts";
+
+/** One file of an `/authorize` request, as the client declared it. */
+export interface DeclaredFile {
+  readonly path: string;
+  readonly length: number;
+  /** Base64 MD5 of the body. */
+  readonly md5: string;
+  /** Content type the upload must carry; `text/plain` when not given, as in the original. */
+  readonly type: string;
+  readonly typeGiven: boolean;
+  readonly name: string;
+}
+
+export interface AuthorizeRequest {
+  readonly owner: string;
+  readonly dataset: string;
+  /** `metadata.findability == "private"` makes the objects private. */
+  readonly private: boolean;
+  readonly files: readonly DeclaredFile[];
+}
+
+const contentTypePattern =
+  /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;\s*[\w!#$&^.+-]+=("[^"\\\r\n]*"|[\w!#$&^.+-]+))*$/;
+
+const fileSchema = z.object({
+  length: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  md5: z.string().refine(isBase64Md5, "must be the base64 encoding of a 16-byte MD5"),
+  type: z.string().max(255).regex(contentTypePattern, "must be a media type such as text/csv").optional(),
+  name: z.string().min(1).max(1024),
+});
+
+const bodySchema = z.object({
+  metadata: z
+    .object({
+      owner: z.string().min(1).max(255),
+      name: z.string().min(1).max(255).optional(),
+      dataset: z.string().min(1).max(255).optional(),
+      findability: z.string().optional(),
+    })
+    .refine((m) => m.name !== undefined || m.dataset !== undefined, {
+      message: "metadata.name is required",
+      path: ["name"],
+    }),
+  filedata: z.record(z.string(), fileSchema),
+});
+
+/**
+ * Validates an `/authorize` body. Unlike the original (whose missing-field paths crashed with 500),
+ * every problem is an `INVALID_ARGUMENT` listing what is wrong.
+ */
+export function parseAuthorizeRequest(body: unknown, options: { maxFiles: number }): AuthorizeRequest {
+  const result = bodySchema.safeParse(body);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`);
+    throw new WharfError("INVALID_ARGUMENT", `invalid request: ${problems.join("; ")}`, {
+      details: { problems },
+    });
+  }
+  const { metadata, filedata } = result.data;
+  const entries = Object.entries(filedata);
+  if (entries.length > options.maxFiles) {
+    throw new WharfError("INVALID_ARGUMENT", `at most ${options.maxFiles} files per request`);
+  }
+  return {
+    owner: metadata.owner,
+    dataset: (metadata.name ?? metadata.dataset) as string,
+    private: metadata.findability === "private",
+    files: entries.map(([path, file]) => ({
+      path,
+      length: file.length,
+      md5: file.md5,
+      type: file.type ?? "text/plain",
+      typeGiven: file.type !== undefined,
+      name: file.name,
+    })),
+  };
+}

@@ -1,0 +1,173 @@
+import { isWharfError, WharfError } from "@wharf/errors";
+import { type ListedObject, listAllObjects, type StorageDriver } from "@wharf/storage-driver";
+import type { AuthorizeRequest, DeclaredFile } from "./authorize-request.ts";
+import { buildUploadForm, type FormTarget, type UploadQuery } from "./forms.ts";
+import type { KeyPattern } from "./key-pattern.ts";
+import { md5Hex } from "./key-pattern.ts";
+import type { Multipart } from "./multipart.ts";
+import { assertOwner, type Principal, quotaFromClaims } from "./principal.ts";
+import type { Quota } from "./quota.ts";
+
+export interface FileAuthorization {
+  "md5-hash": string;
+  name: string;
+  type: string;
+  /** True when an object with this MD5 and length is already stored under the key. */
+  exists: boolean;
+  upload_url: string;
+  upload_query?: UploadQuery;
+  multipart?: {
+    key: string;
+    upload_id: string;
+    part_size: number;
+    part_count: number;
+  };
+}
+
+export interface AuthorizerOptions {
+  readonly driver: StorageDriver;
+  readonly keyPattern: KeyPattern;
+  readonly statePrefix: string;
+  readonly forms: FormTarget;
+  readonly expiresIn: number;
+  readonly multipartThreshold: number;
+  readonly multipart: Multipart;
+  readonly quota: Quota;
+  /** A signed `success_action_redirect` for a key, when uploads are verified by redirect. */
+  readonly redirectFor?: (file: { key: string; md5: string; length: number }) => string;
+  readonly now?: () => Date;
+}
+
+/** Above this many files, `exists` is answered from one listing instead of one HEAD per file. */
+const listThreshold = 8;
+
+/**
+ * `/authorize`: checks the owner, renders each key, reserves quota, and answers one POST form
+ * (or, above the multipart threshold, one multipart upload) per file, keyed by the request's path.
+ */
+export function createAuthorizer(options: AuthorizerOptions) {
+  const { driver } = options;
+  const now = options.now ?? (() => new Date());
+
+  function keyFor(request: AuthorizeRequest, file: DeclaredFile): string {
+    const key = options.keyPattern.render({
+      owner: request.owner,
+      dataset: request.dataset,
+      path: file.path,
+      filename: file.name,
+      md5: file.md5,
+    });
+    if (key.startsWith(options.statePrefix)) {
+      throw new WharfError("INVALID_ARGUMENT", `the file path ${JSON.stringify(file.path)} is not allowed`);
+    }
+    return key;
+  }
+
+  async function stored(keys: readonly string[]): Promise<Map<string, ListedObject>> {
+    const found = new Map<string, ListedObject>();
+    if (keys.length === 0) return found;
+    if (keys.length >= listThreshold) {
+      const prefix = commonDirectory(keys);
+      const wanted = new Set(keys);
+      let seen = 0;
+      for await (const object of listAllObjects(driver, { prefix })) {
+        if (wanted.has(object.key)) found.set(object.key, object);
+        if (++seen > 20 * keys.length + 1000) return headEach(keys);
+      }
+      return found;
+    }
+    return headEach(keys);
+  }
+
+  async function headEach(keys: readonly string[]): Promise<Map<string, ListedObject>> {
+    const found = new Map<string, ListedObject>();
+    await Promise.all(
+      keys.map(async (key) => {
+        try {
+          found.set(key, await driver.head(key));
+        } catch (error) {
+          if (!isWharfError(error, "NOT_FOUND")) throw error;
+        }
+      }),
+    );
+    return found;
+  }
+
+  async function matches(object: ListedObject | undefined, file: DeclaredFile): Promise<boolean> {
+    if (!object || object.size !== file.length) return false;
+    if (object.etag === md5Hex(file.md5)) return true;
+    if (!object.etag.includes("-")) return false;
+    const info = await driver.head(object.key);
+    return info.metadata["content-md5"] === file.md5;
+  }
+
+  return {
+    async authorize(
+      principal: Principal,
+      request: AuthorizeRequest,
+    ): Promise<{ filedata: Record<string, FileAuthorization> }> {
+      assertOwner(principal, request.owner);
+      const keys = request.files.map((file) => keyFor(request, file));
+      const limits = {
+        public: quotaFromClaims(principal, false),
+        private: quotaFromClaims(principal, true),
+      };
+      if (limits.public !== undefined || limits.private !== undefined) {
+        const items = request.files.map((file, i) => ({
+          key: keys[i] as string,
+          bytes: file.length,
+          private: request.private,
+        }));
+        await options.quota.reserve(request.owner, items, limits, options.expiresIn);
+      }
+      const existing = await stored(keys);
+      const acl = request.private ? ("private" as const) : ("public-read" as const);
+      const at = now();
+      const filedata: Record<string, FileAuthorization> = {};
+      for (const [i, file] of request.files.entries()) {
+        const key = keys[i] as string;
+        const base = {
+          "md5-hash": file.md5,
+          name: file.name,
+          type: file.type,
+          exists: await matches(existing.get(key), file),
+        };
+        if (file.length > options.multipartThreshold) {
+          const session = await options.multipart.start(request.owner, { key, ...file });
+          filedata[file.path] = {
+            ...base,
+            upload_url: options.forms.url,
+            multipart: {
+              key,
+              upload_id: session.uploadId,
+              part_size: session.partSize,
+              part_count: session.partCount,
+            },
+          };
+          continue;
+        }
+        const redirect = options.redirectFor?.({ key, md5: file.md5, length: file.length });
+        filedata[file.path] = {
+          ...base,
+          ...buildUploadForm(
+            options.forms,
+            { key, length: file.length, md5: file.md5, type: file.type, acl },
+            { expiresIn: options.expiresIn, now: at, ...(redirect ? { redirect } : {}) },
+          ),
+        };
+      }
+      return { filedata };
+    },
+  };
+}
+
+export type Authorizer = ReturnType<typeof createAuthorizer>;
+
+/** The longest common prefix of the keys, cut back to a `/`. */
+function commonDirectory(keys: readonly string[]): string {
+  let prefix = keys[0] as string;
+  for (const key of keys) {
+    while (!key.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  }
+  return prefix.slice(0, prefix.lastIndexOf("/") + 1);
+}

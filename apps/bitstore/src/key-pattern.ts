@@ -1,0 +1,145 @@
+import { createHash } from "node:crypto";
+import { posix } from "node:path";
+import { WharfError } from "@wharf/errors";
+
+/** What a key pattern can refer to. */
+export interface KeyVariables {
+  readonly owner: string;
+  /** `metadata.name` of the request (the dataset). */
+  readonly dataset: string;
+  /** The relative path the file was listed under in `filedata`. */
+  readonly path: string;
+  /** The file entry's `name`. */
+  readonly filename: string;
+  /** Base64 MD5 as declared. */
+  readonly md5: string;
+}
+
+export const keyPatternVariables = [
+  "owner",
+  "name",
+  "dataset",
+  "path",
+  "filename",
+  "basename",
+  "dirname",
+  "extension",
+  "md5",
+  "md5_hex",
+] as const;
+
+type PatternVariable = (typeof keyPatternVariables)[number];
+type Piece = { literal: string } | { variable: PatternVariable };
+
+export interface KeyPattern {
+  readonly source: string;
+  /** Renders the object key, refusing anything that would leave the caller's prefix. */
+  render(vars: KeyVariables): string;
+  /** The fixed prefix every key of this owner starts with (`bob/` for `{owner}/…`), or `""`. */
+  ownerPrefix(owner: string): string;
+}
+
+const variablePattern = /\{([^{}]*)\}/g;
+
+/**
+ * Compiles a `STORAGE_PATH_PATTERN` such as `{owner}/{name}/{path}`. Unknown variables are refused
+ * here, at start-up, rather than on the first request as the original did.
+ */
+export function compileKeyPattern(source: string): KeyPattern {
+  const pieces: Piece[] = [];
+  let last = 0;
+  for (const match of source.matchAll(variablePattern)) {
+    if (match.index > last) pieces.push({ literal: source.slice(last, match.index) });
+    const name = match[1] as PatternVariable;
+    if (!keyPatternVariables.includes(name)) {
+      throw new WharfError("INVALID_ARGUMENT", `unknown variable {${match[1]}} in the key pattern`);
+    }
+    pieces.push({ variable: name });
+    last = match.index + match[0].length;
+  }
+  if (last < source.length) pieces.push({ literal: source.slice(last) });
+  if (/[{}]/.test(pieces.map((p) => ("literal" in p ? p.literal : "")).join(""))) {
+    throw new WharfError("INVALID_ARGUMENT", "unbalanced braces in the key pattern");
+  }
+  if (!pieces.some((p) => "variable" in p && p.variable === "owner")) {
+    throw new WharfError("INVALID_ARGUMENT", "the key pattern must contain {owner}");
+  }
+
+  return {
+    source,
+    render(vars) {
+      checkSegment("owner", vars.owner);
+      checkSegment("dataset", vars.dataset);
+      checkRelativePath(vars.path);
+      const values = valuesFor(vars);
+      const key = pieces.map((p) => ("literal" in p ? p.literal : values[p.variable])).join("");
+      const prefix = ownerPrefixOf(pieces, vars.owner);
+      if (!isCleanKey(key) || !key.startsWith(prefix)) {
+        throw new WharfError("INVALID_ARGUMENT", `the file path ${JSON.stringify(vars.path)} is not allowed`);
+      }
+      return key;
+    },
+    ownerPrefix: (owner) => ownerPrefixOf(pieces, owner),
+  };
+}
+
+function valuesFor(vars: KeyVariables): Record<PatternVariable, string> {
+  const base = posix.basename(vars.path);
+  const dot = base.lastIndexOf(".");
+  return {
+    owner: vars.owner,
+    name: vars.dataset,
+    dataset: vars.dataset,
+    path: vars.path,
+    filename: vars.filename,
+    basename: base,
+    dirname: posix.dirname(vars.path) === "." ? "" : posix.dirname(vars.path),
+    extension: dot > 0 ? base.slice(dot + 1) : "",
+    md5: vars.md5,
+    md5_hex: md5Hex(vars.md5),
+  };
+}
+
+/** Literal text and `{owner}` up to the first other variable, cut back to the last `/`. */
+function ownerPrefixOf(pieces: readonly Piece[], owner: string): string {
+  let text = "";
+  for (const piece of pieces) {
+    if ("literal" in piece) text += piece.literal;
+    else if (piece.variable === "owner") text += owner;
+    else break;
+  }
+  return text.slice(0, text.lastIndexOf("/") + 1);
+}
+
+function checkSegment(what: string, value: string): void {
+  if (value === "" || value === "." || value === ".." || /[/\\\0-\x1f\x7f]/.test(value)) {
+    throw new WharfError("INVALID_ARGUMENT", `${what} ${JSON.stringify(value)} is not allowed`);
+  }
+}
+
+function checkRelativePath(path: string): void {
+  if (!isCleanKey(path)) {
+    throw new WharfError("INVALID_ARGUMENT", `the file path ${JSON.stringify(path)} is not allowed`);
+  }
+}
+
+/** No empty, `.` or `..` segment, no leading or trailing `/`, no backslash or control character. */
+function isCleanKey(key: string): boolean {
+  if (key === "" || /[\\\0-\x1f\x7f]/.test(key) || Buffer.byteLength(key) > 1024) return false;
+  return key.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
+}
+
+/** Hex of a base64 MD5 (`""` when it is not one). */
+export function md5Hex(base64: string): string {
+  const bytes = Buffer.from(base64, "base64");
+  return bytes.length === 16 ? bytes.toString("hex") : "";
+}
+
+/** True for the base64 encoding of 16 bytes. */
+export function isBase64Md5(value: string): boolean {
+  return /^[A-Za-z0-9+/]{22}==$/.test(value);
+}
+
+export function md5Base64(data: Uint8Array | string): string {
+  return createHash("md5").update(data).digest("base64");
+}

@@ -1,0 +1,119 @@
+import {
+  type CredentialProvider,
+  type Credentials,
+  cacheCredentials,
+  checkCredentials,
+  checkScopeName,
+} from "./credentials.ts";
+import { formatAmzDate, formatIsoSeconds, toEpochMs } from "./dates.ts";
+import { resolveBucketUrl } from "./endpoint.ts";
+import { invalidArgument } from "./errors.ts";
+import { getSigningKey } from "./signing-key.ts";
+import { FILENAME_PLACEHOLDER } from "./uri.ts";
+
+/**
+ * One POST policy condition: `{ field: value }` (exact), `["eq", "$field", value]`,
+ * `["starts-with", "$field", prefix]` or `["content-length-range", min, max]`.
+ */
+export type PostPolicyCondition =
+  | Readonly<Record<string, string>>
+  | readonly ["eq" | "starts-with", string, string]
+  | readonly ["content-length-range", number, number];
+
+export interface PresignedPostInput<
+  C extends Credentials | CredentialProvider = Credentials | CredentialProvider,
+> {
+  readonly bucket: string;
+  /** `http(s)://host[:port][/base]`; default `https://s3.<region>.amazonaws.com`. */
+  readonly endpoint?: string;
+  readonly forcePathStyle?: boolean;
+  /** The form's action URL as is, instead of resolving `endpoint` + `bucket`. */
+  readonly url?: string;
+  /** The exact key, or a key ending in `${filename}` (the policy then only fixes the part before it). */
+  readonly key?: string;
+  /** Lets the client choose any key under this prefix: same as `key: prefix + "${filename}"`. */
+  readonly keyPrefix?: string;
+  readonly conditions?: readonly PostPolicyCondition[];
+  /** Form fields to send (each also becomes an exact condition), e.g. `acl`, `Content-Type`, `Content-MD5`. */
+  readonly fields?: Readonly<Record<string, string>>;
+  /** Seconds; default 3600, as the SDK. */
+  readonly expiresIn?: number;
+  readonly credentials: C;
+  readonly region: string;
+  readonly now?: Date | number;
+}
+
+export interface PresignedPost {
+  /** The form's action URL. */
+  readonly url: string;
+  /** The form fields, in order; the file field goes last. */
+  readonly fields: Record<string, string>;
+}
+
+/**
+ * A SigV4 presigned POST policy, identical to `@aws-sdk/s3-presigned-post`'s `createPresignedPost`
+ * for the same inputs and clock. Synchronous with plain credentials, a promise with a provider.
+ *
+ * @example
+ * const { url, fields } = createPresignedPost({
+ *   endpoint: "http://127.0.0.1:7480", forcePathStyle: true, bucket: "uploads", keyPrefix: "user-1/",
+ *   conditions: [["content-length-range", 1, 10_485_760]], fields: { "Content-Type": "text/csv" },
+ *   credentials, region: "us-east-1", expiresIn: 600,
+ * });
+ */
+export function createPresignedPost(input: PresignedPostInput<Credentials>): PresignedPost;
+export function createPresignedPost(input: PresignedPostInput<CredentialProvider>): Promise<PresignedPost>;
+export function createPresignedPost(input: PresignedPostInput): PresignedPost | Promise<PresignedPost>;
+export function createPresignedPost(input: PresignedPostInput): PresignedPost | Promise<PresignedPost> {
+  const { credentials } = input;
+  if (typeof credentials === "function") {
+    return cacheCredentials(credentials)().then((resolved) => buildPost(input, resolved));
+  }
+  return buildPost(input, checkCredentials(credentials));
+}
+
+function buildPost(input: PresignedPostInput, credentials: Credentials): PresignedPost {
+  const region = checkScopeName("region", input.region);
+  const expiresIn = input.expiresIn ?? 3600;
+  if (!Number.isInteger(expiresIn) || expiresIn < 1)
+    throw invalidArgument("expiresIn must be a positive integer");
+  if (input.bucket.length === 0) throw invalidArgument("bucket is empty");
+  const key = postKey(input);
+  const now = toEpochMs(input.now);
+  const amzDate = formatAmzDate(now);
+  const shortDate = amzDate.slice(0, 8);
+  const credential = `${credentials.accessKeyId}/${shortDate}/${region}/s3/aws4_request`;
+  const fields: Record<string, string> = {
+    ...input.fields,
+    bucket: input.bucket,
+    "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+    "X-Amz-Credential": credential,
+    "X-Amz-Date": amzDate,
+    ...(credentials.sessionToken ? { "X-Amz-Security-Token": credentials.sessionToken } : {}),
+  };
+  const conditions = new Set<string>();
+  for (const condition of input.conditions ?? []) conditions.add(JSON.stringify(condition));
+  for (const [name, value] of Object.entries(fields)) conditions.add(JSON.stringify({ [name]: value }));
+  const placeholder = key.lastIndexOf(FILENAME_PLACEHOLDER);
+  if (key.endsWith(FILENAME_PLACEHOLDER))
+    conditions.add(JSON.stringify(["starts-with", "$key", key.slice(0, placeholder)]));
+  else conditions.add(JSON.stringify({ key }));
+  const policy = `{"expiration":${JSON.stringify(formatIsoSeconds(now + expiresIn * 1000))},"conditions":[${[...conditions].join(",")}]}`;
+  const encodedPolicy = Buffer.from(policy, "utf8").toString("base64");
+  const signature = getSigningKey(credentials.secretAccessKey, shortDate, region, "s3").signAscii(
+    encodedPolicy,
+  );
+  return {
+    url: input.url ?? resolveBucketUrl(input, region),
+    fields: { ...fields, key, Policy: encodedPolicy, "X-Amz-Signature": signature },
+  };
+}
+
+function postKey(input: PresignedPostInput): string {
+  if (input.key !== undefined && input.keyPrefix !== undefined)
+    throw invalidArgument("give key or keyPrefix, not both");
+  if (input.keyPrefix !== undefined) return input.keyPrefix + FILENAME_PLACEHOLDER;
+  if (input.key === undefined || input.key.length === 0)
+    throw invalidArgument("key or keyPrefix is required");
+  return input.key;
+}

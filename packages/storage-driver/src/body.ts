@@ -1,0 +1,155 @@
+import { createHash, type Hash } from "node:crypto";
+import { Readable, Transform, type TransformCallback } from "node:stream";
+import { WharfError } from "@wharf/errors";
+import type { BodyInput } from "./types.ts";
+
+/** Any accepted body as a Node stream of Buffers. */
+export function toReadable(body: BodyInput): Readable {
+  if (typeof body === "string") return Readable.from([Buffer.from(body, "utf8")]);
+  if (body instanceof Uint8Array)
+    return Readable.from([Buffer.from(body.buffer, body.byteOffset, body.length)]);
+  if (body instanceof Readable) return body;
+  return Readable.from(body);
+}
+
+/**
+ * Reads a whole body into memory. For small objects and tests; fails with `PAYLOAD_TOO_LARGE`
+ * beyond `maxBytes` (default 64 MiB).
+ *
+ * @example
+ * const text = (await readAll((await driver.get("a.txt")).body)).toString("utf8");
+ */
+export async function readAll(body: BodyInput, options: { maxBytes?: number } = {}): Promise<Buffer> {
+  const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of toReadable(body)) {
+    const buffer = typeof chunk === "string" ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
+    total += buffer.length;
+    if (total > maxBytes) throw new WharfError("PAYLOAD_TOO_LARGE", `body exceeds ${maxBytes} bytes`);
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** A pass-through that counts bytes and computes md5 (the etag) and sha256 on the way. */
+export class DigestingStream extends Transform {
+  readonly #md5: Hash = createHash("md5");
+  readonly #sha256: Hash = createHash("sha256");
+  #size = 0;
+  readonly #limit: number | undefined;
+  readonly #verify: { size?: number; sha256?: string } | undefined;
+  #digests: { md5: string; sha256: string } | undefined;
+
+  /**
+   * `limit`: fail as soon as more bytes arrive. `verify`: check size and sha256 before the stream
+   * ends, so a consumer (an upload) never sees a clean end for a bad body.
+   */
+  constructor(options: { limit?: number; verify?: { size?: number; sha256?: string } } = {}) {
+    super();
+    this.#limit = options.limit;
+    this.#verify = options.verify;
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (!this.#verify) {
+      callback();
+      return;
+    }
+    try {
+      checkBody({ size: this.#size, sha256: this.digests().sha256 }, this.#verify);
+      callback();
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#size += chunk.length;
+    if (this.#limit !== undefined && this.#size > this.#limit) {
+      callback(new WharfError("INVALID_ARGUMENT", `body is longer than the declared ${this.#limit} bytes`));
+      return;
+    }
+    this.#md5.update(chunk);
+    this.#sha256.update(chunk);
+    callback(null, chunk);
+  }
+
+  /** Bytes seen so far. (Not `size`: lib-storage would read that as the body length.) */
+  get byteCount(): number {
+    return this.#size;
+  }
+
+  /** After the stream ended. */
+  digests(): { md5: string; sha256: string } {
+    this.#digests ??= { md5: this.#md5.digest("hex"), sha256: this.#sha256.digest("hex") };
+    return this.#digests;
+  }
+}
+
+/** Checks a finished body against the declared size and sha256. */
+export function checkBody(
+  actual: { size: number; sha256: string },
+  expected: { size?: number; sha256?: string },
+): void {
+  if (expected.size !== undefined && actual.size !== expected.size) {
+    throw new WharfError("INVALID_ARGUMENT", `body has ${actual.size} bytes, ${expected.size} were declared`);
+  }
+  if (expected.sha256 !== undefined && actual.sha256 !== expected.sha256.toLowerCase()) {
+    throw new WharfError("CHECKSUM_MISMATCH", "body does not match the declared sha256", {
+      details: { expected: expected.sha256, actual: actual.sha256 },
+    });
+  }
+}
+
+const sha256Pattern = /^[0-9a-fA-F]{64}$/;
+
+/** Throws `INVALID_ARGUMENT` for malformed put options shared by all drivers. */
+export function checkPutOptions(options: {
+  size?: number;
+  sha256?: string;
+  ifMatch?: string;
+  ifNoneMatch?: string;
+}): void {
+  if (options.size !== undefined && !(Number.isSafeInteger(options.size) && options.size >= 0)) {
+    throw new WharfError("INVALID_ARGUMENT", `size must be a non-negative integer, got ${options.size}`);
+  }
+  if (options.sha256 !== undefined && !sha256Pattern.test(options.sha256)) {
+    throw new WharfError("INVALID_ARGUMENT", "sha256 must be 64 hex digits");
+  }
+  if (options.ifMatch !== undefined && options.ifNoneMatch !== undefined) {
+    throw new WharfError("INVALID_ARGUMENT", "ifMatch and ifNoneMatch cannot be combined");
+  }
+  if (options.ifNoneMatch !== undefined && options.ifNoneMatch !== "*") {
+    throw new WharfError("INVALID_ARGUMENT", 'ifNoneMatch only accepts "*"');
+  }
+}
+
+/** `CANCELLED` when the signal has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new WharfError("CANCELLED", "operation cancelled", { cause: signal.reason });
+}
+
+/** S3-style multipart etag: md5 of the concatenated binary part md5s, then `-N`. */
+export function multipartEtag(partEtags: readonly string[]): string {
+  const md5 = createHash("md5");
+  for (const etag of partEtags) md5.update(Buffer.from(etag, "hex"));
+  return `${md5.digest("hex")}-${partEtags.length}`;
+}
+
+/** Translates a failure while consuming a caller's body: aborts become `CANCELLED`. */
+export function bodyError(error: unknown, signal?: AbortSignal): WharfError {
+  if (error instanceof WharfError) return error;
+  if (signal?.aborted) return new WharfError("CANCELLED", "operation cancelled", { cause: signal.reason });
+  const code = (error as { code?: unknown; name?: unknown } | null)?.code;
+  const name = (error as { name?: unknown } | null)?.name;
+  if (
+    name === "AbortError" ||
+    code === "ABORT_ERR" ||
+    code === "ECONNRESET" ||
+    code === "ERR_STREAM_PREMATURE_CLOSE"
+  ) {
+    return new WharfError("CANCELLED", "the body stream was aborted", { cause: error });
+  }
+  return new WharfError("INTERNAL", "reading the body failed", { cause: error });
+}

@@ -1,0 +1,469 @@
+import { randomUUID } from "node:crypto";
+import { Readable } from "node:stream";
+import { type ErrorCode, isWharfError } from "@wharf/errors";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readAll } from "../body.ts";
+import { compareKeys } from "../compare-keys.ts";
+import { listAll } from "../list-all.ts";
+import type { ListedObject, StorageDriver } from "../types.ts";
+import { digestStream, mapLimit, peakRssGrowth, prngBytes, prngStream, sha256Hex } from "./data.ts";
+
+export { digestStream, mapLimit, peakRssGrowth, prngBytes, prngStream, sha256Hex } from "./data.ts";
+
+export interface ConformanceOptions {
+  readonly name: string;
+  /** A driver over an isolated namespace; closed after the suite. */
+  readonly create: () => Promise<StorageDriver>;
+  /** Size of the streamed round trip whose memory is measured (default 16 MiB). */
+  readonly largeObjectBytes?: number;
+  /** Keys written for the pagination case (default 1001, i.e. more than one full page). */
+  readonly manyKeys?: number;
+  /** Writers racing in the conditional-write cases (default 8). */
+  readonly concurrentWriters?: number;
+  /** Size of every multipart part but the last (default 5 MiB, the S3 minimum). */
+  readonly partBytes?: number;
+  /** Issues presigned requests (default global fetch). */
+  readonly fetch?: (request: Request) => Promise<Response>;
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | "resolved" | "not a WharfError"> {
+  try {
+    await promise;
+    return "resolved";
+  } catch (error) {
+    return isWharfError(error) ? error.code : "not a WharfError";
+  }
+}
+
+async function text(driver: StorageDriver, key: string): Promise<string> {
+  return (await readAll((await driver.get(key)).body)).toString("utf8");
+}
+
+async function keysOf(driver: StorageDriver, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const entry of listAll(driver, { prefix }))
+    if (entry.kind === "object") keys.push(entry.object.key);
+  return keys;
+}
+
+/**
+ * Registers the shared behaviour suite for one driver. Each driver's test file calls it in a few
+ * lines; every case writes under a fresh prefix, so a shared bucket is fine.
+ *
+ * @example
+ * testDriver({ name: "memory", create: async () => createMemoryDriver() });
+ */
+export function testDriver(options: ConformanceOptions): void {
+  const largeBytes = options.largeObjectBytes ?? 16 * 1024 * 1024;
+  const manyKeys = options.manyKeys ?? 1001;
+  const writers = options.concurrentWriters ?? 8;
+  const partBytes = options.partBytes ?? 5 * 1024 * 1024;
+  const doFetch = options.fetch ?? ((request: Request) => fetch(request));
+
+  describe(`storage driver conformance: ${options.name}`, () => {
+    let driver: StorageDriver;
+    const run = `conformance-${randomUUID().slice(0, 8)}`;
+    let counter = 0;
+    const fresh = (name = "case") => `${run}/${name}-${++counter}`;
+
+    beforeAll(async () => {
+      driver = await options.create();
+    });
+    afterAll(async () => {
+      await driver?.close();
+    });
+
+    it("declares its capabilities", () => {
+      for (const capability of ["rangeRead", "conditionalWrite", "presign", "multipart"] as const) {
+        expect(typeof driver.capabilities[capability]).toBe("boolean");
+      }
+    });
+
+    describe("round trips", () => {
+      it.each([0, 1, 1000, 256 * 1024 + 7])(
+        "stores and reads back %i bytes with its metadata",
+        async (size) => {
+          const key = fresh("rt");
+          const data = prngBytes(size, size);
+          const put = await driver.put(key, data, {
+            size,
+            contentType: "application/x-test",
+            metadata: { owner: "alice", "x-note": "ünï" },
+          });
+          expect(put.size).toBe(size);
+          const head = await driver.head(key);
+          expect(head).toMatchObject({ key, size, etag: put.etag, contentType: "application/x-test" });
+          expect(head.metadata).toEqual({ owner: "alice", "x-note": "ünï" });
+          expect(head.lastModified).toBeInstanceOf(Date);
+          if (head.sha256 !== undefined) expect(head.sha256).toBe(sha256Hex(data));
+          const got = await driver.get(key);
+          expect(got.info.etag).toBe(put.etag);
+          expect(Buffer.compare(await readAll(got.body), data)).toBe(0);
+        },
+      );
+
+      it("accepts strings, async iterables and Readables of unknown length", async () => {
+        const key = fresh("bodies");
+        await driver.put(key, "text");
+        expect(await text(driver, key)).toBe("text");
+        async function* chunks() {
+          yield Buffer.from("as");
+          yield Buffer.from("ync");
+        }
+        await driver.put(key, chunks());
+        expect(await text(driver, key)).toBe("async");
+        await driver.put(key, Readable.from([Buffer.from("read"), Buffer.from("able")]));
+        expect(await text(driver, key)).toBe("readable");
+      });
+
+      it(`streams ${largeBytes} bytes of unknown length both ways with bounded memory`, async () => {
+        const key = fresh("large");
+        const expected = await digestStream(prngStream(largeBytes, 7));
+        let put: Awaited<ReturnType<StorageDriver["put"]>> | undefined;
+        const uploadGrowth = await peakRssGrowth(async () => {
+          put = await driver.put(key, prngStream(largeBytes, 7), { sha256: expected.sha256 });
+        });
+        expect(put?.size).toBe(largeBytes);
+        let got: { sha256: string; size: number } | undefined;
+        const downloadGrowth = await peakRssGrowth(async () => {
+          got = await digestStream((await driver.get(key)).body);
+        });
+        expect(got).toEqual(expected);
+        expect(uploadGrowth).toBeLessThan(100 * 1024 * 1024);
+        expect(downloadGrowth).toBeLessThan(100 * 1024 * 1024);
+        await driver.delete(key);
+      }, 600_000);
+
+      it("replaces an object and its metadata on overwrite", async () => {
+        const key = fresh("overwrite");
+        await driver.put(key, "one", { metadata: { version: "1" }, contentType: "text/plain" });
+        const second = await driver.put(key, "two!", { metadata: { version: "2" } });
+        const head = await driver.head(key);
+        expect(head).toMatchObject({ size: 4, etag: second.etag });
+        expect(head.metadata).toEqual({ version: "2" });
+        expect(await text(driver, key)).toBe("two!");
+      });
+
+      it("round-trips unicode and awkward keys and lists them in UTF-8 byte order", async () => {
+        const base = `${fresh("keys")}/`;
+        const names = [
+          "space in name",
+          "plus+sign",
+          "percent%20literal",
+          "q?uery#hash&amp=1",
+          "ünïcödé/日本語/😀.txt",
+          "~tilde!'()*,;@$",
+          ".dotfile",
+          "..double",
+          "\ue000private-use",
+          "\u{1f600}astral",
+          // A 200-byte segment; whole keys near 1024 bytes exceed some stores' limits (Ceph osd_max_object_name_len).
+          `long/${"x".repeat(200)}`,
+          "a-b",
+          "a/b",
+        ];
+        const failed: string[] = [];
+        for (const name of names) await driver.put(base + name, name).catch(() => failed.push(name));
+        expect(failed).toEqual([]);
+        for (const name of names) expect(await text(driver, base + name)).toBe(name);
+        expect(await keysOf(driver, base)).toEqual(names.map((name) => base + name).sort(compareKeys));
+      });
+    });
+
+    describe("errors by code", () => {
+      it("reports a missing key as NOT_FOUND and deletes idempotently", async () => {
+        const key = fresh("missing");
+        expect(await codeOf(driver.head(key))).toBe("NOT_FOUND");
+        expect(await codeOf(driver.get(key))).toBe("NOT_FOUND");
+        expect(await codeOf(driver.copy(key, fresh()))).toBe("NOT_FOUND");
+        await driver.delete(key);
+        await driver.put(key, "x");
+        await driver.delete(key);
+        await driver.delete(key);
+        expect(await codeOf(driver.head(key))).toBe("NOT_FOUND");
+      });
+
+      it.each([
+        "../escape",
+        "a/../../escape",
+        "/absolute",
+        "nul\u0000byte",
+        "back\\slash",
+        "a//b",
+        "./a",
+        "trailing/",
+        "",
+        ".wharf-storage/meta/x",
+      ])("rejects the traversal or malformed key %j with INVALID_ARGUMENT", async (key) => {
+        expect(await codeOf(driver.put(key, "x"))).toBe("INVALID_ARGUMENT");
+        expect(await codeOf(driver.get(key))).toBe("INVALID_ARGUMENT");
+        expect(await codeOf(driver.head(key))).toBe("INVALID_ARGUMENT");
+        expect(await codeOf(driver.delete(key))).toBe("INVALID_ARGUMENT");
+      });
+
+      it("rejects a body of another length than declared with INVALID_ARGUMENT and stores nothing", async () => {
+        const key = fresh("size");
+        expect(await codeOf(driver.put(key, "12345", { size: 4 }))).toBe("INVALID_ARGUMENT");
+        expect(await codeOf(driver.put(key, prngStream(1000), { size: 2000 }))).toBe("INVALID_ARGUMENT");
+        expect(await codeOf(driver.head(key))).toBe("NOT_FOUND");
+      });
+
+      it("rejects a wrong sha256 with CHECKSUM_MISMATCH and keeps the previous object", async () => {
+        const key = fresh("sha");
+        expect(await codeOf(driver.put(key, "new", { sha256: sha256Hex("other") }))).toBe(
+          "CHECKSUM_MISMATCH",
+        );
+        expect(await codeOf(driver.head(key))).toBe("NOT_FOUND");
+        await driver.put(key, "old", { sha256: sha256Hex("old") });
+        const streamed = Readable.from([Buffer.from("ne"), Buffer.from("w")]);
+        expect(await codeOf(driver.put(key, streamed, { sha256: sha256Hex("other") }))).toBe(
+          "CHECKSUM_MISMATCH",
+        );
+        expect(await text(driver, key)).toBe("old");
+      });
+
+      it("rejects an aborted put with CANCELLED and stores nothing", async () => {
+        const key = fresh("abort");
+        const controller = new AbortController();
+        controller.abort();
+        expect(await codeOf(driver.put(key, "x", { signal: controller.signal }))).toBe("CANCELLED");
+        const failing = new Readable({ read() {} });
+        failing.push(Buffer.alloc(1024));
+        const pending = driver.put(key, failing);
+        setImmediate(() => failing.destroy(new Error("client went away")));
+        expect(await codeOf(pending)).not.toBe("resolved");
+        expect(await codeOf(driver.head(key))).toBe("NOT_FOUND");
+      });
+    });
+
+    describe("listing", () => {
+      const tree = ["a/1", "a/2", "a/sub/3", "b", "c/d/e/f", "c-d", "d.txt"];
+      let base: string;
+      beforeAll(async () => {
+        base = `${fresh("list")}/`;
+        for (const key of tree) await driver.put(base + key, key);
+      });
+
+      it("lists every key under a prefix in byte order", async () => {
+        expect(await keysOf(driver, base)).toEqual(tree.map((key) => base + key).sort(compareKeys));
+        expect(await keysOf(driver, `${base}a/`)).toEqual([`${base}a/1`, `${base}a/2`, `${base}a/sub/3`]);
+        expect(await keysOf(driver, `${base}c`)).toEqual([`${base}c-d`, `${base}c/d/e/f`]);
+        expect(await keysOf(driver, `${base}nothing`)).toEqual([]);
+      });
+
+      it("rolls keys up into common prefixes at the delimiter", async () => {
+        const page = await driver.list({ prefix: base, delimiter: "/" });
+        expect(page.objects.map((o) => o.key)).toEqual([`${base}b`, `${base}c-d`, `${base}d.txt`]);
+        expect(page.prefixes).toEqual([`${base}a/`, `${base}c/`]);
+        expect(page.cursor).toBeUndefined();
+        const inner = await driver.list({ prefix: `${base}a/`, delimiter: "/" });
+        expect(inner.objects.map((o) => o.key)).toEqual([`${base}a/1`, `${base}a/2`]);
+        expect(inner.prefixes).toEqual([`${base}a/sub/`]);
+      });
+
+      it("pages with a cursor and honours startAfter", async () => {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await driver.list({
+            prefix: base,
+            delimiter: "/",
+            limit: 2,
+            ...(cursor ? { cursor } : {}),
+          });
+          expect(page.objects.length + page.prefixes.length).toBeLessThanOrEqual(2);
+          seen.push(...page.objects.map((o) => o.key), ...page.prefixes);
+          cursor = page.cursor;
+        } while (cursor);
+        expect(seen.sort(compareKeys)).toEqual([
+          `${base}a/`,
+          `${base}b`,
+          `${base}c-d`,
+          `${base}c/`,
+          `${base}d.txt`,
+        ]);
+        const after = await driver.list({ prefix: base, startAfter: `${base}b` });
+        expect(after.objects.map((o) => o.key)).toEqual([`${base}c-d`, `${base}c/d/e/f`, `${base}d.txt`]);
+      });
+
+      it("describes listed objects like head does", async () => {
+        const page = await driver.list({ prefix: `${base}b` });
+        const head = await driver.head(`${base}b`);
+        expect(page.objects).toHaveLength(1);
+        const listed = page.objects[0] as ListedObject;
+        expect(listed).toMatchObject({ key: head.key, size: head.size, etag: head.etag });
+      });
+
+      it(`paginates over ${manyKeys} keys without loss or duplicates`, async () => {
+        const prefix = `${fresh("many")}/`;
+        const keys = Array.from({ length: manyKeys }, (_, i) => `${prefix}${String(i).padStart(5, "0")}`);
+        await mapLimit(keys, 16, (key) => driver.put(key, ""));
+        const first = await driver.list({ prefix });
+        expect(first.objects.length).toBeLessThanOrEqual(1000);
+        expect(first.cursor).toBeDefined();
+        expect(await keysOf(driver, prefix)).toEqual(keys);
+      }, 300_000);
+    });
+
+    describe("range reads", () => {
+      const body = "0123456789";
+      it("serves ranges or rejects them by capability", async () => {
+        const key = fresh("range");
+        await driver.put(key, body);
+        if (!driver.capabilities.rangeRead) {
+          expect(await codeOf(driver.get(key, { range: { start: 0, end: 1 } }))).toBe("UNSUPPORTED");
+          return;
+        }
+        const cases = [
+          [{ start: 2, end: 4 }, "234", { start: 2, end: 4 }],
+          [{ start: 7 }, "789", { start: 7, end: 9 }],
+          [{ start: 8, end: 100 }, "89", { start: 8, end: 9 }],
+          [{ suffix: 3 }, "789", { start: 7, end: 9 }],
+          [{ suffix: 50 }, body, { start: 0, end: 9 }],
+        ] as const;
+        for (const [range, expected, resolved] of cases) {
+          const got = await driver.get(key, { range });
+          expect((await readAll(got.body)).toString()).toBe(expected);
+          expect(got.range).toEqual({ ...resolved, total: 10 });
+        }
+        expect(await codeOf(driver.get(key, { range: { start: 10 } }))).toBe("RANGE_NOT_SATISFIABLE");
+      });
+    });
+
+    describe("conditional writes", () => {
+      it("creates only when absent with ifNoneMatch and replaces only the matching etag with ifMatch", async () => {
+        const key = fresh("cond");
+        if (!driver.capabilities.conditionalWrite) {
+          expect(await codeOf(driver.put(key, "x", { ifNoneMatch: "*" }))).toBe("UNSUPPORTED");
+          return;
+        }
+        const first = await driver.put(key, "first", { ifNoneMatch: "*" });
+        expect(await codeOf(driver.put(key, "again", { ifNoneMatch: "*" }))).toBe("PRECONDITION_FAILED");
+        expect(await codeOf(driver.put(key, "stale", { ifMatch: "0".repeat(32) }))).toBe(
+          "PRECONDITION_FAILED",
+        );
+        const second = await driver.put(key, "second", { ifMatch: first.etag });
+        expect(await codeOf(driver.put(key, "late", { ifMatch: first.etag }))).toBe("PRECONDITION_FAILED");
+        expect(await text(driver, key)).toBe("second");
+        expect(await codeOf(driver.get(key, { ifMatch: first.etag }))).toBe("PRECONDITION_FAILED");
+        expect((await driver.get(key, { ifMatch: second.etag })).info.etag).toBe(second.etag);
+        expect(await codeOf(driver.put(fresh("absent"), "x", { ifMatch: first.etag }))).toBe(
+          "PRECONDITION_FAILED",
+        );
+      });
+
+      it(`lets exactly one of ${writers} concurrent ifNoneMatch writers win`, async () => {
+        if (!driver.capabilities.conditionalWrite) return;
+        const key = fresh("race-create");
+        const results = await Promise.all(
+          Array.from({ length: writers }, (_, i) =>
+            codeOf(driver.put(key, `writer ${i}`, { ifNoneMatch: "*" })),
+          ),
+        );
+        expect(results.filter((code) => code === "resolved")).toHaveLength(1);
+        expect(results.filter((code) => code === "PRECONDITION_FAILED")).toHaveLength(writers - 1);
+        expect(await text(driver, key)).toBe(`writer ${results.indexOf("resolved")}`);
+      });
+
+      it(`lets exactly one of ${writers} concurrent ifMatch writers win`, async () => {
+        if (!driver.capabilities.conditionalWrite) return;
+        const key = fresh("race-replace");
+        const { etag } = await driver.put(key, "base");
+        const results = await Promise.all(
+          Array.from({ length: writers }, (_, i) =>
+            codeOf(driver.put(key, `writer ${i}`, { ifMatch: etag })),
+          ),
+        );
+        expect(results.filter((code) => code === "resolved")).toHaveLength(1);
+        expect(await text(driver, key)).toBe(`writer ${results.indexOf("resolved")}`);
+      });
+    });
+
+    describe("copy", () => {
+      it("copies content and metadata, or replaces the metadata", async () => {
+        const source = fresh("copy-src");
+        await driver.put(source, "payload", { contentType: "text/plain", metadata: { a: "1" } });
+        const same = fresh("copy-dst");
+        const copied = await driver.copy(source, same);
+        expect(copied.size).toBe(7);
+        expect(await driver.head(same)).toMatchObject({ contentType: "text/plain", metadata: { a: "1" } });
+        const replaced = fresh("copy-dst");
+        await driver.copy(source, replaced, { metadata: { b: "2" }, contentType: "application/json" });
+        expect(await driver.head(replaced)).toMatchObject({
+          contentType: "application/json",
+          metadata: { b: "2" },
+        });
+        expect(await text(driver, replaced)).toBe("payload");
+        if (driver.capabilities.conditionalWrite) {
+          expect(await codeOf(driver.copy(source, same, { ifNoneMatch: "*" }))).toBe("PRECONDITION_FAILED");
+        }
+      });
+    });
+
+    describe("multipart", () => {
+      it("assembles parts in order, or is UNSUPPORTED", async () => {
+        const key = fresh("mp");
+        if (!driver.capabilities.multipart) {
+          expect(await codeOf(driver.createMultipart(key))).toBe("UNSUPPORTED");
+          return;
+        }
+        const first = prngBytes(partBytes, 1);
+        const second = prngBytes(1000, 2);
+        const uploadId = await driver.createMultipart(key, {
+          contentType: "application/x-parts",
+          metadata: { m: "1" },
+        });
+        const p2 = await driver.uploadPart(key, uploadId, 2, second);
+        const p1 = await driver.uploadPart(key, uploadId, 1, Readable.from([first]), { size: partBytes });
+        expect((await driver.listParts(key, uploadId)).map((p) => [p.partNumber, p.etag, p.size])).toEqual([
+          [1, p1.etag, partBytes],
+          [2, p2.etag, 1000],
+        ]);
+        const info = await driver.completeMultipart(key, uploadId, [p1, p2]);
+        expect(info.size).toBe(partBytes + 1000);
+        const head = await driver.head(key);
+        expect(head).toMatchObject({
+          size: partBytes + 1000,
+          etag: info.etag,
+          contentType: "application/x-parts",
+        });
+        expect(head.metadata).toEqual({ m: "1" });
+        const body = await digestStream((await driver.get(key)).body);
+        expect(body.sha256).toBe(sha256Hex(Buffer.concat([first, second])));
+        expect(await codeOf(driver.listParts(key, uploadId))).toBe("NOT_FOUND");
+      });
+
+      it("forgets an aborted upload and reports unknown uploads as NOT_FOUND", async () => {
+        const key = fresh("mp-abort");
+        if (!driver.capabilities.multipart) return;
+        const uploadId = await driver.createMultipart(key);
+        await driver.uploadPart(key, uploadId, 1, "part");
+        await driver.abortMultipart(key, uploadId);
+        await driver.abortMultipart(key, uploadId);
+        expect(await codeOf(driver.listParts(key, uploadId))).toBe("NOT_FOUND");
+        expect(await codeOf(driver.uploadPart(key, uploadId, 2, "x"))).toBe("NOT_FOUND");
+        expect(await codeOf(driver.head(key))).toBe("NOT_FOUND");
+      });
+    });
+
+    describe("presign", () => {
+      it("presigns GET and PUT URLs a client can use, or is UNSUPPORTED", async () => {
+        const key = fresh("presign");
+        if (!driver.capabilities.presign) {
+          expect(await codeOf(driver.presign(key, { method: "GET", expiresIn: 60 }))).toBe("UNSUPPORTED");
+          return;
+        }
+        const put = await driver.presign(key, { method: "PUT", expiresIn: 60, contentType: "text/plain" });
+        const uploaded = await doFetch(
+          new Request(put.url, { method: "PUT", headers: put.headers, body: "presigned" }),
+        );
+        expect(uploaded.status).toBe(200);
+        const get = await driver.presign(key, { method: "GET", expiresIn: 60 });
+        const downloaded = await doFetch(new Request(get.url, { headers: get.headers }));
+        expect(downloaded.status).toBe(200);
+        expect(await downloaded.text()).toBe("presigned");
+        expect(get.expiresAt.getTime()).toBeGreaterThan(Date.now());
+      });
+    });
+  });
+}

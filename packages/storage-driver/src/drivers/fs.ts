@@ -1,0 +1,675 @@
+import { createHash, randomUUID } from "node:crypto";
+import { constants, createReadStream, createWriteStream, type Stats } from "node:fs";
+import {
+  type FileHandle,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
+import { dirname, join, sep } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { WharfError } from "@wharf/errors";
+import { createPresigner, escapeKeyPath } from "@wharf/s3-signing";
+import {
+  bodyError,
+  checkBody,
+  checkPutOptions,
+  DigestingStream,
+  multipartEtag,
+  throwIfAborted,
+  toReadable,
+} from "../body.ts";
+import { RESERVED_SEGMENT, validateKey, validatePrefix } from "../keys.ts";
+import { listPage } from "../list-page.ts";
+import { resolveRange } from "../range.ts";
+import type {
+  BodyInput,
+  Capabilities,
+  ListedObject,
+  MultipartPart,
+  ObjectInfo,
+  PutOptions,
+  StorageDriver,
+} from "../types.ts";
+import { errno, translateFsError } from "./fs-errors.ts";
+import { withFileLock } from "./fs-lock.ts";
+import { fsWalker } from "./fs-walk.ts";
+
+export interface FsPresignOptions {
+  /** Public base URL of the route that mounts `handlePresignedRequest`, e.g. `https://app/storage`. */
+  readonly baseUrl: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  readonly region?: string;
+}
+
+export interface FsDriverOptions {
+  /** Absolute directory holding the objects; created when missing. */
+  readonly root: string;
+  /** fsync files and folders before a write is acknowledged (default true). */
+  readonly fsync?: boolean;
+  readonly presign?: FsPresignOptions;
+}
+
+/** What the sidecar beside each object records. `ino` ties it to one version of the data file. */
+interface Sidecar {
+  readonly v: 1;
+  readonly ino: number;
+  readonly size: number;
+  readonly etag: string;
+  readonly sha256?: string;
+  readonly contentType?: string;
+  readonly metadata: Record<string, string>;
+}
+
+interface Staged {
+  readonly path: string;
+  readonly ino: number;
+  readonly size: number;
+  readonly md5: string;
+  readonly sha256: string;
+}
+
+interface Conditions {
+  readonly ifNoneMatch?: "*";
+  readonly ifMatch?: string;
+}
+
+type UploadRecord = {
+  readonly key: string;
+  readonly contentType?: string;
+  readonly metadata?: Record<string, string>;
+} & Conditions;
+
+const diskErrors = new Set(["ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS", "EIO", "ENAMETOOLONG"]);
+const uploadIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const partFilePattern = /^(\d{5})\.([0-9a-f]{32})$/;
+
+function conflict(key: string, cause?: unknown): WharfError {
+  return new WharfError(
+    "INVALID_ARGUMENT",
+    `${key} conflicts with an existing object or folder (the fs driver cannot hold both "a" and "a/b")`,
+    { cause, details: { key } },
+  );
+}
+
+function preconditionFailed(key: string, why: string): WharfError {
+  return new WharfError("PRECONDITION_FAILED", `${why} at ${key}`, { details: { key } });
+}
+
+/**
+ * Objects as plain files under `root` (`root/photos/cat.jpg` for key `photos/cat.jpg`), with a
+ * JSON sidecar per object, staging, locks and multipart parts under `root/.wharf-storage/`.
+ * Writes go to a staging file, are fsynced and renamed into place; conditional writes hold a
+ * cross-process lock file. Keys that share a folder name with an object (`a` and `a/b`) conflict.
+ *
+ * @example
+ * const storage = createFsDriver({ root: "/srv/wharf/data" });
+ */
+export function createFsDriver(options: FsDriverOptions): StorageDriver {
+  const root = options.root;
+  const internal = join(root, RESERVED_SEGMENT);
+  const stagingDir = join(internal, "staging");
+  const metaRoot = join(internal, "meta");
+  const locksDir = join(internal, "locks");
+  const uploadsDir = join(internal, "uploads");
+  const durable = options.fsync ?? true;
+  let readyPromise: Promise<string> | undefined;
+
+  const capabilities: Capabilities = Object.freeze({
+    rangeRead: true,
+    conditionalWrite: true,
+    presign: options.presign !== undefined,
+    multipart: true,
+  });
+  const presigner = options.presign
+    ? createPresigner({
+        credentials: options.presign.credentials,
+        region: options.presign.region ?? "us-east-1",
+      })
+    : undefined;
+
+  function ready(): Promise<string> {
+    readyPromise ??= (async () => {
+      for (const dir of [stagingDir, metaRoot, locksDir, uploadsDir]) await mkdir(dir, { recursive: true });
+      return realpath(root);
+    })().catch((error) => {
+      readyPromise = undefined;
+      throw translateFsError(error);
+    });
+    return readyPromise;
+  }
+
+  const dataPath = (key: string) => join(root, ...key.split("/"));
+  const metaPath = (key: string) => join(metaRoot, ...key.split("/"));
+  const lockPath = (key: string) =>
+    join(locksDir, createHash("sha256").update(key).digest("hex").slice(0, 40));
+  const lock = <T>(key: string, fn: () => Promise<T>) => withFileLock(lockPath(key), fn);
+
+  async function syncDir(dir: string): Promise<void> {
+    if (!durable) return;
+    const handle = await open(dir, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Refuses a folder that resolves (through symlinks) outside the root. */
+  async function assertInside(key: string, dir: string): Promise<void> {
+    const rootReal = await ready();
+    const real = await realpath(dir);
+    if (real !== rootReal && !real.startsWith(rootReal + sep)) {
+      throw new WharfError("INVALID_ARGUMENT", `${key} resolves outside the storage root`, {
+        details: { key },
+      });
+    }
+  }
+
+  async function readSidecar(key: string): Promise<Sidecar | undefined> {
+    try {
+      return JSON.parse(await readFile(metaPath(key), "utf8")) as Sidecar;
+    } catch (error) {
+      if (errno(error) === "ENOENT" || errno(error) === "ENOTDIR" || errno(error) === "EISDIR")
+        return undefined;
+      if (error instanceof SyntaxError) return undefined;
+      throw error;
+    }
+  }
+
+  function toInfo(key: string, sidecar: Sidecar, stats: Stats): ObjectInfo {
+    return {
+      key,
+      size: stats.size,
+      etag: sidecar.etag,
+      lastModified: stats.mtime,
+      metadata: sidecar.metadata,
+      ...(sidecar.contentType === undefined ? {} : { contentType: sidecar.contentType }),
+      ...(sidecar.sha256 === undefined ? {} : { sha256: sidecar.sha256 }),
+    };
+  }
+
+  async function openData(key: string): Promise<{ handle: FileHandle; stats: Stats }> {
+    const path = dataPath(key);
+    try {
+      await assertInside(key, dirname(path));
+      const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      const stats = await handle.stat();
+      if (stats.isFile()) return { handle, stats };
+      await handle.close();
+    } catch (error) {
+      if (errno(error) === "ELOOP") {
+        throw new WharfError("INVALID_ARGUMENT", `${key} is a symbolic link`, { details: { key } });
+      }
+      if (errno(error) !== "EISDIR") throw translateFsError(error, key);
+    }
+    throw new WharfError("NOT_FOUND", `no object at ${key}`, { details: { key } });
+  }
+
+  /** Hashes a data file whose sidecar is missing or stale (a crash between the two renames). */
+  async function repairSidecar(key: string, handle: FileHandle, stats: Stats): Promise<Sidecar> {
+    const digest = new DigestingStream();
+    await pipeline(handle.createReadStream({ start: 0, autoClose: false }), digest, async (source) => {
+      for await (const _ of source);
+    });
+    const { md5, sha256 } = digest.digests();
+    const sidecar: Sidecar = { v: 1, ino: stats.ino, size: stats.size, etag: md5, sha256, metadata: {} };
+    await writeSidecar(key, sidecar);
+    return sidecar;
+  }
+
+  /** Opens the data file with the sidecar of the same version; `locked` when the key lock is held. */
+  async function openConsistent(
+    key: string,
+    locked = false,
+  ): Promise<{ handle: FileHandle; info: ObjectInfo }> {
+    const { handle, stats } = await openData(key);
+    try {
+      const sidecar = await readSidecar(key);
+      if (sidecar && sidecar.ino === stats.ino && sidecar.size === stats.size) {
+        return { handle, info: toInfo(key, sidecar, stats) };
+      }
+      if (locked) return { handle, info: toInfo(key, await repairSidecar(key, handle, stats), stats) };
+    } catch (error) {
+      await handle.close();
+      throw translateFsError(error, key);
+    }
+    // A writer is between its two renames (or crashed there): wait for its lock, then look again.
+    await handle.close();
+    return lock(key, () => openConsistent(key, true));
+  }
+
+  async function stage(
+    body: Readable,
+    limit: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Staged> {
+    throwIfAborted(signal);
+    await ready();
+    const path = join(stagingDir, randomUUID());
+    const digest = new DigestingStream(limit === undefined ? {} : { limit });
+    try {
+      await pipeline(
+        body,
+        digest,
+        createWriteStream(path, { flags: "wx", flush: durable }),
+        ...(signal ? [{ signal }] : []),
+      );
+      const { ino } = await stat(path);
+      return { path, ino, size: digest.byteCount, ...digest.digests() };
+    } catch (error) {
+      body.destroy();
+      await rm(path, { force: true });
+      if (diskErrors.has(errno(error) ?? "")) throw translateFsError(error);
+      throw bodyError(error, signal);
+    }
+  }
+
+  async function writeSidecar(key: string, sidecar: Sidecar): Promise<void> {
+    const temporary = join(stagingDir, `${randomUUID()}.json`);
+    await writeFile(temporary, JSON.stringify(sidecar), { flush: durable });
+    const path = metaPath(key);
+    await mkdir(dirname(path), { recursive: true });
+    try {
+      await rename(temporary, path);
+    } catch (error) {
+      // Orphan sidecars of deleted keys below a folder now taken by an object: drop them.
+      if (errno(error) !== "EISDIR" && errno(error) !== "ENOTEMPTY") throw error;
+      await rm(path, { recursive: true, force: true });
+      await rename(temporary, path);
+    }
+    await syncDir(dirname(path));
+  }
+
+  /** Creates the parents of a data path; a file in the way is a key conflict. */
+  async function makeParents(key: string, path: string): Promise<void> {
+    try {
+      await mkdir(dirname(path), { recursive: true });
+    } catch (error) {
+      if (errno(error) === "EEXIST" || errno(error) === "ENOTDIR") throw conflict(key, error);
+      throw error;
+    }
+    await assertInside(key, dirname(path));
+  }
+
+  /** The object currently at `key` (lock held), or undefined. */
+  async function current(key: string, path: string): Promise<ObjectInfo | undefined> {
+    let stats: Stats;
+    try {
+      stats = await lstat(path);
+    } catch (error) {
+      if (errno(error) === "ENOENT") return undefined;
+      throw error;
+    }
+    if (stats.isDirectory()) throw conflict(key);
+    if (!stats.isFile())
+      throw new WharfError("INVALID_ARGUMENT", `${key} is not a regular file`, { details: { key } });
+    const { handle, info } = await openConsistent(key, true);
+    await handle.close();
+    return info;
+  }
+
+  /** Makes a staged file the object at `key`, atomically, under the key's lock. */
+  async function commit(
+    key: string,
+    staged: Staged,
+    described: {
+      etag: string;
+      sha256?: string;
+      contentType?: string;
+      metadata?: Readonly<Record<string, string>>;
+    },
+    conditions: Conditions,
+  ): Promise<ObjectInfo> {
+    const path = dataPath(key);
+    return lock(key, async () => {
+      for (let attempt = 0; ; attempt++) {
+        await makeParents(key, path);
+        const existing = await current(key, path);
+        if (conditions.ifNoneMatch === "*" && existing) throw preconditionFailed(key, "an object exists");
+        if (conditions.ifMatch !== undefined && existing?.etag !== conditions.ifMatch) {
+          throw preconditionFailed(key, existing ? "the etag does not match" : "no object exists");
+        }
+        try {
+          // link() fails with EEXIST if anything appeared meanwhile, even from a writer not using our lock.
+          if (conditions.ifNoneMatch === "*") await link(staged.path, path);
+          else await rename(staged.path, path);
+          break;
+        } catch (error) {
+          if (errno(error) === "EEXIST") throw preconditionFailed(key, "an object exists");
+          if (errno(error) === "EISDIR" || errno(error) === "ENOTEMPTY") throw conflict(key, error);
+          // A delete pruned the empty parent folder between mkdir and rename: try again.
+          if (errno(error) !== "ENOENT" || attempt >= 5) throw error;
+        }
+      }
+      const sidecar: Sidecar = {
+        v: 1,
+        ino: staged.ino,
+        size: staged.size,
+        etag: described.etag,
+        metadata: { ...described.metadata },
+        ...(described.sha256 === undefined ? {} : { sha256: described.sha256 }),
+        ...(described.contentType === undefined ? {} : { contentType: described.contentType }),
+      };
+      await writeSidecar(key, sidecar);
+      await syncDir(dirname(path));
+      return toInfo(key, sidecar, await stat(path));
+    }).catch((error) => {
+      throw translateFsError(error, key);
+    });
+  }
+
+  /** Removes empty folders from `dir` up to (not including) `top`. */
+  async function prune(dir: string, top: string): Promise<void> {
+    while (dir !== top && dir.startsWith(top + sep)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        return;
+      }
+      dir = dirname(dir);
+    }
+  }
+
+  async function putStaged(key: string, body: Readable, options: PutOptions): Promise<ObjectInfo> {
+    const staged = await stage(body, options.size, options.signal);
+    try {
+      checkBody(staged, options);
+      return await commit(
+        key,
+        staged,
+        {
+          etag: staged.md5,
+          sha256: staged.sha256,
+          ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
+          ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
+        },
+        options,
+      );
+    } finally {
+      await rm(staged.path, { force: true });
+    }
+  }
+
+  async function readUpload(key: string, uploadId: string): Promise<UploadRecord> {
+    const missing = new WharfError("NOT_FOUND", `no multipart upload ${uploadId} for ${key}`, {
+      details: { key, uploadId },
+    });
+    if (!uploadIdPattern.test(uploadId)) throw missing;
+    await ready();
+    try {
+      const record = JSON.parse(
+        await readFile(join(uploadsDir, uploadId, "upload.json"), "utf8"),
+      ) as UploadRecord;
+      if (record.key !== key) throw missing;
+      return record;
+    } catch (error) {
+      if (errno(error) === "ENOENT") throw missing;
+      throw translateFsError(error, key);
+    }
+  }
+
+  async function readParts(uploadId: string): Promise<MultipartPart[]> {
+    const dir = join(uploadsDir, uploadId);
+    const parts: MultipartPart[] = [];
+    for (const name of await readdir(dir)) {
+      const match = partFilePattern.exec(name);
+      if (!match) continue;
+      const size = await stat(join(dir, name)).then(
+        (s) => s.size,
+        () => undefined,
+      );
+      if (size !== undefined) parts.push({ partNumber: Number(match[1]), etag: match[2]!, size });
+    }
+    return parts.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  const partName = (part: { partNumber: number; etag: string }) =>
+    `${String(part.partNumber).padStart(5, "0")}.${part.etag}`;
+
+  return {
+    name: "fs",
+    capabilities,
+
+    async head(key) {
+      validateKey(key);
+      const { handle, info } = await openConsistent(key);
+      await handle.close();
+      return info;
+    },
+
+    async get(key, getOptions = {}) {
+      validateKey(key);
+      throwIfAborted(getOptions.signal);
+      const { handle, info } = await openConsistent(key);
+      try {
+        if (getOptions.ifMatch !== undefined && getOptions.ifMatch !== info.etag) {
+          throw preconditionFailed(key, "the etag does not match");
+        }
+        const range = getOptions.range ? resolveRange(getOptions.range, info.size) : undefined;
+        const body = handle.createReadStream({
+          start: range?.start ?? 0,
+          ...(range ? { end: range.end } : {}),
+          ...(getOptions.signal ? { signal: getOptions.signal } : {}),
+        });
+        return range ? { info, body, range } : { info, body };
+      } catch (error) {
+        await handle.close();
+        throw error;
+      }
+    },
+
+    async put(key, body: BodyInput, putOptions = {}) {
+      validateKey(key);
+      checkPutOptions(putOptions);
+      return putStaged(key, toReadable(body), putOptions);
+    },
+
+    async delete(key) {
+      validateKey(key);
+      await ready();
+      const path = dataPath(key);
+      await lock(key, async () => {
+        const stats = await lstat(path).catch(() => undefined);
+        if (!stats || stats.isDirectory()) return;
+        await assertInside(key, dirname(path));
+        await unlink(path);
+        await rm(metaPath(key), { force: true });
+        await syncDir(dirname(path)).catch(() => {});
+      }).catch((error) => {
+        throw translateFsError(error, key);
+      });
+      await prune(dirname(path), root);
+      await prune(dirname(metaPath(key)), metaRoot);
+    },
+
+    async list(listOptions = {}) {
+      if (listOptions.prefix) validatePrefix(listOptions.prefix);
+      await ready();
+      const describe = async (key: string): Promise<ListedObject | undefined> => {
+        try {
+          const { handle, info } = await openConsistent(key);
+          await handle.close();
+          return { key, size: info.size, etag: info.etag, lastModified: info.lastModified };
+        } catch (error) {
+          if (error instanceof WharfError && error.code === "NOT_FOUND") return undefined;
+          throw error;
+        }
+      };
+      try {
+        return await listPage(fsWalker(root, describe), listOptions);
+      } catch (error) {
+        throw translateFsError(error);
+      }
+    },
+
+    async copy(sourceKey, destinationKey, copyOptions = {}) {
+      validateKey(sourceKey);
+      validateKey(destinationKey);
+      const { handle, info } = await openConsistent(sourceKey);
+      const contentType = copyOptions.contentType ?? info.contentType;
+      const staged = await stage(handle.createReadStream({ start: 0 }), undefined, undefined);
+      try {
+        return await commit(
+          destinationKey,
+          staged,
+          {
+            etag: staged.md5,
+            sha256: staged.sha256,
+            metadata: copyOptions.metadata ?? info.metadata,
+            ...(contentType === undefined ? {} : { contentType }),
+          },
+          copyOptions.ifNoneMatch ? { ifNoneMatch: "*" } : {},
+        );
+      } finally {
+        await rm(staged.path, { force: true });
+      }
+    },
+
+    async presign(key, presignOptions) {
+      validateKey(key);
+      if (!presigner || !options.presign) {
+        throw new WharfError("UNSUPPORTED", "this fs driver was created without presign options");
+      }
+      const { method, expiresIn } = presignOptions;
+      if (!Number.isSafeInteger(expiresIn) || expiresIn < 1 || expiresIn > 604_800) {
+        throw new WharfError("INVALID_ARGUMENT", "expiresIn must be 1 … 604800 seconds");
+      }
+      const headers: Record<string, string> = {};
+      if (method === "PUT" && presignOptions.contentType !== undefined)
+        headers["content-type"] = presignOptions.contentType;
+      if (method === "PUT" && presignOptions.contentLength !== undefined) {
+        headers["content-length"] = String(presignOptions.contentLength);
+      }
+      if (method === "PUT" && presignOptions.sha256 !== undefined) {
+        headers["x-amz-checksum-sha256"] = Buffer.from(presignOptions.sha256, "hex").toString("base64");
+      }
+      const query: Record<string, string> = {};
+      if (method === "GET" && presignOptions.responseContentDisposition !== undefined) {
+        query["response-content-disposition"] = presignOptions.responseContentDisposition;
+      }
+      const signedAt = Date.now();
+      const url = presigner.presignUrl({
+        method,
+        url: `${options.presign.baseUrl.replace(/\/$/, "")}/${escapeKeyPath(key)}`,
+        expiresIn,
+        headers,
+        query,
+        now: signedAt,
+      });
+      return { url, method, headers, expiresAt: new Date(signedAt + expiresIn * 1000) };
+    },
+
+    async createMultipart(key, multipartOptions = {}) {
+      validateKey(key);
+      await ready();
+      const uploadId = randomUUID();
+      const record: UploadRecord = { key, ...multipartOptions };
+      const { signal: _, ...serialisable } = record as UploadRecord & { signal?: unknown };
+      try {
+        await mkdir(join(uploadsDir, uploadId));
+        await writeFile(join(uploadsDir, uploadId, "upload.json"), JSON.stringify(serialisable), {
+          flush: durable,
+        });
+      } catch (error) {
+        throw translateFsError(error, key);
+      }
+      return uploadId;
+    },
+
+    async uploadPart(key, uploadId, partNumber, body, partOptions = {}) {
+      validateKey(key);
+      if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
+        throw new WharfError("INVALID_ARGUMENT", "part numbers run from 1 to 10000");
+      }
+      await readUpload(key, uploadId);
+      const staged = await stage(toReadable(body), partOptions.size, partOptions.signal);
+      try {
+        checkBody(staged, partOptions);
+        const dir = join(uploadsDir, uploadId);
+        const part: MultipartPart = { partNumber, etag: staged.md5, size: staged.size };
+        await rename(staged.path, join(dir, partName(part)));
+        for (const other of await readdir(dir)) {
+          if (other.startsWith(`${partName(part).slice(0, 5)}.`) && other !== partName(part)) {
+            await rm(join(dir, other), { force: true });
+          }
+        }
+        return part;
+      } catch (error) {
+        if (errno(error) === "ENOENT") await readUpload(key, uploadId);
+        throw translateFsError(error, key);
+      } finally {
+        await rm(staged.path, { force: true });
+      }
+    },
+
+    async listParts(key, uploadId) {
+      validateKey(key);
+      await readUpload(key, uploadId);
+      return readParts(uploadId).catch((error) => {
+        throw translateFsError(error, key);
+      });
+    },
+
+    async completeMultipart(key, uploadId, parts) {
+      validateKey(key);
+      const record = await readUpload(key, uploadId);
+      if (parts.length === 0) throw new WharfError("INVALID_ARGUMENT", "a multipart upload needs a part");
+      const dir = join(uploadsDir, uploadId);
+      const uploaded = new Map((await readParts(uploadId)).map((part) => [part.partNumber, part]));
+      parts.forEach((part, index) => {
+        if (uploaded.get(part.partNumber)?.etag !== part.etag) {
+          throw new WharfError("INVALID_ARGUMENT", `part ${part.partNumber} was not uploaded with that etag`);
+        }
+        if (index > 0 && part.partNumber <= parts[index - 1]!.partNumber) {
+          throw new WharfError("INVALID_ARGUMENT", "parts must be listed in ascending order");
+        }
+      });
+      const files = parts.map((part) => join(dir, partName(part)));
+      const body = Readable.from(
+        (async function* () {
+          for (const file of files) yield* createReadStream(file);
+        })(),
+      );
+      const staged = await stage(body, undefined, undefined);
+      try {
+        const info = await commit(
+          key,
+          staged,
+          {
+            etag: multipartEtag(parts.map((part) => part.etag)),
+            sha256: staged.sha256,
+            ...(record.contentType === undefined ? {} : { contentType: record.contentType }),
+            ...(record.metadata === undefined ? {} : { metadata: record.metadata }),
+          },
+          record,
+        );
+        await rm(dir, { recursive: true, force: true });
+        return info;
+      } finally {
+        await rm(staged.path, { force: true });
+      }
+    },
+
+    async abortMultipart(key, uploadId) {
+      validateKey(key);
+      if (!uploadIdPattern.test(uploadId)) return;
+      await rm(join(uploadsDir, uploadId), { recursive: true, force: true }).catch((error) => {
+        throw translateFsError(error, key);
+      });
+    },
+
+    async close() {},
+  };
+}

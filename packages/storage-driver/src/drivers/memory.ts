@@ -1,0 +1,247 @@
+import { randomUUID } from "node:crypto";
+import { Readable, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { WharfError } from "@wharf/errors";
+import {
+  bodyError,
+  checkBody,
+  checkPutOptions,
+  DigestingStream,
+  multipartEtag,
+  throwIfAborted,
+  toReadable,
+} from "../body.ts";
+import { compareKeys } from "../compare-keys.ts";
+import { validateKey, validatePrefix } from "../keys.ts";
+import { listPage, type WalkEntry } from "../list-page.ts";
+import { resolveRange } from "../range.ts";
+import type {
+  BodyInput,
+  Capabilities,
+  CopyOptions,
+  GetOptions,
+  GetResult,
+  ListOptions,
+  ListPage,
+  MultipartPart,
+  ObjectInfo,
+  PutOptions,
+  StorageDriver,
+} from "../types.ts";
+
+interface StoredObject {
+  readonly data: Buffer;
+  readonly info: ObjectInfo;
+}
+
+interface PendingUpload {
+  readonly key: string;
+  readonly options: Omit<PutOptions, "size" | "sha256" | "signal">;
+  readonly parts: Map<number, { data: Buffer; part: MultipartPart }>;
+}
+
+const capabilities: Capabilities = Object.freeze({
+  rangeRead: true,
+  conditionalWrite: true,
+  presign: false,
+  multipart: true,
+});
+
+export interface MemoryDriverOptions {
+  /** Clock for `lastModified`; defaults to `() => new Date()`. */
+  readonly now?: () => Date;
+}
+
+/**
+ * A driver that keeps objects in a Map. For unit tests of code that uses storage.
+ *
+ * @example
+ * const storage = createMemoryDriver();
+ * await storage.put("a.txt", "hello", { contentType: "text/plain" });
+ */
+export function createMemoryDriver(options: MemoryDriverOptions = {}): StorageDriver {
+  const now = options.now ?? (() => new Date());
+  const objects = new Map<string, StoredObject>();
+  const uploads = new Map<string, PendingUpload>();
+
+  async function consume(body: BodyInput, limit: number | undefined, signal: AbortSignal | undefined) {
+    throwIfAborted(signal);
+    const digest = new DigestingStream(limit === undefined ? {} : { limit });
+    const chunks: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(chunk);
+        callback();
+      },
+    });
+    try {
+      await pipeline(toReadable(body), digest, sink, ...(signal ? [{ signal }] : []));
+    } catch (error) {
+      throw bodyError(error, signal);
+    }
+    return { data: Buffer.concat(chunks), size: digest.byteCount, ...digest.digests() };
+  }
+
+  function existing(key: string): StoredObject {
+    validateKey(key);
+    const stored = objects.get(key);
+    if (!stored) throw new WharfError("NOT_FOUND", `no object at ${key}`, { details: { key } });
+    return stored;
+  }
+
+  function checkConditions(key: string, conditions: { ifNoneMatch?: "*"; ifMatch?: string }): void {
+    const current = objects.get(key);
+    if (conditions.ifNoneMatch === "*" && current) {
+      throw new WharfError("PRECONDITION_FAILED", `an object exists at ${key}`, { details: { key } });
+    }
+    if (conditions.ifMatch !== undefined && current?.info.etag !== conditions.ifMatch) {
+      throw new WharfError("PRECONDITION_FAILED", `etag of ${key} does not match`, { details: { key } });
+    }
+  }
+
+  function store(
+    key: string,
+    data: Buffer,
+    info: Omit<ObjectInfo, "key" | "size" | "lastModified">,
+  ): ObjectInfo {
+    const full: ObjectInfo = { key, size: data.length, lastModified: now(), ...info };
+    objects.set(key, { data, info: full });
+    return full;
+  }
+
+  function upload(key: string, uploadId: string): PendingUpload {
+    const pending = uploads.get(uploadId);
+    if (!pending || pending.key !== key) {
+      throw new WharfError("NOT_FOUND", `no multipart upload ${uploadId} for ${key}`, {
+        details: { key, uploadId },
+      });
+    }
+    return pending;
+  }
+
+  return {
+    name: "memory",
+    capabilities,
+
+    async head(key) {
+      return existing(key).info;
+    },
+
+    async get(key, options: GetOptions = {}): Promise<GetResult> {
+      throwIfAborted(options.signal);
+      const { data, info } = existing(key);
+      if (options.ifMatch !== undefined && options.ifMatch !== info.etag) {
+        throw new WharfError("PRECONDITION_FAILED", `etag of ${key} does not match`, { details: { key } });
+      }
+      if (!options.range) return { info, body: Readable.from([Buffer.from(data)]) };
+      const range = resolveRange(options.range, data.length);
+      return { info, body: Readable.from([Buffer.from(data.subarray(range.start, range.end + 1))]), range };
+    },
+
+    async put(key, body, options: PutOptions = {}) {
+      validateKey(key);
+      checkPutOptions(options);
+      const result = await consume(body, options.size, options.signal);
+      checkBody(result, options);
+      checkConditions(key, options);
+      return store(key, result.data, {
+        etag: result.md5,
+        sha256: result.sha256,
+        metadata: { ...options.metadata },
+        ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
+      });
+    },
+
+    async delete(key) {
+      validateKey(key);
+      objects.delete(key);
+    },
+
+    async list(options: ListOptions = {}): Promise<ListPage> {
+      if (options.prefix) validatePrefix(options.prefix);
+      const keys = [...objects.keys()].sort(compareKeys);
+      return listPage(async function* (): AsyncGenerator<WalkEntry> {
+        for (const key of keys) {
+          yield {
+            key,
+            async load() {
+              const info = objects.get(key)?.info;
+              return info && { key, size: info.size, etag: info.etag, lastModified: info.lastModified };
+            },
+          };
+        }
+      }, options);
+    },
+
+    async copy(sourceKey, destinationKey, options: CopyOptions = {}) {
+      const source = existing(sourceKey);
+      validateKey(destinationKey);
+      checkConditions(destinationKey, options);
+      const contentType = options.contentType ?? source.info.contentType;
+      return store(destinationKey, source.data, {
+        etag: source.info.etag,
+        metadata: { ...(options.metadata ?? source.info.metadata) },
+        ...(source.info.sha256 === undefined ? {} : { sha256: source.info.sha256 }),
+        ...(contentType === undefined ? {} : { contentType }),
+      });
+    },
+
+    async presign() {
+      throw new WharfError("UNSUPPORTED", "the memory driver cannot presign");
+    },
+
+    async createMultipart(key, options = {}) {
+      validateKey(key);
+      const uploadId = randomUUID();
+      uploads.set(uploadId, { key, options, parts: new Map() });
+      return uploadId;
+    },
+
+    async uploadPart(key, uploadId, partNumber, body, options = {}) {
+      const pending = upload(key, uploadId);
+      if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
+        throw new WharfError("INVALID_ARGUMENT", "part numbers run from 1 to 10000");
+      }
+      const result = await consume(body, options.size, options.signal);
+      checkBody(result, options);
+      const part: MultipartPart = { partNumber, etag: result.md5, size: result.size };
+      pending.parts.set(partNumber, { data: result.data, part });
+      return part;
+    },
+
+    async listParts(key, uploadId) {
+      return [...upload(key, uploadId).parts.values()]
+        .map((entry) => entry.part)
+        .sort((a, b) => a.partNumber - b.partNumber);
+    },
+
+    async completeMultipart(key, uploadId, parts) {
+      const pending = upload(key, uploadId);
+      const chosen = parts.map((part, index) => {
+        const stored = pending.parts.get(part.partNumber);
+        if (!stored || stored.part.etag !== part.etag) {
+          throw new WharfError("INVALID_ARGUMENT", `part ${part.partNumber} was not uploaded with that etag`);
+        }
+        if (index > 0 && part.partNumber <= parts[index - 1]!.partNumber) {
+          throw new WharfError("INVALID_ARGUMENT", "parts must be listed in ascending order");
+        }
+        return stored;
+      });
+      if (chosen.length === 0) throw new WharfError("INVALID_ARGUMENT", "a multipart upload needs a part");
+      checkConditions(key, pending.options);
+      uploads.delete(uploadId);
+      const { contentType, metadata } = pending.options;
+      return store(key, Buffer.concat(chosen.map((entry) => entry.data)), {
+        etag: multipartEtag(chosen.map((entry) => entry.part.etag)),
+        metadata: { ...metadata },
+        ...(contentType === undefined ? {} : { contentType }),
+      });
+    },
+
+    async abortMultipart(_key, uploadId) {
+      uploads.delete(uploadId);
+    },
+
+    async close() {},
+  };
+}

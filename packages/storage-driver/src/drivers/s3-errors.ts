@@ -1,0 +1,103 @@
+import { type ErrorCode, WharfError } from "@wharf/errors";
+
+const byName: Readonly<Record<string, ErrorCode>> = {
+  NoSuchKey: "NOT_FOUND",
+  NotFound: "NOT_FOUND",
+  NoSuchUpload: "NOT_FOUND",
+  PreconditionFailed: "PRECONDITION_FAILED",
+  ConditionalRequestConflict: "PRECONDITION_FAILED",
+  NotModified: "PRECONDITION_FAILED",
+  AccessDenied: "PERMISSION_DENIED",
+  InvalidAccessKeyId: "PERMISSION_DENIED",
+  SignatureDoesNotMatch: "PERMISSION_DENIED",
+  ExpiredToken: "PERMISSION_DENIED",
+  InvalidToken: "PERMISSION_DENIED",
+  InvalidRange: "RANGE_NOT_SATISFIABLE",
+  BadDigest: "CHECKSUM_MISMATCH",
+  InvalidDigest: "CHECKSUM_MISMATCH",
+  XAmzContentSHA256Mismatch: "CHECKSUM_MISMATCH",
+  EntityTooLarge: "PAYLOAD_TOO_LARGE",
+  EntityTooSmall: "INVALID_ARGUMENT",
+  InvalidPart: "INVALID_ARGUMENT",
+  InvalidPartOrder: "INVALID_ARGUMENT",
+  InvalidArgument: "INVALID_ARGUMENT",
+  InvalidRequest: "INVALID_ARGUMENT",
+  KeyTooLongError: "INVALID_ARGUMENT",
+  MissingContentLength: "INVALID_ARGUMENT",
+  IncompleteBody: "INVALID_ARGUMENT",
+  QuotaExceeded: "QUOTA_EXCEEDED",
+  NoSuchBucket: "INTERNAL",
+  SlowDown: "UNAVAILABLE",
+  ServiceUnavailable: "UNAVAILABLE",
+  InternalError: "UNAVAILABLE",
+  RequestTimeout: "UNAVAILABLE",
+  TimeoutError: "UNAVAILABLE",
+  AbortError: "CANCELLED",
+};
+
+const byStatus: Readonly<Record<number, ErrorCode>> = {
+  304: "PRECONDITION_FAILED",
+  400: "INVALID_ARGUMENT",
+  401: "PERMISSION_DENIED",
+  403: "PERMISSION_DENIED",
+  404: "NOT_FOUND",
+  409: "PRECONDITION_FAILED",
+  411: "INVALID_ARGUMENT",
+  412: "PRECONDITION_FAILED",
+  413: "PAYLOAD_TOO_LARGE",
+  416: "RANGE_NOT_SATISFIABLE",
+  500: "UNAVAILABLE",
+  502: "UNAVAILABLE",
+  503: "UNAVAILABLE",
+  504: "UNAVAILABLE",
+};
+
+const networkErrors = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+/** The error code for an SDK, network or body error. */
+export function s3ErrorCode(error: unknown): ErrorCode {
+  if (error instanceof WharfError) return error.code;
+  const e = error as {
+    name?: string;
+    Code?: string;
+    code?: string;
+    $metadata?: { httpStatusCode?: number };
+  } | null;
+  const name = e?.Code ?? e?.name;
+  if (name !== undefined && byName[name] !== undefined) return byName[name];
+  if (e?.code !== undefined && networkErrors.has(e.code)) return "UNAVAILABLE";
+  const status = e?.$metadata?.httpStatusCode;
+  if (status !== undefined && byStatus[status] !== undefined) return byStatus[status];
+  return "INTERNAL";
+}
+
+/** Translates any failure at the S3 driver's boundary into a WharfError. */
+export function translateS3Error(error: unknown, key?: string): WharfError {
+  if (error instanceof WharfError) return error;
+  const code = s3ErrorCode(error);
+  const name = (error as { name?: string } | null)?.name ?? "error";
+  const messages: Partial<Record<ErrorCode, string>> = {
+    NOT_FOUND: `no object at ${key}`,
+    PRECONDITION_FAILED: `precondition failed at ${key}`,
+    PERMISSION_DENIED: "the S3 service refused our credentials",
+    RANGE_NOT_SATISFIABLE: "range not satisfiable",
+    CHECKSUM_MISMATCH: "the body does not match its checksum",
+    UNAVAILABLE: "the S3 service is unavailable",
+    CANCELLED: "operation cancelled",
+  };
+  return new WharfError(code, messages[code] ?? `S3 request failed (${name})`, {
+    cause: error,
+    ...(key === undefined ? {} : { details: { key } }),
+  });
+}

@@ -1,0 +1,163 @@
+import { isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { WharfError } from "@wharf/errors";
+import type { FsPresignOptions } from "./drivers/fs.ts";
+import type { S3Credentials } from "./drivers/s3.ts";
+import type { StorageDriver } from "./types.ts";
+import { withKeyValidation } from "./with-key-validation.ts";
+
+export interface OpenStorageOptions {
+  /** s3: static credentials; without them the standard AWS chain (env, profile, ECS/IMDS) is used. */
+  readonly credentials?: S3Credentials;
+  /** file: sign URLs that point at the app itself (see `handlePresignedRequest`). */
+  readonly presign?: FsPresignOptions;
+  /** Base for relative paths; defaults to `process.cwd()`. */
+  readonly cwd?: string;
+}
+
+/** The parsed form of a storage URL. */
+export type StorageConfig =
+  | { readonly kind: "memory" }
+  | { readonly kind: "fs"; readonly root: string; readonly fsync: boolean }
+  | {
+      readonly kind: "s3";
+      readonly bucket: string;
+      readonly prefix: string;
+      readonly endpoint?: string;
+      readonly region?: string;
+      readonly forcePathStyle: boolean;
+      readonly partSize?: number;
+      readonly queueSize?: number;
+    };
+
+function invalid(url: string, why: string): WharfError {
+  return new WharfError("INVALID_ARGUMENT", `invalid storage URL ${JSON.stringify(redact(url))}: ${why}`);
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, "//***@");
+}
+
+function booleanParam(url: string, name: string, value: string | null, fallback: boolean): boolean {
+  if (value === null) return fallback;
+  if (value === "true" || value === "1") return true;
+  if (value === "false" || value === "0") return false;
+  throw invalid(url, `${name} must be true or false`);
+}
+
+function integerParam(url: string, name: string, value: string | null, min: number): number | undefined {
+  if (value === null) return undefined;
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < min)
+    throw invalid(url, `${name} must be an integer >= ${min}`);
+  return number;
+}
+
+function checkParams(url: string, params: URLSearchParams, allowed: readonly string[]): void {
+  const unknown = [...new Set(params.keys())].filter((name) => !allowed.includes(name));
+  if (unknown.length > 0) throw invalid(url, `unknown option(s) ${unknown.join(", ")}`);
+}
+
+/**
+ * Parses a storage URL (format documented in this package's README) without opening anything.
+ *
+ * @example
+ * parseStorageUrl("s3://bucket/apps/lfs?endpoint=http://127.0.0.1:7480&region=us-east-1");
+ */
+export function parseStorageUrl(url: string, options: { cwd?: string } = {}): StorageConfig {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined || (scheme.length === 1 && /^[a-z]:[\\/]/i.test(url))) {
+    if (url === "") throw invalid(url, "empty");
+    return { kind: "fs", root: resolve(options.cwd ?? process.cwd(), url), fsync: true };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (cause) {
+    throw new WharfError("INVALID_ARGUMENT", `invalid storage URL ${JSON.stringify(redact(url))}`, { cause });
+  }
+  if (parsed.username || parsed.password) throw invalid(url, "credentials do not belong in the URL");
+  const params = parsed.searchParams;
+  switch (scheme) {
+    case "memory":
+      checkParams(url, params, []);
+      return { kind: "memory" };
+    case "file": {
+      checkParams(url, params, ["fsync"]);
+      if (parsed.host !== "" && parsed.host !== "localhost")
+        throw invalid(url, "file URLs name a local path");
+      const root = fileURLToPath(new URL(`file://${parsed.pathname}`));
+      if (!isAbsolute(root)) throw invalid(url, "the path must be absolute");
+      return { kind: "fs", root, fsync: booleanParam(url, "fsync", params.get("fsync"), true) };
+    }
+    case "s3": {
+      checkParams(url, params, ["endpoint", "region", "forcePathStyle", "partSize", "queueSize"]);
+      const bucket = parsed.hostname;
+      if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+        throw invalid(url, "missing or invalid bucket name");
+      const prefix = decodeURIComponent(parsed.pathname.replace(/^\/+/, ""));
+      if (prefix !== "" && !prefix.endsWith("/")) throw invalid(url, "the key prefix must end with /");
+      const endpoint = params.get("endpoint") ?? undefined;
+      if (endpoint !== undefined && !/^https?:\/\/[^/]+\/?$/.test(endpoint)) {
+        throw invalid(url, "endpoint must be http(s)://host[:port]");
+      }
+      const region = params.get("region") ?? undefined;
+      const partSize = integerParam(url, "partSize", params.get("partSize"), 5 * 1024 * 1024);
+      const queueSize = integerParam(url, "queueSize", params.get("queueSize"), 1);
+      return {
+        kind: "s3",
+        bucket,
+        prefix,
+        forcePathStyle: booleanParam(
+          url,
+          "forcePathStyle",
+          params.get("forcePathStyle"),
+          endpoint !== undefined,
+        ),
+        ...(endpoint === undefined ? {} : { endpoint: endpoint.replace(/\/$/, "") }),
+        ...(region === undefined ? {} : { region }),
+        ...(partSize === undefined ? {} : { partSize }),
+        ...(queueSize === undefined ? {} : { queueSize }),
+      };
+    }
+    default:
+      throw invalid(url, `unsupported scheme ${scheme}: (use file:, s3: or memory:)`);
+  }
+}
+
+/**
+ * Opens the storage a URL names, wrapped once in key validation so no driver sees an unchecked key.
+ *
+ * @example
+ * const storage = await openStorage("file:///srv/wharf/data");
+ * const storage = await openStorage("s3://my-bucket/lfs/?region=eu-west-1");
+ */
+export async function openStorage(url: string, options: OpenStorageOptions = {}): Promise<StorageDriver> {
+  const config = parseStorageUrl(url, options.cwd === undefined ? {} : { cwd: options.cwd });
+  switch (config.kind) {
+    case "memory": {
+      const { createMemoryDriver } = await import("./drivers/memory.ts");
+      return withKeyValidation(createMemoryDriver());
+    }
+    case "fs": {
+      const { createFsDriver } = await import("./drivers/fs.ts");
+      return withKeyValidation(
+        createFsDriver({
+          root: config.root,
+          fsync: config.fsync,
+          ...(options.presign === undefined ? {} : { presign: options.presign }),
+        }),
+      );
+    }
+    case "s3": {
+      const { createS3Driver } = await import("./drivers/s3.ts");
+      const { kind: _, ...s3 } = config;
+      return withKeyValidation(
+        createS3Driver({
+          ...s3,
+          ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+        }),
+      );
+    }
+  }
+}

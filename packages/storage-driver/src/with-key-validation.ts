@@ -1,0 +1,45 @@
+import { validateKey, validatePrefix } from "./keys.ts";
+import type { StorageDriver } from "./types.ts";
+
+const wrapped = new WeakSet<StorageDriver>();
+
+function valid(key: string): string {
+  validateKey(key);
+  return key;
+}
+
+/**
+ * Wraps a driver so every key and prefix is validated before the driver sees it. Idempotent:
+ * wrapping an already wrapped driver returns it unchanged.
+ *
+ * @example
+ * const storage = withKeyValidation(createFsDriver({ root: "/srv/data" }));
+ * await storage.get("../etc/passwd"); // rejects with INVALID_ARGUMENT
+ */
+export function withKeyValidation(driver: StorageDriver): StorageDriver {
+  if (wrapped.has(driver)) return driver;
+  const safe: StorageDriver = {
+    name: driver.name,
+    capabilities: driver.capabilities,
+    head: async (key) => driver.head(valid(key)),
+    get: async (key, options) => driver.get(valid(key), options),
+    put: async (key, body, options) => driver.put(valid(key), body, options),
+    delete: async (key) => driver.delete(valid(key)),
+    list: async (options = {}) => {
+      if (options.prefix !== undefined) validatePrefix(options.prefix);
+      return driver.list(options);
+    },
+    copy: async (sourceKey, destinationKey, options) =>
+      driver.copy(valid(sourceKey), valid(destinationKey), options),
+    presign: async (key, options) => driver.presign(valid(key), options),
+    createMultipart: async (key, options) => driver.createMultipart(valid(key), options),
+    uploadPart: async (key, uploadId, partNumber, body, options) =>
+      driver.uploadPart(valid(key), uploadId, partNumber, body, options),
+    listParts: async (key, uploadId) => driver.listParts(valid(key), uploadId),
+    completeMultipart: async (key, uploadId, parts) => driver.completeMultipart(valid(key), uploadId, parts),
+    abortMultipart: async (key, uploadId) => driver.abortMultipart(valid(key), uploadId),
+    close: () => driver.close(),
+  };
+  wrapped.add(safe);
+  return safe;
+}

@@ -1,0 +1,141 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { isWharfError } from "@wharf/errors";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readAll } from "../src/body.ts";
+import { createFsDriver } from "../src/drivers/fs.ts";
+import { withFileLock } from "../src/drivers/fs-lock.ts";
+import type { StorageDriver } from "../src/types.ts";
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return "resolved";
+  } catch (error) {
+    return isWharfError(error) ? error.code : `not a WharfError: ${String(error)}`;
+  }
+}
+
+let root: string;
+let outside: string;
+let driver: StorageDriver;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "wharf-fs-unit-"));
+  outside = await mkdtemp(join(tmpdir(), "wharf-fs-outside-"));
+  driver = createFsDriver({ root });
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+  await rm(outside, { recursive: true, force: true });
+});
+
+describe("fs driver on disk", () => {
+  it("stores objects as plain files under the root", async () => {
+    await driver.put("docs/readme.txt", "hello");
+    expect(await readdir(join(root, "docs"))).toEqual(["readme.txt"]);
+  });
+
+  it("never follows a symlinked folder out of the root", async () => {
+    await writeFile(join(outside, "secret"), "secret");
+    await symlink(outside, join(root, "escape"));
+    expect(await codeOf(driver.get("escape/secret"))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(driver.put("escape/planted", "x"))).toBe("INVALID_ARGUMENT");
+    expect(await readdir(outside)).toEqual(["secret"]);
+    expect((await driver.list({ prefix: "escape" })).objects).toEqual([]);
+  });
+
+  it("refuses a symlinked file", async () => {
+    await symlink(join(outside, "secret"), join(root, "link-to-secret"));
+    expect(await codeOf(driver.get("link-to-secret"))).toBe("INVALID_ARGUMENT");
+  });
+
+  it("reports a key that collides with a folder of objects as INVALID_ARGUMENT", async () => {
+    await driver.put("clash/inner", "x");
+    expect(await codeOf(driver.put("clash", "x"))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(driver.put("clash/inner/deeper", "x"))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(driver.head("clash"))).toBe("NOT_FOUND");
+  });
+
+  it("keeps a partial upload invisible", async () => {
+    let push: (() => void) | undefined;
+    async function* slow() {
+      yield Buffer.from("partial");
+      await new Promise<void>((resolve) => {
+        push = resolve;
+      });
+      throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+    }
+    const pending = codeOf(driver.put("partial/object", slow()));
+    while (!push) await new Promise((resolve) => setImmediate(resolve));
+    expect(await codeOf(driver.head("partial/object"))).toBe("NOT_FOUND");
+    expect((await driver.list({ prefix: "partial" })).objects).toEqual([]);
+    push();
+    expect(await pending).toBe("CANCELLED");
+    expect(await readdir(join(root, ".wharf-storage", "staging"))).toEqual([]);
+  });
+
+  it("describes a file whose sidecar is missing (crash between renames) by hashing it", async () => {
+    await mkdir(join(root, "crashed"), { recursive: true });
+    await writeFile(join(root, "crashed", "file"), "abc");
+    const info = await driver.head("crashed/file");
+    expect(info).toMatchObject({ size: 3, etag: "900150983cd24fb0d6963f7d28e17f72", metadata: {} });
+    expect((await readAll((await driver.get("crashed/file")).body)).toString()).toBe("abc");
+  });
+
+  it("prunes folders emptied by delete", async () => {
+    await driver.put("prune/a/b/c", "x");
+    await driver.delete("prune/a/b/c");
+    expect(await readdir(root)).not.toContain("prune");
+  });
+
+  it("breaks a lock left by a dead process", async () => {
+    const lockFile = join(root, "dead.lock");
+    await writeFile(lockFile, `999999999\n${(await import("node:os")).hostname()}\nnonce\n${Date.now()}`);
+    expect(await withFileLock(lockFile, async () => "acquired")).toBe("acquired");
+  });
+});
+
+describe("fs conditional writes across processes", () => {
+  const script = fileURLToPath(new URL("./fixtures/race-writer.ts", import.meta.url));
+
+  async function race(
+    key: string,
+    mode: "create" | "replace",
+    etag: string,
+    count: number,
+  ): Promise<string[]> {
+    const children = Array.from({ length: count }, (_, i) =>
+      spawn(process.execPath, [script, root, key, mode, etag, `process ${i}`], {
+        stdio: ["pipe", "pipe", "inherit"],
+      }),
+    );
+    const outputs = children.map((child) =>
+      createInterface({ input: child.stdout! })[Symbol.asyncIterator](),
+    );
+    for (const output of outputs) expect((await output.next()).value).toBe("ready");
+    for (const child of children) child.stdin!.write("go\n");
+    const results = await Promise.all(outputs.map(async (output) => String((await output.next()).value)));
+    await Promise.all(children.map((child) => (child.exitCode === null ? once(child, "exit") : undefined)));
+    return results;
+  }
+
+  it("lets exactly one of several processes create a key with ifNoneMatch", async () => {
+    const results = await race("race/create", "create", "", 4);
+    expect(results.filter((r) => r === "won")).toHaveLength(1);
+    expect(results.filter((r) => r === "PRECONDITION_FAILED")).toHaveLength(3);
+    const winner = results.indexOf("won");
+    expect((await readAll((await driver.get("race/create")).body)).toString()).toBe(`process ${winner}`);
+  }, 60_000);
+
+  it("lets exactly one of several processes replace a key with ifMatch", async () => {
+    const { etag } = await driver.put("race/replace", "base");
+    const results = await race("race/replace", "replace", etag, 4);
+    expect(results.filter((r) => r === "won")).toHaveLength(1);
+    expect(results.filter((r) => r === "PRECONDITION_FAILED")).toHaveLength(3);
+  }, 60_000);
+});

@@ -117,8 +117,8 @@ bluestore_block_create = true
 bluestore_block_size = 21474836480
 bluestore_fsck_on_mount = false
 osd_memory_target = 1073741824
-osd_max_object_name_len = 460
-osd_max_object_namespace_len = 64
+osd_max_object_name_len = 2048
+osd_max_object_namespace_len = 256
 
 [client.rgw.gw]
 keyring = $D/rgw/keyring

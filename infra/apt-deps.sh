@@ -5,7 +5,7 @@ declare -A bins=(
   [ceph-mon]=ceph-mon [ceph-osd]=ceph-osd [radosgw]=radosgw [ceph]=ceph-common
   [slapd]=slapd [ldapsearch]=ldap-utils
   [docker-registry]=docker-registry [skopeo]=skopeo
-  [git-lfs]=git-lfs [lftp]=lftp [curl]=curl [openssl]=openssl
+  [git-lfs]=git-lfs [lftp]=lftp [aws]=awscli [curl]=curl [openssl]=openssl
 )
 missing=()
 for bin in "${!bins[@]}"; do

@@ -1,0 +1,64 @@
+import { isWharfError } from "@wharf/errors";
+import { Command, CommanderError } from "commander";
+import { registerInfo } from "./commands/info.ts";
+import { registerInit } from "./commands/init.ts";
+import { registerList, registerListVersions } from "./commands/list.ts";
+import { registerDelete, registerVerify, registerYank } from "./commands/manage.ts";
+import { registerPromote } from "./commands/promote.ts";
+import { registerPull } from "./commands/pull.ts";
+import { registerPullList } from "./commands/pull-list.ts";
+import { registerPush } from "./commands/push.ts";
+import { exitCodeByCode } from "./exit-codes.ts";
+import { createOutput } from "./output.ts";
+import type { CliEnv } from "./scope.ts";
+
+export function createProgram(cli: CliEnv): Command {
+  const program = new Command("tycho")
+    .description("Versioned packages in a bucket or a local folder (drop-in for tychoreg)")
+    .exitOverride()
+    .showSuggestionAfterError()
+    .configureOutput({
+      writeOut: (text) => cli.terminal.stdout.write(text),
+      writeErr: (text) => cli.terminal.stderr.write(text),
+    });
+  for (const register of [
+    registerInit,
+    registerPush,
+    registerPromote,
+    registerPull,
+    registerPullList,
+    registerList,
+    registerListVersions,
+    registerInfo,
+    registerYank,
+    registerDelete,
+    registerVerify,
+  ])
+    register(program, cli);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Runs one command line and returns the exit status: the only place errors become exit codes. */
+export async function run(argv: readonly string[], cli: CliEnv): Promise<number> {
+  const json = argv.includes("--json");
+  try {
+    await createProgram(cli).parseAsync([...argv], { from: "user" });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : exitCodeByCode.INVALID_ARGUMENT;
+    const out = createOutput(cli.terminal, json);
+    if (isWharfError(error)) {
+      out.error(error.code, error.message);
+      return exitCodeByCode[error.code];
+    }
+    if (cli.signal.aborted) {
+      out.error("CANCELLED", "Interrupted");
+      return exitCodeByCode.CANCELLED;
+    }
+    out.error("INTERNAL", `Unexpected error: ${error instanceof Error ? error.message : String(error)}`);
+    if (cli.env.TYCHO_DEBUG && error instanceof Error && error.stack)
+      cli.terminal.stderr.write(`${error.stack}\n`);
+    return exitCodeByCode.INTERNAL;
+  }
+}

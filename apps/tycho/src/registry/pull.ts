@@ -1,0 +1,132 @@
+import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { WharfError } from "@wharf/errors";
+import type { RegistryContext } from "./context.ts";
+import { discardPartial, downloadObject } from "./download.ts";
+import { metadataKeys, packageKey } from "./layout.ts";
+import { readMeta } from "./meta.ts";
+import { validateLocalName, validatePackageName } from "./names.ts";
+import { requireVersion } from "./promote.ts";
+import type { ProgressListener } from "./transfer.ts";
+import { listVersions, resolveVersion } from "./versions.ts";
+
+export interface PullRequest {
+  readonly pkg: string;
+  /** `latest` (default), an exact version or a semver range such as `^1.2`. */
+  readonly version?: string;
+  readonly force?: boolean;
+  /** Resolved against `cwd`; default `<outdir>/<localname>`. */
+  readonly outfile?: string;
+  readonly outdir: string;
+  readonly cwd: string;
+  /** Called once the version and target are known, before any byte moves. */
+  readonly onStart?: (pull: { version: string; target: string; size: number }) => void;
+  readonly onProgress?: ProgressListener;
+  readonly signal?: AbortSignal;
+}
+
+export interface PullResult {
+  readonly pkg: string;
+  readonly version: string;
+  /** As tychoreg prints it: `<outdir>/<localname>`, or the absolute `--outfile`. */
+  readonly target: string;
+  readonly path: string;
+  readonly skipped: boolean;
+  readonly size: number;
+  /** Quoted, as the `.etag` sidecar holds it. */
+  readonly etag: string;
+  /** Recorded at push and checked against the downloaded bytes; absent for tychoreg's pushes. */
+  readonly sha256?: string;
+  readonly verified: boolean;
+  readonly resumedBytes: number;
+}
+
+export const partialSuffix = ".tycho-partial";
+
+/**
+ * Downloads a version to `<outdir>/<localname>` (or `outfile`) unless the `.etag` sidecar and the
+ * size show it is already there. Bytes land in `<target>.tycho-partial`, are checked against the
+ * sha256 recorded at push, and only then renamed over the target.
+ */
+export async function pull(context: RegistryContext, request: PullRequest): Promise<PullResult> {
+  const pkg = validatePackageName(request.pkg);
+  const { meta } = await readMeta(context.storage, pkg);
+  const localname = validateLocalName(meta.localname);
+  const version = await pickVersion(context, pkg, request.version ?? "latest", meta);
+  const target = request.outfile ? resolve(request.cwd, request.outfile) : join(request.outdir, localname);
+  const path = resolve(request.cwd, target);
+  const info = await requireVersion(context, pkg, version);
+  const etag = `"${info.etag}"`;
+  const recorded = info.metadata[metadataKeys.sha256] ?? info.sha256;
+  const base = {
+    pkg,
+    version,
+    target,
+    path,
+    size: info.size,
+    etag,
+    ...(recorded ? { sha256: recorded } : {}),
+  };
+
+  if (!request.force && (await isUnchanged(path, etag, info.size)))
+    return { ...base, skipped: true, verified: false, resumedBytes: 0 };
+
+  request.onStart?.({ version, target, size: info.size });
+  await mkdir(dirname(path), { recursive: true });
+  const partial = `${path}${partialSuffix}`;
+  const { sha256, resumedBytes } = await downloadObject(context.storage, {
+    key: packageKey(pkg, version),
+    info,
+    path: partial,
+    transfer: context.transfer,
+    ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+    ...(request.signal ? { signal: request.signal } : {}),
+  });
+  if (recorded && recorded !== sha256) {
+    await discardPartial(partial);
+    throw new WharfError(
+      "CHECKSUM_MISMATCH",
+      `Checksum Mismatch: ${pkg}, Version ${version} (expected sha256 ${recorded}, got ${sha256})`,
+      { details: { pkg, version, expected: recorded, actual: sha256 } },
+    );
+  }
+  await rename(partial, path);
+  await discardPartial(partial);
+  await writeFile(`${path}.etag`, etag);
+  return { ...base, sha256, skipped: false, verified: recorded !== undefined, resumedBytes };
+}
+
+async function pickVersion(
+  context: RegistryContext,
+  pkg: string,
+  requested: string,
+  meta: Awaited<ReturnType<typeof readMeta>>["meta"],
+): Promise<string> {
+  if (requested === "latest") {
+    if (meta.latest === null)
+      throw new WharfError("NOT_FOUND", `Nothing to Pull: ${pkg}`, { details: { pkg } });
+    return meta.latest;
+  }
+  const exact = /^[^/\\\u0000-\u001f]+$/.test(requested) && requested !== "." && requested !== "..";
+  if (
+    exact &&
+    (await requireVersion(context, pkg, requested).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return requested;
+  const resolved = resolveVersion(pkg, requested, meta, await listVersions(context.storage, pkg));
+  if (resolved === null) throw new WharfError("NOT_FOUND", `Nothing to Pull: ${pkg}`, { details: { pkg } });
+  return resolved;
+}
+
+/** tychoreg's cache rule: the sidecar holds the remote ETag and the local size matches. */
+async function isUnchanged(path: string, etag: string, size: number): Promise<boolean> {
+  try {
+    const [sidecar, local] = await Promise.all([readFile(`${path}.etag`, "utf8"), stat(path)]);
+    return (sidecar === etag || sidecar === etag.slice(1, -1)) && local.size === size;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,129 @@
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { run } from "../src/cli.ts";
+
+const main = new URL("../src/main.ts", import.meta.url).pathname;
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout lines. */
+  readonly lines: string[];
+  json<T = unknown>(): T;
+}
+
+/** A folder to run the CLI in: its own cwd, config file and environment. */
+export interface Workspace extends AsyncDisposable {
+  readonly dir: string;
+  readonly env: Record<string, string>;
+  /** Runs the CLI's entry point (`run` from cli.ts, below main.ts) in this process: fast. */
+  run(...args: string[]): Promise<RunResult>;
+  /** Runs with extra environment variables. */
+  runWith(env: Record<string, string>, ...args: string[]): Promise<RunResult>;
+  /** Spawns `node src/main.ts` as a real process. */
+  spawn(...args: string[]): Promise<RunResult>;
+  file(name: string, content: string | Buffer): Promise<string>;
+}
+
+export async function workspace(options: {
+  config?: unknown;
+  env?: Record<string, string>;
+}): Promise<Workspace> {
+  const dir = await mkdtemp(join(tmpdir(), "tycho-e2e-"));
+  if (options.config !== undefined)
+    await writeFile(join(dir, ".tychoreg.json"), JSON.stringify(options.config));
+  const env = { TYCHO_USER: "e2e@test", ...options.env };
+  const runWith = (extra: Record<string, string>, ...args: string[]) =>
+    runInProcess(args, dir, { ...env, ...extra });
+  return {
+    dir,
+    env,
+    run: (...args) => runWith({}, ...args),
+    runWith,
+    spawn: (...args) => runCli(args, dir, env),
+    async file(name, content) {
+      const path = join(dir, name);
+      await writeFile(path, content);
+      return path;
+    },
+    [Symbol.asyncDispose]: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+function result(code: number | null, stdout: string, stderr: string): RunResult {
+  return {
+    code,
+    stdout,
+    stderr,
+    lines: stdout.split("\n").filter((line) => line !== ""),
+    json: <T>() => JSON.parse(stdout) as T,
+  };
+}
+
+function collector(): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(Buffer.from(chunk));
+      callback();
+    },
+  });
+  return { stream, text: () => Buffer.concat(chunks).toString("utf8") };
+}
+
+async function runInProcess(
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string>,
+): Promise<RunResult> {
+  const stdout = collector();
+  const stderr = collector();
+  const code = await run(args, {
+    terminal: { stdout: stdout.stream, stderr: stderr.stream, noColor: true },
+    env: { HOME: cwd, ...env },
+    cwd,
+    signal: new AbortController().signal,
+    now: () => new Date(),
+    defaultUser: "tester@localhost",
+  });
+  return result(code, stdout.text(), stderr.text());
+}
+
+/** Spawns `node src/main.ts` as a real process, the way a user's shell would. */
+export function runCli(
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string>,
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const base: Record<string, string> = {};
+    for (const name of ["PATH", "HOME", "TMPDIR", "LANG"])
+      if (process.env[name]) base[name] = process.env[name];
+    const child = spawn(process.execPath, [main, ...args], { cwd, env: { ...base, ...env }, stdio: "pipe" });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+    child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+    child.on("error", reject);
+    child.on("close", (code) => resolve(result(code, stdout, stderr)));
+  });
+}
+
+/** Deterministic bytes of a given length. */
+export function bytes(length: number, seed = 1): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  let x = seed * 2654435761;
+  for (let i = 0; i < length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+export const sha256 = (data: Buffer | string): string => createHash("sha256").update(data).digest("hex");
+export const md5 = (data: Buffer | string): string => createHash("md5").update(data).digest("hex");

@@ -19,6 +19,8 @@ if (!name || !existsSync(join(here, `${name}.bench.ts`))) {
   );
   process.exit(name ? 1 : 0);
 }
+const deps = spawnSync("bash", [join(here, "..", "infra", "apt-deps.sh"), "bench"], { stdio: "inherit" });
+if (deps.status !== 0) process.exit(deps.status ?? 1);
 const result = spawnSync(process.execPath, ["--expose-gc", join(here, `${name}.bench.ts`), ...rest], {
   stdio: "inherit",
 });

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the integration tests talk to, only those that are missing.
+# Installs the Debian packages Wharf talks to, only those that are missing.
+#   infra/apt-deps.sh          what the test suite needs
+#   infra/apt-deps.sh bench    plus the reference tools the benchmarks compare against
 set -euo pipefail
 declare -A bins=(
   [ceph-mon]=ceph-mon [ceph-osd]=ceph-osd [radosgw]=radosgw [ceph]=ceph-common
   [slapd]=slapd [ldapsearch]=ldap-utils
   [docker-registry]=docker-registry [skopeo]=skopeo
-  [git-lfs]=git-lfs [lftp]=lftp [aws]=awscli [curl]=curl [openssl]=openssl
+  [git-lfs]=git-lfs [lftp]=lftp [curl]=curl [openssl]=openssl [python3]=python3
 )
+if [[ "${1:-}" == bench ]]; then
+  bins+=([aws]=awscli [vsftpd]=vsftpd)
+fi
 missing=()
 for bin in "${!bins[@]}"; do
-  command -v "$bin" >/dev/null 2>&1 || [[ -x "/usr/sbin/$bin" ]] || missing+=("${bins[$bin]}")
+  # Only Debian's own binaries count: a pyenv or npm shim of the same name is not the package.
+  [[ -x "/usr/bin/$bin" || -x "/usr/sbin/$bin" ]] || missing+=("${bins[$bin]}")
 done
 if ((${#missing[@]})); then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)

@@ -1,0 +1,156 @@
+import { createServer, type Server, type Socket } from "node:net";
+import type { Verifier } from "@wharf/auth-jwt";
+import { createHttpApp, createMetrics, type RunningServer, serveHttp } from "@wharf/http-kit";
+import type { StorageDriver } from "@wharf/storage-driver";
+import type { Logger } from "pino";
+import { createPassiveAddressResolver, plainAddress } from "./addresses.ts";
+import { createAuthenticator, createLoginGuard } from "./auth.ts";
+import type { Config } from "./config.ts";
+import { createPassivePool } from "./data.ts";
+import { createFtpMetrics } from "./metrics.ts";
+import { type ServerContext, type SessionHandle, startSession } from "./session.ts";
+import { createTlsUpgrader, type TlsMaterial } from "./tls.ts";
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly driver: StorageDriver;
+  readonly tls: TlsMaterial;
+  readonly logger: Logger;
+  readonly verifier?: Verifier;
+  readonly now?: () => Date;
+  /** Wait after a data connection's EOF before a STOR commits (default 50 ms). */
+  readonly eofGraceMs?: number;
+}
+
+export interface Listening {
+  readonly commandPort: number;
+  readonly implicitPort: number | undefined;
+  readonly healthUrl: string | undefined;
+}
+
+/** The FTP/FTPS gateway: command and implicit-TLS listeners, sessions, and the health/metrics port. */
+export function createApp(deps: AppDeps) {
+  const { config, logger } = deps;
+  const httpMetrics = createMetrics({ prefix: "ftps_gateway" });
+  const metrics = createFtpMetrics(httpMetrics.registry);
+  let stopping = false;
+  const http = createHttpApp({ logger, metrics: httpMetrics, ready: () => !stopping });
+  http.get("/alb_healthcheck", (c) => c.text("OK"));
+
+  const ctx: ServerContext = {
+    config: {
+      tlsRequired: config.tls.required,
+      sessionReuse: config.tls.sessionReuse,
+      activeMode: config.activeMode,
+      dirSuffix: config.dirSuffix,
+      rmdRecursive: config.rmdRecursive,
+      maxLineBytes: config.limits.maxLineBytes,
+      idleTimeoutMs: config.limits.idleTimeoutMs,
+      dataTimeoutMs: config.limits.dataTimeoutMs,
+      failureDelayMs: config.login.failureDelayMs,
+      eofGraceMs: deps.eofGraceMs ?? 50,
+    },
+    driver: deps.driver,
+    authenticator: createAuthenticator({
+      users: config.users,
+      jwt: deps.verifier && config.jwt ? { verifier: deps.verifier, home: config.jwt.home } : undefined,
+    }),
+    guard: createLoginGuard({
+      ...config.login,
+      now: deps.now ? () => deps.now!().getTime() : undefined,
+    }),
+    tls: createTlsUpgrader({
+      cert: deps.tls.cert,
+      key: deps.tls.key,
+      minVersion: config.tls.minVersion,
+      handshakeTimeoutMs: config.limits.passiveTimeoutMs,
+    }),
+    passive: createPassivePool({
+      host: config.host,
+      ports: config.passivePorts,
+      timeoutMs: config.limits.passiveTimeoutMs,
+      onForeign: (address) => {
+        metrics.foreignDataConnections.inc();
+        logger.warn({ address }, "refused a data connection from a foreign address");
+      },
+    }),
+    passiveAddress: createPassiveAddressResolver(config.passiveAddresses),
+    metrics,
+    logger,
+    now: deps.now ?? (() => new Date()),
+  };
+
+  const sessions = new Set<SessionHandle>();
+  const perIp = new Map<string, number>();
+
+  function admit(socket: Socket): boolean {
+    const ip = plainAddress(socket.remoteAddress);
+    const refuse = (reason: string, text: string) => {
+      metrics.connectionsRefused.inc({ reason });
+      socket.on("error", () => {});
+      socket.end(`421 ${text}\r\n`);
+      return false;
+    };
+    if (stopping) return refuse("shutdown", "Service not available, closing control connection.");
+    if (sessions.size >= config.limits.maxConnections) return refuse("limit", "Too many users, try later.");
+    if ((perIp.get(ip) ?? 0) >= config.limits.maxConnectionsPerIp)
+      return refuse("per_ip", "Too many connections from your address.");
+    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+    socket.once("close", () => {
+      const left = (perIp.get(ip) ?? 1) - 1;
+      if (left <= 0) perIp.delete(ip);
+      else perIp.set(ip, left);
+    });
+    return true;
+  }
+
+  function track(handle: SessionHandle) {
+    sessions.add(handle);
+    void handle.closed.then(() => sessions.delete(handle));
+  }
+
+  const command = createServer((socket) => {
+    if (admit(socket)) track(startSession(socket, ctx, false));
+  });
+  const implicit = createServer((socket) => {
+    if (!admit(socket)) return;
+    socket.on("error", () => {});
+    ctx.tls.upgrade(socket).then(
+      (secure) => track(startSession(secure, ctx, true)),
+      (error: unknown) => logger.debug({ err: error }, "implicit TLS handshake failed"),
+    );
+  });
+  let health: RunningServer | undefined;
+
+  const listenOn = (server: Server, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ port, host: config.host }, () => resolve((server.address() as { port: number }).port));
+    });
+
+  return {
+    http,
+    metrics,
+    sessionCount: () => sessions.size,
+    async listen(): Promise<Listening> {
+      const commandPort = await listenOn(command, config.commandPort);
+      const implicitPort =
+        config.implicitPort === undefined ? undefined : await listenOn(implicit, config.implicitPort);
+      if (config.health) health = await serveHttp(http.fetch, config.health);
+      return { commandPort, implicitPort, healthUrl: health?.url };
+    },
+    /** Stops accepting, lets running transfers finish for `graceMs`, aborts the rest, closes sessions. */
+    async close(graceMs = 10_000): Promise<void> {
+      stopping = true;
+      const closing = [command, implicit].map(
+        (server) =>
+          new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve())),
+      );
+      await Promise.all([...sessions].map((handle) => handle.shutdown(graceMs)));
+      await Promise.all(closing);
+      await health?.close(1000);
+    },
+  };
+}
+
+export type App = ReturnType<typeof createApp>;

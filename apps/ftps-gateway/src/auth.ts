@@ -1,0 +1,124 @@
+import { createHmac, randomBytes } from "node:crypto";
+import { can, constantTimeEqual, scopesFromClaims, type Verifier, verifyPassword } from "@wharf/auth-jwt";
+import { isWharfError } from "@wharf/errors";
+import type { UserConfig } from "./config.ts";
+
+/** Who a session runs as once PASS succeeded. */
+export interface Principal {
+  readonly login: string;
+  /** Key prefix of the user's root ("" = the store root). */
+  readonly home: string;
+  readonly access: "rw" | "ro";
+  readonly via: "password" | "jwt";
+}
+
+export interface AuthenticatorOptions {
+  readonly users: readonly UserConfig[];
+  /** JWT as password: verifier plus the home template (`{user}` is replaced by the login). */
+  readonly jwt?: { readonly verifier: Verifier; readonly home: string };
+}
+
+const jwtShape = /^[\w-]+\.[\w-]+\.[\w-]*$/;
+
+/**
+ * Checks USER/PASS against the configured users (plain or aioftps3 PBKDF2 pair), or a JWT given as
+ * the password: its `sub` (or `username`) must equal the login and its scopes must allow `ftp/<login>`
+ * (`write` → read-write, `read` → read-only). A PBKDF2 check costs ~1M iterations, so a successful
+ * one is remembered as an HMAC under a per-process key and later logins of that user are cheap.
+ */
+export function createAuthenticator(options: AuthenticatorOptions) {
+  const users = new Map(options.users.map((user) => [user.login, user]));
+  const cacheKey = randomBytes(32);
+  const verified = new Map<string, string>();
+  const fingerprint = (login: string, password: string) =>
+    createHmac("sha256", cacheKey).update(`${login}\0${password}`).digest("base64");
+
+  async function passwordMatches(user: UserConfig, password: string): Promise<boolean> {
+    if (user.password !== undefined) return constantTimeEqual(password, user.password);
+    const print = fingerprint(user.login, password);
+    const known = verified.get(user.login);
+    if (known !== undefined && constantTimeEqual(print, known)) return true;
+    const ok = await verifyPassword(password, { hash: user.passwordHashed!, salt: user.passwordSalt! });
+    if (ok) verified.set(user.login, print);
+    return ok;
+  }
+
+  async function viaJwt(login: string, token: string): Promise<Principal | undefined> {
+    if (!options.jwt || !jwtShape.test(token)) return undefined;
+    try {
+      const claims = await options.jwt.verifier.verify(token);
+      if (claims.sub !== login && claims.username !== login) return undefined;
+      const scopes = scopesFromClaims(claims);
+      const resource = `ftp/${login}`;
+      const access = can(scopes, resource, "write") ? "rw" : can(scopes, resource, "read") ? "ro" : undefined;
+      if (!access) return undefined;
+      const home = options.jwt.home.replaceAll("{user}", login).replace(/^\/+|\/+$/g, "");
+      return { login, home, access, via: "jwt" };
+    } catch (error) {
+      if (isWharfError(error, "UNAUTHENTICATED")) return undefined;
+      throw error;
+    }
+  }
+
+  /** The principal, or `undefined` for any wrong login (one answer for unknown users and bad passwords). */
+  async function authenticate(login: string, password: string): Promise<Principal | undefined> {
+    const user = users.get(login);
+    if (user && (await passwordMatches(user, password)))
+      return { login, home: user.home, access: user.access, via: "password" };
+    return viaJwt(login, password);
+  }
+
+  return { authenticate };
+}
+
+export type Authenticator = ReturnType<typeof createAuthenticator>;
+
+export interface LoginGuardOptions {
+  readonly maxFailures: number;
+  readonly windowMs: number;
+  readonly lockoutMs: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Per-IP login throttling: more than `maxFailures` failed logins within `windowMs` lock the address
+ * out for `lockoutMs` (every PASS answers 530, even a right one). Kept in this process's memory.
+ */
+export function createLoginGuard(options: LoginGuardOptions) {
+  const now = options.now ?? Date.now;
+  const state = new Map<string, { failures: number[]; lockedUntil: number }>();
+
+  function prune(ip: string) {
+    const entry = state.get(ip);
+    if (!entry) return undefined;
+    const t = now();
+    entry.failures = entry.failures.filter((at) => t - at < options.windowMs);
+    if (entry.failures.length === 0 && entry.lockedUntil <= t) {
+      state.delete(ip);
+      return undefined;
+    }
+    return entry;
+  }
+
+  return {
+    isLocked(ip: string): boolean {
+      return (prune(ip)?.lockedUntil ?? 0) > now();
+    },
+    fail(ip: string): void {
+      const entry = prune(ip) ?? { failures: [], lockedUntil: 0 };
+      entry.failures.push(now());
+      if (entry.failures.length >= options.maxFailures) {
+        entry.lockedUntil = now() + options.lockoutMs;
+        entry.failures = [];
+      }
+      state.set(ip, entry);
+    },
+    succeed(ip: string): void {
+      state.delete(ip);
+    },
+    /** Addresses currently tracked (for tests and metrics). */
+    size: () => state.size,
+  };
+}
+
+export type LoginGuard = ReturnType<typeof createLoginGuard>;

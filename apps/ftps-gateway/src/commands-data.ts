@@ -1,0 +1,173 @@
+import { isIPv4 } from "node:net";
+import { WharfError } from "@wharf/errors";
+import { listArgument, listLine, mlsxLine } from "./listing.ts";
+import { resolvePath } from "./paths.ts";
+import { ftpError } from "./replies.ts";
+import type { Session } from "./session.ts";
+import { asDataError, runTransfer, sendBody, uploadBody } from "./transfer.ts";
+import type { Entry } from "./vfs.ts";
+
+async function openPassive(s: Session): Promise<number> {
+  s.clearData();
+  const listener = await s.ctx.passive.open(s.peer);
+  s.data = { kind: "passive", listener };
+  return listener.port;
+}
+
+export async function pasv(s: Session): Promise<void> {
+  if (s.epsvAll) return s.reply(503, "PASV not allowed after EPSV ALL.");
+  const address = await s.ctx.passiveAddress(s.peer, s.local);
+  if (!isIPv4(address)) return s.reply(425, "PASV needs IPv4; use EPSV.");
+  const port = await openPassive(s);
+  const numbers = `${address.replaceAll(".", ",")},${port >> 8},${port & 255}`;
+  s.reply(227, `Entering Passive Mode (${numbers}).`);
+}
+
+export async function epsv(s: Session, argument: string): Promise<void> {
+  const arg = argument.trim().toUpperCase();
+  if (arg === "ALL") {
+    s.epsvAll = true;
+    return s.reply(200, "EPSV ALL ok.");
+  }
+  if (arg !== "" && arg !== "1" && arg !== "2")
+    return s.reply(522, "Network protocol not supported, use (1,2).");
+  const port = await openPassive(s);
+  s.reply(229, `Entering Extended Passive Mode (|||${port}|).`);
+}
+
+function setActive(s: Session, host: string, port: number) {
+  if (!s.ctx.config.activeMode) return s.reply(502, "Active mode is disabled; use PASV or EPSV.");
+  if (s.epsvAll) return s.reply(503, "PORT not allowed after EPSV ALL.");
+  if (host !== s.peer) return s.reply(501, "Rejected data connection to a foreign address.");
+  if (!Number.isInteger(port) || port < 1024 || port > 65535)
+    return s.reply(501, "Rejected data connection to a privileged port.");
+  s.clearData();
+  s.data = { kind: "active", host, port };
+  s.reply(200, "PORT command successful. Consider using PASV.");
+}
+
+export function port(s: Session, argument: string) {
+  const parts = argument.trim().split(",");
+  if (parts.length !== 6 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) < 256))
+    return s.reply(501, "Syntax error in parameters or arguments.");
+  const n = parts.map(Number);
+  setActive(s, n.slice(0, 4).join("."), n[4]! * 256 + n[5]!);
+}
+
+export function eprt(s: Session, argument: string) {
+  const text = argument.trim();
+  const delimiter = text[0];
+  const fields = delimiter ? text.split(delimiter) : [];
+  if (fields.length !== 5 || !/^\d+$/.test(fields[3]!))
+    return s.reply(501, "Syntax error in parameters or arguments.");
+  if (fields[1] !== "1" && fields[1] !== "2")
+    return s.reply(522, "Network protocol not supported, use (1,2).");
+  setActive(s, fields[2]!, Number(fields[3]));
+}
+
+export function rest(s: Session, argument: string) {
+  if (!/^\d{1,15}$/.test(argument.trim())) return s.reply(501, "REST needs a byte offset.");
+  s.restOffset = Number(argument.trim());
+  s.reply(350, `Restarting at ${s.restOffset}. Send STORE or RETRIEVE.`);
+}
+
+function takeRest(s: Session): number {
+  const offset = s.restOffset;
+  s.restOffset = 0;
+  return offset;
+}
+
+function requireWrite(s: Session) {
+  if (s.principal?.access !== "rw")
+    throw ftpError("PERMISSION_DENIED", "Permission denied (read-only account).");
+}
+
+export async function retr(s: Session, argument: string): Promise<void> {
+  const offset = takeRest(s);
+  const path = resolvePath(s.cwd, argument);
+  const controller = new AbortController();
+  const body = await s.vfs!.read(path, offset, controller.signal);
+  await runTransfer(s, "download", "Opening BINARY mode data connection.", async (socket, signal) => {
+    signal.addEventListener("abort", () => controller.abort(), { once: true });
+    return sendBody(body, socket, signal);
+  }).finally(() => body.destroy());
+}
+
+async function store(s: Session, argument: string, mode: "stor" | "appe"): Promise<void> {
+  requireWrite(s);
+  const rest = takeRest(s);
+  const path = resolvePath(s.cwd, argument);
+  const existing = await s.vfs!.checkWritable(path);
+  const size = existing?.size ?? 0;
+  const offset = mode === "appe" ? size : rest;
+  if (offset > size) return s.reply(554, "Restart position beyond end of file.");
+  await runTransfer(s, "upload", "Ok to send data.", async (socket, signal) => {
+    const upload = uploadBody(socket, s, signal);
+    try {
+      await s.vfs!.write(path, upload.body, offset, signal);
+    } catch (error) {
+      throw asDataError(error, upload.body);
+    }
+    return upload.bytes();
+  });
+}
+
+export const stor = (s: Session, argument: string) => store(s, argument, "stor");
+export const appe = (s: Session, argument: string) => store(s, argument, "appe");
+
+type Format = (entry: Entry) => string;
+
+async function listing(s: Session, argument: string, format: Format, onlyDirs: boolean): Promise<void> {
+  const path = resolvePath(s.cwd, argument);
+  if (onlyDirs) {
+    const entry = await s.vfs!.stat(path);
+    if (entry?.type === "file") throw ftpError("NOT_FOUND", "Not a directory.");
+  }
+  const entries = s.vfs!.list(path);
+  const first = await entries.next();
+  await runTransfer(s, "listing", "Here comes the directory listing.", async (socket, signal) => {
+    let batch = "";
+    let bytes = 0;
+    const flush = async () => {
+      if (!batch) return;
+      const chunk = Buffer.from(batch);
+      batch = "";
+      bytes += chunk.length;
+      if (!socket.write(chunk)) await new Promise((resolve) => socket.once("drain", resolve));
+    };
+    if (!first.done) batch += `${format(first.value)}\r\n`;
+    for await (const entry of entries) {
+      if (signal.aborted || socket.destroyed) throw new WharfError("CANCELLED", "listing aborted");
+      batch += `${format(entry)}\r\n`;
+      if (batch.length > 64 * 1024) await flush();
+    }
+    await flush();
+    await new Promise<void>((resolve) => socket.end(resolve));
+    return bytes;
+  });
+}
+
+export function list(s: Session, argument: string): Promise<void> {
+  const now = s.ctx.now();
+  return listing(s, listArgument(argument), (entry) => listLine(entry, now), false);
+}
+
+export function nlst(s: Session, argument: string): Promise<void> {
+  return listing(s, listArgument(argument), (entry) => entry.name, false);
+}
+
+export function mlsd(s: Session, argument: string): Promise<void> {
+  const writable = s.principal?.access === "rw";
+  return listing(s, argument, (entry) => mlsxLine(entry, entry.name, writable), true);
+}
+
+export async function abor(s: Session): Promise<void> {
+  const transfer = s.transfer;
+  if (!transfer) {
+    s.clearData();
+    return s.reply(225, "No transfer to abort.");
+  }
+  transfer.abort();
+  await transfer.done;
+  s.reply(226, "ABOR command successful.");
+}

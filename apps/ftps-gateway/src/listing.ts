@@ -1,0 +1,46 @@
+import type { Entry } from "./vfs.ts";
+
+const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const sixMonthsMs = 182 * 24 * 3600 * 1000;
+
+/**
+ * One `ls -l` line: `-rw-rw-rw- 1 none none 1234 Nov 22 03:10 name` (files are regular files, not
+ * aioftps3's FIFOs). Entries older than six months, or in the future, show the year instead of the time.
+ */
+export function listLine(entry: Entry, now: Date): string {
+  const mode = entry.type === "dir" ? "drwxrwxrwx" : "-rw-rw-rw-";
+  const m = entry.modified;
+  const day = String(m.getUTCDate()).padStart(2, " ");
+  const age = now.getTime() - m.getTime();
+  const tail =
+    age >= 0 && age < sixMonthsMs
+      ? `${pad(m.getUTCHours())}:${pad(m.getUTCMinutes())}`
+      : ` ${m.getUTCFullYear()}`;
+  return `${mode} 1 none none ${entry.size} ${months[m.getUTCMonth()]} ${day} ${tail} ${entry.name}`;
+}
+
+/** RFC 3659 time-val: `YYYYMMDDHHMMSS` in UTC. */
+export function timeVal(date: Date): string {
+  return (
+    `${date.getUTCFullYear()}${pad(date.getUTCMonth() + 1)}${pad(date.getUTCDate())}` +
+    `${pad(date.getUTCHours())}${pad(date.getUTCMinutes())}${pad(date.getUTCSeconds())}`
+  );
+}
+
+/** RFC 3659 facts for MLSD/MLST: `type=file;size=3;modify=…;perm=…; name`. */
+export function mlsxLine(entry: Entry, name: string, writable: boolean, type?: "cdir"): string {
+  const facts =
+    entry.type === "dir"
+      ? `type=${type ?? "dir"};modify=${timeVal(entry.modified)};perm=${writable ? "flcdmpe" : "el"};`
+      : `type=file;size=${entry.size};modify=${timeVal(entry.modified)};perm=${writable ? "adfrw" : "r"};`;
+  return `${facts} ${name}`;
+}
+
+/** Splits `LIST -la dir` into the path and whether options were given (options are ignored). */
+export function listArgument(argument: string): string {
+  return argument.replace(/^(\s*-[a-zA-Z]+)+(\s+|$)/, "");
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, "0");
+}

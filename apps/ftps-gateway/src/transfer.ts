@@ -1,0 +1,161 @@
+import type { Socket } from "node:net";
+import { PassThrough, type Readable, type Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { TLSSocket } from "node:tls";
+import { WharfError } from "@wharf/errors";
+import { connectActive } from "./data.ts";
+import { replyFor } from "./replies.ts";
+import type { ActiveTransfer, Session } from "./session.ts";
+
+export type Direction = "upload" | "download" | "listing";
+
+/** Thrown inside a transfer when the data connection itself failed: the client gets 426. */
+class DataConnectionError extends Error {}
+
+/**
+ * Runs one data transfer: 150, open the data connection (passive accept or active connect, then TLS
+ * when PROT P), `work(socket, signal)`, then 226, or 426 when the connection broke or ABOR came, or
+ * the storage error's reply. Checks that can fail (missing file, bad name) belong before this call,
+ * so their reply comes instead of 150.
+ */
+export async function runTransfer(
+  s: Session,
+  direction: Direction,
+  opening: string,
+  work: (socket: Socket | TLSSocket, signal: AbortSignal) => Promise<number>,
+): Promise<void> {
+  const { config, metrics } = s.ctx;
+  const plan = s.data;
+  s.data = undefined;
+  if (!plan) return s.reply(425, "Use PASV or EPSV first.");
+  if (config.tlsRequired && !s.protectData) {
+    if (plan.kind === "passive") plan.listener.close();
+    return s.reply(521, "Data connections must be encrypted (PROT P).");
+  }
+  const controller = new AbortController();
+  let socket: Socket | TLSSocket | undefined;
+  let finish: () => void = () => {};
+  const transfer: ActiveTransfer = {
+    aborted: false,
+    abort: () => {
+      transfer.aborted = true;
+      controller.abort(new WharfError("CANCELLED", "transfer aborted"));
+      if (plan.kind === "passive") plan.listener.close();
+      socket?.destroy();
+    },
+    done: new Promise<void>((resolve) => {
+      finish = resolve;
+    }),
+  };
+  s.transfer = transfer;
+  s.reply(150, opening);
+  const started = performance.now();
+  let outcome = "ok";
+  let bytes = 0;
+  try {
+    socket = await openData(s, plan).catch((cause) => {
+      throw new DataConnectionError("no data connection", { cause });
+    });
+    if (transfer.aborted) throw new DataConnectionError("aborted");
+    socket.setTimeout(config.dataTimeoutMs, () => socket?.destroy(new Error("data connection stalled")));
+    bytes = await work(socket, controller.signal);
+    s.reply(226, "Transfer complete.");
+  } catch (error) {
+    socket?.destroy();
+    s.log.info({ err: error, direction }, "transfer failed");
+    if (transfer.aborted || error instanceof DataConnectionError || !isStorageError(error)) {
+      outcome = transfer.aborted ? "aborted" : "broken";
+      if (error instanceof DataConnectionError && !transfer.aborted && !socket)
+        s.reply(425, "Can't open data connection.");
+      else s.reply(426, "Connection closed; transfer aborted.");
+    } else {
+      outcome = "failed";
+      const reply = replyFor(error);
+      if (reply.code === 451) s.log.error({ err: error }, `${direction} failed`);
+      s.reply(reply.code, reply.text);
+    }
+  } finally {
+    s.transfer = undefined;
+    metrics.transfers.inc({ direction, outcome });
+    metrics.bytes.inc({ direction }, bytes);
+    s.log.info({ direction, outcome, bytes, ms: Math.round(performance.now() - started) }, "transfer");
+    finish();
+  }
+}
+
+function isStorageError(error: unknown): boolean {
+  return error instanceof WharfError && error.code !== "CANCELLED";
+}
+
+async function openData(s: Session, plan: NonNullable<Session["data"]>): Promise<Socket | TLSSocket> {
+  const raw =
+    plan.kind === "passive"
+      ? await plan.listener.accept()
+      : await connectActive(plan.host, plan.port, s.ctx.config.dataTimeoutMs);
+  if (!s.protectData) {
+    raw.resume();
+    return raw;
+  }
+  const secure = await s.ctx.tls.upgrade(raw);
+  const reused = secure.isSessionReused();
+  s.ctx.metrics.tlsDataSessions.inc({ reused: String(reused) });
+  if (!reused && s.ctx.config.sessionReuse === "required") {
+    secure.destroy();
+    throw new Error("TLS session reuse required");
+  }
+  return secure;
+}
+
+/** Sends `body` on the data connection and ends it (TLS close_notify included). */
+export async function sendBody(body: Readable, socket: Writable, signal: AbortSignal): Promise<number> {
+  let bytes = 0;
+  body.on("data", (chunk: Buffer) => {
+    bytes += chunk.length;
+  });
+  try {
+    await pipeline(body, socket, { signal });
+  } catch (error) {
+    body.destroy();
+    throw new DataConnectionError("send failed", { cause: error });
+  }
+  return bytes;
+}
+
+/**
+ * The upload body: the data connection's bytes, with its EOF held back for a moment so a client that
+ * died (its control connection drops with the data connection) is told apart from a finished file.
+ * A reset, an error, or the control connection closing first destroys the body, so nothing is stored.
+ */
+export function uploadBody(socket: Socket | TLSSocket, s: Session, signal: AbortSignal) {
+  const body = new PassThrough({ highWaterMark: 1 << 20 });
+  let bytes = 0;
+  let ended = false;
+  const fail = (reason: string) => {
+    if (!body.destroyed) body.destroy(new DataConnectionError(reason));
+  };
+  socket.on("data", (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (!body.write(chunk)) socket.pause();
+  });
+  body.on("drain", () => socket.resume());
+  socket.on("end", () => {
+    ended = true;
+    setTimeout(() => {
+      if (s.controlClosed.aborted || signal.aborted) fail("client went away");
+      else body.end();
+    }, s.ctx.config.eofGraceMs);
+  });
+  socket.on("error", () => fail("data connection error"));
+  socket.on("close", () => {
+    if (!ended) fail("data connection closed");
+  });
+  signal.addEventListener("abort", () => fail("aborted"), { once: true });
+  s.controlClosed.addEventListener("abort", () => fail("control connection closed"), { once: true });
+  return { body, bytes: () => bytes };
+}
+
+/** Wraps errors from the upload body so the caller replies 426, not a storage code. */
+export function asDataError(error: unknown, body: Readable): unknown {
+  const cause = (body as { errored?: unknown }).errored;
+  return cause instanceof DataConnectionError ? cause : error;
+}

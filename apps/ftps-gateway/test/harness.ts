@@ -1,0 +1,79 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Verifier } from "@wharf/auth-jwt";
+import { createLogger, silentLogger } from "@wharf/http-kit";
+import type { StorageDriver } from "@wharf/storage-driver";
+import { tempDir } from "@wharf/test-kit";
+import { createApp } from "../src/app.ts";
+import { loadConfig } from "../src/config.ts";
+import { loadTlsMaterial, type TlsMaterial } from "../src/tls.ts";
+
+let material: Promise<TlsMaterial> | undefined;
+
+/** One self-signed pair per test file (generation takes a moment). */
+export function testTls(): Promise<TlsMaterial> {
+  material ??= loadTlsMaterial({});
+  return material;
+}
+
+export interface Gateway extends AsyncDisposable {
+  readonly port: number;
+  readonly implicitPort: number;
+  readonly healthUrl: string;
+  /** PEM file of the gateway's certificate, for clients' CA options. */
+  readonly caFile: string;
+  readonly dir: string;
+  readonly app: ReturnType<typeof createApp>;
+}
+
+/** Starts the gateway in this process on loopback (ephemeral ports) with users `u`/`p` (rw) and `ro`/`ro` (read-only). */
+export async function startGateway(options: {
+  driver: StorageDriver;
+  env?: Record<string, string>;
+  verifier?: Verifier;
+  now?: () => Date;
+}): Promise<Gateway> {
+  const dir = await tempDir("ftps-gw-");
+  const tls = await testTls();
+  const caFile = join(dir.path, "ca.pem");
+  await writeFile(caFile, tls.cert);
+  const config = loadConfig({
+    STORAGE_URL: "memory://",
+    FTP_LISTEN_HOST: "127.0.0.1",
+    FTP_COMMAND_PORT: "0",
+    FTP_IMPLICIT_PORT: "0",
+    HEALTHCHECK_PORT: "0",
+    HEALTHCHECK_HOST: "127.0.0.1",
+    FTP_LOGIN_FAILURE_DELAY_MS: "0",
+    FTP_USERS__1__LOGIN: "u",
+    FTP_USERS__1__PASSWORD: "p",
+    FTP_USERS__2__LOGIN: "ro",
+    FTP_USERS__2__PASSWORD: "ro",
+    FTP_USERS__2__ACCESS: "ro",
+    ...options.env,
+  });
+  const app = createApp({
+    config,
+    driver: options.driver,
+    tls,
+    logger: process.env.FTPS_TEST_LOG
+      ? createLogger({ name: "ftps-test", level: process.env.FTPS_TEST_LOG })
+      : silentLogger(),
+    verifier: options.verifier,
+    now: options.now,
+    eofGraceMs: 30,
+  });
+  const listening = await app.listen();
+  return {
+    port: listening.commandPort,
+    implicitPort: listening.implicitPort!,
+    healthUrl: listening.healthUrl!,
+    caFile,
+    dir: dir.path,
+    app,
+    [Symbol.asyncDispose]: async () => {
+      await app.close(0);
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import { createIssuer } from "@wharf/auth-jwt";
+import { createLogger, createMetrics, loadConfigOrExit, onShutdown, serveHttp } from "@wharf/http-kit";
+import { openStorage } from "@wharf/storage-driver";
+import { createApp } from "./app.ts";
+import { defaultConfigText, loadConfig } from "./config.ts";
+import { createLdapAuthenticator } from "./ldap-auth.ts";
+import { createRefresher } from "./refresher.ts";
+import { createRegistryClient } from "./registry-client.ts";
+import { createSnapshotStore } from "./snapshot-store.ts";
+
+const name = "registry-usage";
+const defaultConfigPath = "/etc/gitlab_registry_usage_rest.conf";
+
+const { values: args } = parseArgs({
+  options: {
+    config: { type: "string", short: "c" },
+    "print-default-config": { type: "boolean" },
+    version: { type: "boolean", short: "V" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+if (args.help) {
+  process.stdout.write(
+    `usage: ${name} [-c FILE (default ${defaultConfigPath})] [--print-default-config] [-V]\n`,
+  );
+  process.exit(0);
+}
+if (args.version) {
+  process.stdout.write(
+    `${name} ${JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version}\n`,
+  );
+  process.exit(0);
+}
+if (args["print-default-config"]) {
+  process.stdout.write(defaultConfigText);
+  process.exit(0);
+}
+
+const configPath =
+  args.config ??
+  process.env.REGISTRY_USAGE_CONFIG ??
+  (existsSync(defaultConfigPath) ? defaultConfigPath : undefined);
+let iniText: string | undefined;
+if (configPath !== undefined) {
+  try {
+    iniText = readFileSync(configPath, "utf8");
+  } catch (error) {
+    process.stderr.write(`${name}: cannot read the config file ${configPath}: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+}
+const config = loadConfigOrExit(() => loadConfig(process.env, iniText), name);
+let ca: string | undefined;
+if (config.ldap.caFile) {
+  try {
+    ca = readFileSync(config.ldap.caFile, "utf8");
+  } catch (error) {
+    process.stderr.write(`${name}: ldap.ca_file ${config.ldap.caFile}: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
+const logger = createLogger({ name, level: config.logLevel });
+const driver = await openStorage(config.storage.url);
+const store = createSnapshotStore({
+  driver,
+  prefix: config.storage.prefix,
+  reloadIntervalMs: config.storage.reloadIntervalSeconds * 1000,
+});
+const client = createRegistryClient({
+  url: config.registry.url,
+  ...(config.registry.username ? { username: config.registry.username } : {}),
+  ...(config.registry.password ? { password: config.registry.password } : {}),
+  ...(config.registry.gitlabUrl ? { gitlabUrl: config.registry.gitlabUrl } : {}),
+  concurrency: config.registry.concurrency,
+  timeoutMs: config.registry.timeoutMs,
+});
+const refresher = createRefresher({
+  store,
+  client,
+  holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+  refreshIntervalSeconds: config.registry.refreshIntervalSeconds,
+  leaseSeconds: config.storage.leaseSeconds,
+  pageSize: config.registry.pageSize,
+  logger,
+});
+const app = createApp({
+  config,
+  store,
+  ldap: createLdapAuthenticator({ ...config.ldap, ...(ca ? { ca } : {}) }),
+  logger,
+  metrics: createMetrics({ prefix: "registry_usage" }),
+});
+const server = await serveHttp(app.fetch, { port: config.port, host: config.host });
+logger.info(
+  { url: server.url, prefix: config.prefix || "/", registry: config.registry.url, storage: driver.name },
+  "listening",
+);
+refresher.start();
+
+if (config.dev) {
+  const token = await createIssuer({ algorithm: "HS256", secret: config.jwt.secret }).issue(
+    { fresh: false, type: "access" },
+    { expiresIn: "30 days", subject: "dev", jti: randomUUID() },
+  );
+  process.stderr.write(
+    [
+      "",
+      `registry-usage: HAL API on ${server.url}${config.prefix}/repositories (registry ${config.registry.url})`,
+      `  curl -H 'Authorization: Bearer ${token}' '${server.url}${config.prefix}/repositories?embed=true&links=true'`,
+      `  (GET ${config.prefix}/auth_token with LDAP Basic credentials mints such tokens; LDAP is ${config.ldap.url})`,
+      "",
+    ].join("\n"),
+  );
+}
+
+onShutdown(logger, [() => server.close(), () => refresher.stop(), () => driver.close()]);

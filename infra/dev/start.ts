@@ -45,6 +45,8 @@ for (const name of readdirSync(join(root, "apps")).sort()) {
     cwd: join(root, "apps", name),
     env: { ...process.env, ...env, WHARF_DEV: "1" },
     stdio: ["ignore", "inherit", "inherit"],
+    // Own process group: a terminal's Ctrl-C reaches only this script, which stops each app once.
+    detached: true,
   });
   child.on("exit", (code, signal) => {
     if (!stopping) process.stderr.write(`[${name}] exited (${code ?? signal})\n`);
@@ -62,3 +64,7 @@ const stop = () => {
 };
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
+process.on("SIGHUP", stop);
+process.on("exit", () => {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+});

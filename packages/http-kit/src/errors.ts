@@ -19,20 +19,8 @@ export const httpStatusByCode: Readonly<Record<ErrorCode, ContentfulStatusCode>>
   INTERNAL: 500,
 };
 
-/** Codes whose message is written for the caller; the others are replaced by a generic text. */
-const clientFacing = new Set<ErrorCode>([
-  "INVALID_ARGUMENT",
-  "UNAUTHENTICATED",
-  "PERMISSION_DENIED",
-  "NOT_FOUND",
-  "ALREADY_EXISTS",
-  "PRECONDITION_FAILED",
-  "CHECKSUM_MISMATCH",
-  "RANGE_NOT_SATISFIABLE",
-  "PAYLOAD_TOO_LARGE",
-  "QUOTA_EXCEEDED",
-  "UNSUPPORTED",
-]);
+/** Codes whose message may name internals; every other code's message is written for the caller. */
+const serverSide = new Set<ErrorCode>(["UNAVAILABLE", "CANCELLED", "INTERNAL"]);
 
 /** Any thrown value as a WharfError; unknown errors become `INTERNAL` with the original as cause. */
 export function toWharfError(error: unknown): WharfError {
@@ -42,7 +30,7 @@ export function toWharfError(error: unknown): WharfError {
 
 /** The message safe to show a client: 5xx-class codes never echo internals. */
 export function publicMessage(error: WharfError): string {
-  if (clientFacing.has(error.code)) return error.message;
+  if (!serverSide.has(error.code)) return error.message;
   return error.code === "UNAVAILABLE"
     ? "the storage backend is unavailable, try again later"
     : "internal error";

@@ -3,6 +3,7 @@
 #   infra/ceph/start.sh PORT DATADIR
 # Ports: PORT = S3 (beast), PORT+1 = monitor (msgr v2 only), PORT+3..PORT+8 = OSD messengers.
 # WHARF_CEPH_STORE=memstore (default, fastest, data lost on stop) | bluestore (sparse 20 GiB file).
+# WHARF_CEPH_ACCESS_KEY_ID / _SECRET_ACCESS_KEY (and _2) fix the users' keys instead of random ones.
 # DATADIR is wiped first. On success prints eval-able KEY=value lines on stdout; progress goes to stderr.
 # Stop with infra/ceph/stop.sh DATADIR.
 set -euo pipefail
@@ -181,10 +182,10 @@ sys.exit("\n".join(errors) if errors else 0)
 PY
 log "pools created"
 
-AK=WHARF$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)
-SK=$(head -c 30 /dev/urandom | base64 | tr -d '/+=\n')
-AK2=WHARF2$(head -c 7 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)
-SK2=$(head -c 30 /dev/urandom | base64 | tr -d '/+=\n')
+AK=${WHARF_CEPH_ACCESS_KEY_ID:-WHARF$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)}
+SK=${WHARF_CEPH_SECRET_ACCESS_KEY:-$(head -c 30 /dev/urandom | base64 | tr -d '/+=\n')}
+AK2=${WHARF_CEPH_ACCESS_KEY_ID_2:-WHARF2$(head -c 7 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)}
+SK2=${WHARF_CEPH_SECRET_ACCESS_KEY_2:-$(head -c 30 /dev/urandom | base64 | tr -d '/+=\n')}
 # The first radosgw-admin creates the default realm/zone objects (RGW would otherwise); then RGW
 # starts while the second user is created.
 radosgw-admin -c "$C" -n client.admin user create --uid=wharf --display-name="Wharf Test" \

@@ -5,6 +5,9 @@
  * `${DATA}` is the absolute ./data folder, `${DEV_SECRET}` a random secret kept in ./data/.dev-secret,
  * `${ROOT}` the repository. Apps get WHARF_DEV=1 and print their own endpoint and credentials.
  * Ctrl-C (or SIGTERM) stops them all gracefully.
+ *
+ * WHARF_DATA_DIR moves ./data; WHARF_DEV_PORT_OFFSET=N shifts every port in the profiles (variables
+ * whose name contains PORT and whose value is a port number ≥ 1024), to run a second copy.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -19,7 +22,8 @@ interface DevSpec {
 }
 
 const root = resolve(import.meta.dirname, "../..");
-const data = join(root, "data");
+const data = resolve(process.env.WHARF_DATA_DIR ?? join(root, "data"));
+const portOffset = Number(process.env.WHARF_DEV_PORT_OFFSET ?? 0);
 mkdirSync(data, { recursive: true });
 const secretFile = join(data, ".dev-secret");
 if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(32).toString("hex"), { mode: 0o600 });
@@ -31,6 +35,26 @@ const vars: Record<string, string> = {
 const only = new Set(process.argv.slice(2));
 
 const expand = (value: string) => value.replace(/\$\{(\w+)\}/g, (_, name: string) => vars[name] ?? "");
+const isOwnPort = (name: string, value: string) =>
+  name.includes("PORT") && /^\d+$/.test(value) && Number(value) >= 1024;
+
+/** Shifts the profile's own ports, both as values and inside URLs such as PUBLIC_URL. */
+function shiftPorts(env: Record<string, string>): Record<string, string> {
+  if (portOffset === 0) return env;
+  const own = new Set(
+    Object.entries(env).flatMap(([name, value]) => (isOwnPort(name, value) ? [value] : [])),
+  );
+  return Object.fromEntries(
+    Object.entries(env).map(([name, value]) => [
+      name,
+      isOwnPort(name, value)
+        ? String(Number(value) + portOffset)
+        : value.replace(/:(\d{4,5})\b/g, (match, port: string) =>
+            own.has(port) ? `:${Number(port) + portOffset}` : match,
+          ),
+    ]),
+  );
+}
 const children: ChildProcess[] = [];
 
 for (const name of readdirSync(join(root, "apps")).sort()) {
@@ -40,7 +64,7 @@ for (const name of readdirSync(join(root, "apps")).sort()) {
   if (!spec || (only.size > 0 && !only.has(name))) continue;
   if (spec.note) process.stdout.write(`[${name}] ${expand(spec.note)}\n`);
   if (spec.serve === false) continue;
-  const env = Object.fromEntries(Object.entries(spec.env ?? {}).map(([k, v]) => [k, expand(v)]));
+  const env = shiftPorts(Object.fromEntries(Object.entries(spec.env ?? {}).map(([k, v]) => [k, expand(v)])));
   const child = spawn(process.execPath, ["src/main.ts"], {
     cwd: join(root, "apps", name),
     env: { ...process.env, ...env, WHARF_DEV: "1" },

@@ -31,6 +31,7 @@ function step(name: string, command: string, args: string[]): void {
 
 if (!only) {
   step("typecheck", "pnpm", ["exec", "turbo", "run", "typecheck", "--output-logs=errors-only"]);
+  step("typecheck infra", "pnpm", ["exec", "tsc", "-p", "infra"]);
   step("lint", "pnpm", ["exec", "biome", "ci", "."]);
 }
 

@@ -40,8 +40,11 @@ for (let round = 0; round < rounds; round++) {
     ),
   );
   await rm(join(bucket.dir, "aws.out"), { force: true });
+  // The dev Ceph keeps objects in memory (memstore): drop each round's objects once pulled.
+  await bucket.aws("s3", "rm", "--only-show-errors", `s3://${bucket.name}/aws/${round}.bin`);
   times.tychoPull.push(await bucket.tycho("pull", "bench", "--version", `1.0.${round}`, "--force"));
   await rm(join(bucket.dir, "tycho_packages"), { recursive: true, force: true });
+  await bucket.tycho("delete", "bench", `1.0.${round}`);
 }
 
 const rate = (seconds: number) => mib / seconds;

@@ -4,6 +4,8 @@
 # .wharf/dev-services.env (source it).
 #   infra/lib/dev-services.sh start [ceph|slapd|registry]...   (default: all three, in parallel)
 #   infra/lib/dev-services.sh stop
+# The dev Ceph is bluestore (disk-backed, bounded memory) unless WHARF_CEPH_STORE=memstore: benchmarks
+# push GiBs through it, and memstore keeps every byte in RAM until RGW garbage collection.
 set -euo pipefail
 ROOT=$(realpath -- "$(dirname -- "$0")/../..")
 W=$ROOT/.wharf
@@ -22,7 +24,7 @@ start)
       echo "unknown service $s" >&2
       exit 2
     }
-    setsid "$ROOT/infra/$s/start.sh" "${PORT[$s]}" "$W/dev-$s" >"$W/dev-$s.env.tmp" 2>"$W/dev-$s.start.log" </dev/null &
+    WHARF_CEPH_STORE=${WHARF_CEPH_STORE:-bluestore} setsid "$ROOT/infra/$s/start.sh" "${PORT[$s]}" "$W/dev-$s" >"$W/dev-$s.env.tmp" 2>"$W/dev-$s.start.log" </dev/null &
     pids+=($!)
   done
   rc=0

@@ -72,10 +72,28 @@ export async function withScope(
       cwd: cli.cwd,
       signal: cli.signal,
     });
+  } catch (error) {
+    throw explainStoreError(error, config.storage.url, path);
   } finally {
     progress.stop();
     await storage.close();
   }
+}
+
+/**
+ * Store failures that are really configuration mistakes, in one clear line: a missing bucket
+ * (whatever code the driver gives it) becomes `INVALID_ARGUMENT` naming the bucket.
+ */
+export function explainStoreError(error: unknown, storageUrl: string, configPath: string): unknown {
+  if (!(error instanceof WharfError)) return error;
+  const cause = error.cause as { name?: unknown; Code?: unknown } | undefined;
+  if (cause?.name !== "NoSuchBucket" && cause?.Code !== "NoSuchBucket") return error;
+  const bucket = storageUrl.startsWith("s3://") ? (storageUrl.slice(5).split(/[/?]/)[0] ?? "") : storageUrl;
+  return new WharfError(
+    "INVALID_ARGUMENT",
+    `No Such Bucket: ${bucket} (check s3.bucket in ${configPath} or TYCHO_STORAGE_URL)`,
+    { cause: error, details: { bucket } },
+  );
 }
 
 async function readOptional(path: string): Promise<string | undefined> {

@@ -62,10 +62,13 @@ describe("tycho against S3 failures", () => {
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
   });
 
-  it("reports a missing bucket in one line with a non-zero exit", async () => {
+  it("reports a missing bucket as a configuration error (exit 2) naming the bucket in one line", async () => {
     await using ws = await workspace({ config: tychoregConfig("tycho-no-such-bucket-4711") });
-    const result = await ws.run("list");
-    expect(result.code).not.toBe(0);
-    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    for (const argv of [["list"], ["pull", "narf"]]) {
+      const result = await ws.run(...argv);
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split("\n")).toHaveLength(1);
+      expect(result.stderr).toContain("tycho-no-such-bucket-4711");
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { WharfError } from "@wharf/errors";
 
-/** First key segment reserved for driver bookkeeping (the fs driver's staging, locks and metadata). */
+/** First key segment reserved for driver bookkeeping (fs staging, locks and metadata; s3 claims). */
 export const RESERVED_SEGMENT = ".wharf-storage";
 
 /** Longest key or prefix, in UTF-8 bytes (as S3). */

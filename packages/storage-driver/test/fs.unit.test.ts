@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAll } from "../src/body.ts";
 import { createFsDriver } from "../src/drivers/fs.ts";
 import { withFileLock } from "../src/drivers/fs-lock.ts";
+import { sweepStaleFiles } from "../src/drivers/fs-sweep.ts";
 import type { StorageDriver } from "../src/types.ts";
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
@@ -97,6 +98,54 @@ describe("fs driver on disk", () => {
     const lockFile = join(root, "dead.lock");
     await writeFile(lockFile, `999999999\n${(await import("node:os")).hostname()}\nnonce\n${Date.now()}`);
     expect(await withFileLock(lockFile, async () => "acquired")).toBe("acquired");
+  });
+});
+
+describe("fs staging sweep", () => {
+  const minutes = (n: number) => n * 60 * 1000;
+
+  async function stagingWith(ages: Record<string, number>): Promise<{ root: string; staging: string }> {
+    const sweepRoot = await mkdtemp(join(tmpdir(), "wharf-fs-sweep-"));
+    const staging = join(sweepRoot, ".wharf-storage", "staging");
+    await mkdir(staging, { recursive: true });
+    for (const [name, ageMs] of Object.entries(ages)) {
+      await writeFile(join(staging, name), name);
+      const at = new Date(Date.now() - ageMs);
+      await utimes(join(staging, name), at, at);
+    }
+    return { root: sweepRoot, staging };
+  }
+
+  it("removes staging files left by a crashed writer when the driver is created, keeping recent ones", async () => {
+    const { root: sweepRoot, staging } = await stagingWith({ crashed: minutes(120), "writing-now": 0 });
+    const swept = createFsDriver({ root: sweepRoot });
+    await swept.put("after", "x");
+    await swept.close();
+    expect(await readdir(staging)).toEqual(["writing-now"]);
+    await rm(sweepRoot, { recursive: true, force: true });
+  });
+
+  it("honours a configured staging age and can be disabled", async () => {
+    const { root: sweepRoot, staging } = await stagingWith({ old: minutes(20), young: minutes(5) });
+    await createFsDriver({ root: sweepRoot, stagingMaxAgeMs: Number.POSITIVE_INFINITY }).close();
+    expect((await readdir(staging)).sort()).toEqual(["old", "young"]);
+    await createFsDriver({ root: sweepRoot }).close();
+    expect((await readdir(staging)).sort()).toEqual(["old", "young"]);
+    await createFsDriver({ root: sweepRoot, stagingMaxAgeMs: minutes(10) }).close();
+    expect(await readdir(staging)).toEqual(["young"]);
+    await rm(sweepRoot, { recursive: true, force: true });
+  });
+
+  it("inspects a bounded number of entries per sweep and tolerates a missing folder", async () => {
+    const { root: sweepRoot, staging } = await stagingWith({
+      a: minutes(120),
+      b: minutes(120),
+      c: minutes(120),
+    });
+    expect(await sweepStaleFiles(staging, { olderThanMs: minutes(60), maxEntries: 2 })).toBe(2);
+    expect(await readdir(staging)).toHaveLength(1);
+    expect(await sweepStaleFiles(join(sweepRoot, "missing"), { olderThanMs: 0 })).toBe(0);
+    await rm(sweepRoot, { recursive: true, force: true });
   });
 });
 

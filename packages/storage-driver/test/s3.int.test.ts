@@ -1,9 +1,10 @@
-import { ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
+import { ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { isWharfError } from "@wharf/errors";
 import { createTestBucket, s3Env, type TestBucket } from "@wharf/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prngStream, sha256Hex, testDriver } from "../src/conformance/index.ts";
-import { createS3Driver } from "../src/drivers/s3.ts";
+import { createS3Driver, type S3DriverOptions } from "../src/drivers/s3.ts";
+import { CLAIMS_FOLDER, claimObjectKey } from "../src/drivers/s3-claim.ts";
 import type { StorageDriver } from "../src/types.ts";
 
 let bucket: TestBucket;
@@ -14,20 +15,47 @@ afterAll(async () => {
   await bucket?.[Symbol.asyncDispose]();
 });
 
-function driverFor(options: { prefix?: string; secret?: string } = {}): StorageDriver {
+type DriverFor = { prefix?: string; secret?: string } & Partial<
+  Pick<S3DriverOptions, "partSize" | "claimTtlMs" | "claimWaitMs">
+>;
+
+function driverFor(options: DriverFor = {}): StorageDriver {
   const env = s3Env();
+  const { prefix, secret, ...rest } = options;
   return createS3Driver({
     bucket: bucket.name,
-    prefix: options.prefix ?? "conformance/",
+    prefix: prefix ?? "conformance/",
     endpoint: env.endpoint,
     region: env.region,
-    credentials: { accessKeyId: env.accessKeyId, secretAccessKey: options.secret ?? env.secretAccessKey },
+    credentials: { accessKeyId: env.accessKeyId, secretAccessKey: secret ?? env.secretAccessKey },
+    ...rest,
   });
+}
+
+/** Plants a claim on `key` as a writer that is still working (or crashed) would have left it. */
+async function plantClaim(prefix: string, key: string, expires: number): Promise<string> {
+  const claim = claimObjectKey(prefix, key);
+  await bucket.client.send(
+    new PutObjectCommand({
+      Bucket: bucket.name,
+      Key: claim,
+      Body: JSON.stringify({ v: 1, key, nonce: "planted", expires }),
+      Metadata: { "wharf-claim-expires": String(expires) },
+    }),
+  );
+  return claim;
+}
+
+async function rawKeys(prefix: string): Promise<string[]> {
+  const output = await bucket.client.send(new ListObjectsV2Command({ Bucket: bucket.name, Prefix: prefix }));
+  return (output.Contents ?? []).map((object) => object.Key ?? "");
 }
 
 testDriver({
   name: "s3 (Ceph RGW)",
-  create: async () => driverFor(),
+  // 5 MiB parts keep the multipart races (6 MiB bodies) fast.
+  create: async () => driverFor({ partSize: 5 * 1024 * 1024 }),
+  conditionalStreamBytes: 6 * 1024 * 1024,
   largeObjectBytes: Number(process.env.WHARF_LARGE_OBJECT_BYTES ?? 1024 * 1024 * 1024),
 });
 
@@ -76,6 +104,63 @@ describe("s3 driver specifics", () => {
     const right = await fetch(put.url, { method: "PUT", headers: put.headers, body: "x" });
     expect(right.status).toBe(200);
     expect((await driver.head("typed")).contentType).toBe("text/plain");
+    await driver.close();
+  });
+
+  it("leaves no claim object behind after conditional writes", async () => {
+    const driver = driverFor({ prefix: "claims-clean/", partSize: 5 * 1024 * 1024 });
+    await driver.put("small", "x", { ifNoneMatch: "*" });
+    await driver.put("big", prngStream(6 * 1024 * 1024, 9), { ifNoneMatch: "*" });
+    await driver.copy("small", "copied", { ifNoneMatch: "*" });
+    const uploadId = await driver.createMultipart("parts", { ifNoneMatch: "*" });
+    const part = await driver.uploadPart("parts", uploadId, 1, "p");
+    await driver.completeMultipart("parts", uploadId, [part]);
+    expect(await rawKeys(`claims-clean/${CLAIMS_FOLDER}`)).toEqual([]);
+    expect((await rawKeys("claims-clean/")).sort()).toEqual(
+      ["claims-clean/big", "claims-clean/copied", "claims-clean/parts", "claims-clean/small"].sort(),
+    );
+    await driver.close();
+  }, 60_000);
+
+  it("refuses a multipart completion with ifNoneMatch when the key appeared meanwhile", async () => {
+    // Ceph 16 ignores If-None-Match on CompleteMultipartUpload: the driver's own check must catch it.
+    const driver = driverFor({ prefix: "claims-mp/" });
+    const uploadId = await driver.createMultipart("k", { ifNoneMatch: "*" });
+    const part = await driver.uploadPart("k", uploadId, 1, "late");
+    await driver.put("k", "first");
+    const error = await driver.completeMultipart("k", uploadId, [part]).catch((e: unknown) => e);
+    expect(isWharfError(error, "PRECONDITION_FAILED")).toBe(true);
+    expect((await driver.head("k")).size).toBe(5);
+    await driver.close();
+  });
+
+  it("takes over the expired claim of a crashed writer", async () => {
+    const driver = driverFor({ prefix: "claims-stale/" });
+    const claim = await plantClaim("claims-stale/", "k", Date.now() - 1000);
+    await driver.put("k", "after the crash", { ifNoneMatch: "*" });
+    expect((await driver.head("k")).size).toBe(15);
+    expect(await rawKeys(claim)).toEqual([]);
+    await driver.close();
+  });
+
+  it("waits for a live claim and then gives up with UNAVAILABLE", async () => {
+    const driver = driverFor({ prefix: "claims-live/", claimWaitMs: 200 });
+    await plantClaim("claims-live/", "k", Date.now() + 600_000);
+    const error = await driver.put("k", "x", { ifNoneMatch: "*" }).catch((e: unknown) => e);
+    expect(isWharfError(error, "UNAVAILABLE")).toBe(true);
+    expect(isWharfError(await driver.head("k").catch((e: unknown) => e), "NOT_FOUND")).toBe(true);
+    await driver.close();
+  });
+
+  it("never lists a claim object, even while one is held", async () => {
+    const driver = driverFor({ prefix: "claims-list/" });
+    await plantClaim("claims-list/", "k", Date.now() + 600_000);
+    await driver.put("visible", "x");
+    const top = await driver.list({ delimiter: "/" });
+    expect(top.prefixes).toEqual([]);
+    expect(top.objects.map((o) => o.key)).toEqual(["visible"]);
+    expect((await driver.list({})).objects.map((o) => o.key)).toEqual(["visible"]);
+    expect((await driver.list({ prefix: ".wharf" })).objects).toEqual([]);
     await driver.close();
   });
 

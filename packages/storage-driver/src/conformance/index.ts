@@ -22,6 +22,11 @@ export interface ConformanceOptions {
   readonly concurrentWriters?: number;
   /** Size of every multipart part but the last (default 5 MiB, the S3 minimum). */
   readonly partBytes?: number;
+  /**
+   * Body size in the streamed conditional-write and copy races (default `partBytes` + 1 MiB). Make it
+   * larger than the driver's own multipart part size, so the races cover multipart completions.
+   */
+  readonly conditionalStreamBytes?: number;
   /** Issues presigned requests (default global fetch). */
   readonly fetch?: (request: Request) => Promise<Response>;
 }
@@ -58,6 +63,8 @@ export function testDriver(options: ConformanceOptions): void {
   const manyKeys = options.manyKeys ?? 1001;
   const writers = options.concurrentWriters ?? 8;
   const partBytes = options.partBytes ?? 5 * 1024 * 1024;
+  const streamBytes = options.conditionalStreamBytes ?? partBytes + 1024 * 1024;
+  const racers = 4;
   const doFetch = options.fetch ?? ((request: Request) => fetch(request));
 
   describe(`storage driver conformance: ${options.name}`, () => {
@@ -376,6 +383,67 @@ export function testDriver(options: ConformanceOptions): void {
         );
         expect(results.filter((code) => code === "resolved")).toHaveLength(1);
         expect(await text(driver, key)).toBe(`writer ${results.indexOf("resolved")}`);
+      });
+
+      it(`lets exactly one of ${racers} concurrent ifNoneMatch writers of ${streamBytes}-byte streams win`, async () => {
+        if (!driver.capabilities.conditionalWrite) return;
+        const key = fresh("race-create-stream");
+        const results = await Promise.all(
+          Array.from({ length: racers }, (_, i) =>
+            codeOf(driver.put(key, prngStream(streamBytes, 100 + i), { ifNoneMatch: "*" })),
+          ),
+        );
+        expect(results.filter((code) => code === "resolved")).toHaveLength(1);
+        expect(results.filter((code) => code === "PRECONDITION_FAILED")).toHaveLength(racers - 1);
+        const winner = results.indexOf("resolved");
+        expect(await digestStream((await driver.get(key)).body)).toEqual(
+          await digestStream(prngStream(streamBytes, 100 + winner)),
+        );
+      }, 120_000);
+
+      it(`lets exactly one of ${racers} concurrent ifMatch writers of ${streamBytes}-byte streams win`, async () => {
+        if (!driver.capabilities.conditionalWrite) return;
+        const key = fresh("race-replace-stream");
+        const { etag } = await driver.put(key, "base");
+        const results = await Promise.all(
+          Array.from({ length: racers }, (_, i) =>
+            codeOf(driver.put(key, prngStream(streamBytes, 200 + i), { ifMatch: etag })),
+          ),
+        );
+        expect(results.filter((code) => code === "resolved")).toHaveLength(1);
+        expect(results.filter((code) => code === "PRECONDITION_FAILED")).toHaveLength(racers - 1);
+        const winner = results.indexOf("resolved");
+        expect(await digestStream((await driver.get(key)).body)).toEqual(
+          await digestStream(prngStream(streamBytes, 200 + winner)),
+        );
+      }, 120_000);
+
+      it(`lets exactly one of ${racers} concurrent ifNoneMatch copies of ${streamBytes}-byte objects win`, async () => {
+        if (!driver.capabilities.conditionalWrite) return;
+        const sources = Array.from({ length: racers }, () => fresh("race-copy-src"));
+        await Promise.all(sources.map((source, i) => driver.put(source, prngBytes(streamBytes, 300 + i))));
+        const destination = fresh("race-copy-dst");
+        const results = await Promise.all(
+          sources.map((source) => codeOf(driver.copy(source, destination, { ifNoneMatch: "*" }))),
+        );
+        expect(results.filter((code) => code === "resolved")).toHaveLength(1);
+        expect(results.filter((code) => code === "PRECONDITION_FAILED")).toHaveLength(racers - 1);
+        const winner = results.indexOf("resolved");
+        expect((await digestStream((await driver.get(destination)).body)).sha256).toBe(
+          sha256Hex(prngBytes(streamBytes, 300 + winner)),
+        );
+      }, 120_000);
+
+      it("never lists the driver's reserved folder", async () => {
+        const key = fresh("reserved");
+        if (driver.capabilities.conditionalWrite) await driver.put(key, "x", { ifNoneMatch: "*" });
+        else await driver.put(key, "x");
+        const top = await driver.list({ delimiter: "/" });
+        expect(
+          [...top.prefixes, ...top.objects.map((o) => o.key)].filter((k) => k.startsWith(".wharf")),
+        ).toEqual([]);
+        const partial = await driver.list({ prefix: ".wharf" });
+        expect([...partial.prefixes, ...partial.objects.map((o) => o.key)]).toEqual([]);
       });
     });
 

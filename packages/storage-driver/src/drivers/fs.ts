@@ -44,6 +44,7 @@ import type {
 } from "../types.ts";
 import { errno, translateFsError } from "./fs-errors.ts";
 import { withFileLock } from "./fs-lock.ts";
+import { sweepStaleFiles } from "./fs-sweep.ts";
 import { fsWalker } from "./fs-walk.ts";
 
 export interface FsPresignOptions {
@@ -59,6 +60,12 @@ export interface FsDriverOptions {
   /** fsync files and folders before a write is acknowledged (default true). */
   readonly fsync?: boolean;
   readonly presign?: FsPresignOptions;
+  /**
+   * Staging files (bodies being written) untouched for this long are left over from a crashed
+   * process and are removed by a bounded background sweep when the driver is created. Default
+   * 1 hour, at least 1 minute; `Infinity` disables the sweep.
+   */
+  readonly stagingMaxAgeMs?: number;
 }
 
 /** What the sidecar beside each object records. `ino` ties it to one version of the data file. */
@@ -125,6 +132,12 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
   const uploadsDir = join(internal, "uploads");
   const durable = options.fsync ?? true;
   let readyPromise: Promise<string> | undefined;
+  const stagingMaxAgeMs = Math.max(options.stagingMaxAgeMs ?? 60 * 60 * 1000, 60 * 1000);
+  // Lazily, in the background: the first operation never waits for it (close() does).
+  const sweeping =
+    stagingMaxAgeMs === Number.POSITIVE_INFINITY
+      ? Promise.resolve(0)
+      : sweepStaleFiles(stagingDir, { olderThanMs: stagingMaxAgeMs });
 
   const capabilities: Capabilities = Object.freeze({
     rangeRead: true,
@@ -670,6 +683,8 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       });
     },
 
-    async close() {},
+    async close() {
+      await sweeping;
+    },
   };
 }

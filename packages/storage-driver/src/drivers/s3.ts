@@ -28,7 +28,7 @@ import {
   throwIfAborted,
   toReadable,
 } from "../body.ts";
-import { validateKey, validatePrefix } from "../keys.ts";
+import { RESERVED_SEGMENT, validateKey, validatePrefix } from "../keys.ts";
 import { pageLimit } from "../list-page.ts";
 import type {
   BodyInput,
@@ -39,6 +39,7 @@ import type {
   PresignedRequest,
   StorageDriver,
 } from "../types.ts";
+import { createClaims } from "./s3-claim.ts";
 import { s3ErrorCode, translateS3Error } from "./s3-errors.ts";
 
 export interface S3Credentials {
@@ -63,6 +64,13 @@ export interface S3DriverOptions {
   readonly partSize?: number;
   /** Parts uploaded in parallel (default 2). */
   readonly queueSize?: number;
+  /**
+   * Lifetime of the claim object that makes a conditional write atomic (default 30 s, renewed every
+   * third of it while held): a crashed writer's claim is taken over once it has expired.
+   */
+  readonly claimTtlMs?: number;
+  /** How long a conditional write waits for another writer's claim on the same key (default 60 s), then `UNAVAILABLE`. */
+  readonly claimWaitMs?: number;
 }
 
 /** User-metadata entry where the driver records a verified sha256; hidden from `metadata`. */
@@ -74,6 +82,8 @@ const capabilities: Capabilities = Object.freeze({
   presign: true,
   multipart: true,
 });
+
+const reserved = `${RESERVED_SEGMENT}/`;
 
 const unquote = (etag: string | undefined) => (etag ?? "").replace(/^(W\/)?"|"$/g, "");
 
@@ -155,6 +165,13 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
     });
   const full = (key: string) => prefix + key;
+  const holdClaim = createClaims({
+    client,
+    bucket,
+    prefix,
+    ttlMs: Math.max(options.claimTtlMs ?? 30_000, 1000),
+    waitMs: Math.max(options.claimWaitMs ?? 60_000, 0),
+  });
   let presigner: Promise<AsyncPresigner> | undefined;
   /** The hand-written SigV4 presigner of @wharf/s3-signing, fed by the client's credential chain. */
   function getPresigner(): Promise<AsyncPresigner> {
@@ -196,7 +213,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     }
   }
 
-  /** Fast, non-atomic precondition check; the atomic one is the request header, where honoured. */
+  /** Precondition check with HEAD: atomic only while the key's claim is held. */
   async function precheck(key: string, conditions: { ifNoneMatch?: "*"; ifMatch?: string }): Promise<void> {
     if (conditions.ifNoneMatch === undefined && conditions.ifMatch === undefined) return;
     const current = await exists(key);
@@ -206,6 +223,39 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     if (conditions.ifMatch !== undefined && current?.etag !== conditions.ifMatch) {
       throw new WharfError("PRECONDITION_FAILED", `the etag does not match at ${key}`, { details: { key } });
     }
+  }
+
+  /**
+   * The client lib-storage uploads through: for a conditional upload, its single PutObject runs
+   * under the key's claim (the request's own condition header is atomic), and its
+   * CompleteMultipartUpload under the claim after a HEAD check (Ceph 16 ignores the header there).
+   */
+  function claimingClient(
+    key: string,
+    conditions: { ifNoneMatch?: "*"; ifMatch?: string },
+    signal?: AbortSignal,
+  ) {
+    const send = client.send.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    return new Proxy(client, {
+      get(target, property) {
+        if (property !== "send") return Reflect.get(target, property);
+        return (command: unknown, ...rest: unknown[]) => {
+          if (command instanceof PutObjectCommand)
+            return holdClaim(key, () => send(command, ...rest), signal);
+          if (command instanceof CompleteMultipartUploadCommand) {
+            return holdClaim(
+              key,
+              async () => {
+                await precheck(key, conditions);
+                return send(command, ...rest);
+              },
+              signal,
+            );
+          }
+          return send(command, ...rest);
+        };
+      },
+    });
   }
 
   /** A conditional write on a missing key is a failed precondition, whatever the server says. */
@@ -288,16 +338,19 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
               : Buffer.from(body.buffer, body.byteOffset, body.length);
           const sha256 = createHash("sha256").update(data).digest("hex");
           checkBody({ size: data.length, sha256 }, putOptions);
-          const output = await client.send(
-            new PutObjectCommand({
-              ...params,
-              Body: data,
-              ContentLength: data.length,
-              ContentMD5: createHash("md5").update(data).digest("base64"),
-              Metadata: { ...encodeMetadata(putOptions.metadata), [SHA256_META]: sha256 },
-            }),
-            putOptions.signal ? { abortSignal: putOptions.signal } : {},
-          );
+          const send = () =>
+            client.send(
+              new PutObjectCommand({
+                ...params,
+                Body: data,
+                ContentLength: data.length,
+                ContentMD5: createHash("md5").update(data).digest("base64"),
+                Metadata: { ...encodeMetadata(putOptions.metadata), [SHA256_META]: sha256 },
+              }),
+              putOptions.signal ? { abortSignal: putOptions.signal } : {},
+            );
+          // The header is atomic; the claim keeps a concurrent multipart completion out of the way.
+          const output = conditional ? await holdClaim(key, send, putOptions.signal) : await send();
           return {
             key,
             size: data.length,
@@ -308,7 +361,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
             ...(putOptions.contentType === undefined ? {} : { contentType: putOptions.contentType }),
           };
         }
-        // Multipart Complete ignores If-None-Match on Ceph 16: check first, then send the header too.
+        // Fail fast before uploading; the atomic check happens under the claim (see claimingClient).
         if (conditional) await precheck(key, putOptions);
         const verify = {
           ...(putOptions.size === undefined ? {} : { size: putOptions.size }),
@@ -330,7 +383,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
         };
         try {
           await new Upload({
-            client,
+            client: conditional ? claimingClient(key, putOptions, putOptions.signal) : client,
             params: { ...params, Body: digest, Metadata: metadata },
             partSize,
             queueSize,
@@ -378,15 +431,18 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
           }),
           listOptions.signal ? { abortSignal: listOptions.signal } : {},
         );
-        const objects = (output.Contents ?? []).map((object) => ({
-          key: (object.Key ?? "").slice(prefix.length),
-          size: object.Size ?? 0,
-          etag: unquote(object.ETag),
-          lastModified: object.LastModified ?? new Date(0),
-        }));
-        const prefixes = (output.CommonPrefixes ?? []).map((common) =>
-          (common.Prefix ?? "").slice(prefix.length),
-        );
+        // Claim objects live under the reserved folder: never list them.
+        const objects = (output.Contents ?? [])
+          .map((object) => ({
+            key: (object.Key ?? "").slice(prefix.length),
+            size: object.Size ?? 0,
+            etag: unquote(object.ETag),
+            lastModified: object.LastModified ?? new Date(0),
+          }))
+          .filter((object) => !object.key.startsWith(reserved));
+        const prefixes = (output.CommonPrefixes ?? [])
+          .map((common) => (common.Prefix ?? "").slice(prefix.length))
+          .filter((common) => !common.startsWith(reserved));
         return output.IsTruncated && output.NextContinuationToken
           ? { objects, prefixes, cursor: output.NextContinuationToken }
           : { objects, prefixes };
@@ -399,11 +455,10 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       validateKey(sourceKey);
       validateKey(destinationKey);
       const source = await head(sourceKey);
-      if (copyOptions.ifNoneMatch) await precheck(destinationKey, { ifNoneMatch: "*" });
       const replace = copyOptions.metadata !== undefined || copyOptions.contentType !== undefined;
       const contentType = copyOptions.contentType ?? source.contentType;
-      try {
-        await client.send(
+      const send = () =>
+        client.send(
           new CopyObjectCommand({
             Bucket: bucket,
             Key: full(destinationKey),
@@ -422,6 +477,16 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
               : {}),
           }),
         );
+      try {
+        // Ceph 16 ignores If-None-Match on CopyObject: check under the destination's claim.
+        if (copyOptions.ifNoneMatch) {
+          await holdClaim(destinationKey, async () => {
+            await precheck(destinationKey, { ifNoneMatch: "*" });
+            await send();
+          });
+        } else {
+          await send();
+        }
       } catch (error) {
         const translated = translateS3Error(error, sourceKey);
         // CopySourceIfMatch failed: the source changed meanwhile; report it as a race, not a missing key.
@@ -585,9 +650,8 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       const { id, ...conditions } = decodeUploadId(uploadId);
       const conditional = conditions.ifMatch !== undefined || conditions.ifNoneMatch !== undefined;
       if (parts.length === 0) throw new WharfError("INVALID_ARGUMENT", "a multipart upload needs a part");
-      try {
-        if (conditional) await precheck(key, conditions);
-        await client.send(
+      const complete = () =>
+        client.send(
           new CompleteMultipartUploadCommand({
             Bucket: bucket,
             Key: full(key),
@@ -599,6 +663,16 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
             ...(conditions.ifMatch === undefined ? {} : { IfMatch: conditions.ifMatch }),
           }),
         );
+      try {
+        // Ceph 16 ignores the condition headers on Complete: check with HEAD under the key's claim.
+        if (conditional) {
+          await holdClaim(key, async () => {
+            await precheck(key, conditions);
+            await complete();
+          });
+        } else {
+          await complete();
+        }
         return await head(key);
       } catch (error) {
         throw conditionalError(error, key, false);

@@ -2,7 +2,9 @@ export { bodyError, readAll, toReadable } from "./body.ts";
 export { compareKeys } from "./compare-keys.ts";
 export { createFsDriver, type FsDriverOptions, type FsPresignOptions } from "./drivers/fs.ts";
 export { createMemoryDriver, type MemoryDriverOptions } from "./drivers/memory.ts";
-export { createS3Driver, type S3Credentials, type S3DriverOptions } from "./drivers/s3.ts";
+// The s3 driver is `@wharf/storage-driver/s3` (or `openStorage("s3://…")`), so importing this module
+// does not load the AWS SDK.
+export type { S3Credentials, S3DriverOptions } from "./drivers/s3.ts";
 export { MAX_KEY_BYTES, RESERVED_SEGMENT, validateKey, validatePrefix } from "./keys.ts";
 export { type ListAllEntry, listAll, listAllObjects } from "./list-all.ts";
 export { type OpenStorageOptions, openStorage, parseStorageUrl, type StorageConfig } from "./open-storage.ts";

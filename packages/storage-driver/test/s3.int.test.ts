@@ -92,6 +92,22 @@ describe("s3 driver specifics", () => {
     await driver.close();
   });
 
+  it("reports a missing bucket on put and list as UNAVAILABLE, not as a missing object", async () => {
+    const env = s3Env();
+    const driver = createS3Driver({
+      bucket: `${bucket.name}-absent`,
+      endpoint: env.endpoint,
+      region: env.region,
+      credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
+    });
+    // HEAD answers carry no body, so only calls with an error document can tell a bucket from a key.
+    for (const attempt of [() => driver.put("k", "body"), () => driver.list()]) {
+      const error = await attempt().catch((e: unknown) => e);
+      expect(isWharfError(error, "UNAVAILABLE")).toBe(true);
+    }
+    await driver.close();
+  });
+
   it("presigns a PUT whose signed Content-Type the store enforces", async () => {
     const driver = driverFor({ prefix: "presign-check/" });
     const put = await driver.presign("typed", { method: "PUT", expiresIn: 60, contentType: "text/plain" });

@@ -26,7 +26,8 @@ const byName: Readonly<Record<string, ErrorCode>> = {
   MissingContentLength: "INVALID_ARGUMENT",
   IncompleteBody: "INVALID_ARGUMENT",
   QuotaExceeded: "QUOTA_EXCEEDED",
-  NoSuchBucket: "INTERNAL",
+  // A missing bucket is a deployment problem the caller cannot fix: the store is unavailable.
+  NoSuchBucket: "UNAVAILABLE",
   SlowDown: "UNAVAILABLE",
   ServiceUnavailable: "UNAVAILABLE",
   InternalError: "UNAVAILABLE",

@@ -1,0 +1,91 @@
+import { readFileSync } from "node:fs";
+import { ConfigError } from "@wharf/http-kit";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "./config.ts";
+
+function parseEnvFile(path: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(path, "utf8").split("\n")) {
+    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (match) env[match[1] as string] = match[2] as string;
+  }
+  return env;
+}
+
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("loadConfig", () => {
+  it("parses the shipped .env.example", () => {
+    const config = loadConfig(parseEnvFile(new URL("../.env.example", import.meta.url).pathname));
+    expect(config).toMatchObject({
+      port: 8080,
+      transferMode: "auto",
+      expiresIn: 3600,
+      maxBatchObjects: 1000,
+      locking: true,
+    });
+  });
+
+  it("accepts timone's environment as is", () => {
+    const config = loadConfig({
+      TIMONE_TOKEN_SECRET: "timone-secret",
+      TIMONE_STORAGE: "S3StorageDriver",
+      TIMONE_STORAGE_S3_URL: "http://127.0.0.1:7480",
+      TIMONE_STORAGE_S3_REGION: "us-east-1",
+      TIMONE_STORAGE_S3_BUCKET: "lfs-bucket",
+      TIMONE_STORAGE_S3_KEY: "AK",
+      TIMONE_STORAGE_S3_SECRET: "SK",
+      TIMONE_OBJECT_EXPIRESIN: "600",
+      TIMONE_ENDPOINT_URL: "https://lfs.example.com/",
+      TIMONE_LOG_LEVEL: "WARNING",
+    });
+    expect(config).toMatchObject({
+      storageUrl:
+        "s3://lfs-bucket?endpoint=http%3A%2F%2F127.0.0.1%3A7480&forcePathStyle=true&region=us-east-1",
+      s3Credentials: { accessKeyId: "AK", secretAccessKey: "SK" },
+      jwt: { secret: "timone-secret", algorithms: ["HS256"] },
+      expiresIn: 600,
+      publicUrl: "https://lfs.example.com",
+      logLevel: "warn",
+    });
+  });
+
+  it("lets Wharf's own names win over timone's", () => {
+    const config = loadConfig({
+      STORAGE_URL: "file:///x",
+      JWT_SECRET: "wharf-secret",
+      TIMONE_TOKEN_SECRET: "timone-secret",
+    });
+    expect(config.jwt.secret).toBe("wharf-secret");
+  });
+
+  it("lists every problem at once", () => {
+    const problems = problemsOf({
+      PORT: "eighty",
+      LFS_TRANSFER_MODE: "teleport",
+      LFS_MAX_BATCH_OBJECTS: "-3",
+      LFS_LOCKING: "maybe",
+    });
+    expect(problems.some((p) => p.startsWith("JWT_SECRET"))).toBe(true);
+    expect(problems.some((p) => p.startsWith("STORAGE_URL"))).toBe(true);
+    for (const name of ["PORT", "LFS_TRANSFER_MODE", "LFS_MAX_BATCH_OBJECTS", "LFS_LOCKING"])
+      expect(
+        problems.some((p) => p.startsWith(name)),
+        name,
+      ).toBe(true);
+  });
+
+  it("refuses timone's fake DumbStorageDriver", () => {
+    expect(problemsOf({ JWT_SECRET: "long-enough", TIMONE_STORAGE: "DumbStorageDriver" })).toEqual([
+      expect.stringMatching(/^TIMONE_STORAGE/),
+    ]);
+  });
+});

@@ -1,0 +1,59 @@
+import { createIssuer } from "@wharf/auth-jwt";
+import { createLogger, createMetrics, loadConfigOrExit, onShutdown, serveHttp } from "@wharf/http-kit";
+import { openStorage } from "@wharf/storage-driver";
+import { createApp } from "./app.ts";
+import { loadConfig } from "./config.ts";
+import { nodeFetch } from "./http.ts";
+import { probeSha256Enforcement } from "./probe.ts";
+
+const config = loadConfigOrExit(() => loadConfig(process.env), "lfs-router");
+const logger = createLogger({ name: "lfs-router", level: config.logLevel });
+const driver = await openStorage(
+  config.storageUrl,
+  config.s3Credentials ? { credentials: config.s3Credentials } : {},
+);
+
+const canPresign = driver.capabilities.presign && driver.name !== "fs";
+if (config.transferMode === "direct" && !canPresign) {
+  process.stderr.write(
+    `lfs-router: LFS_TRANSFER_MODE=direct needs a store that presigns (S3); ${driver.name} does not\n`,
+  );
+  process.exit(2);
+}
+const mode = config.transferMode === "proxy" || !canPresign ? "proxy" : "direct";
+const storeEnforcesSha256 =
+  mode === "direct" ? await probeSha256Enforcement(driver, config.keyPrefix) : false;
+if (mode === "direct" && !storeEnforcesSha256)
+  logger.warn("the store ignores x-amz-checksum-sha256: direct uploads are staged and hashed at verify");
+
+const app = createApp({
+  config,
+  driver,
+  mode,
+  storeEnforcesSha256,
+  logger,
+  metrics: createMetrics({ prefix: "lfs_router" }),
+});
+const server = await serveHttp(nodeFetch(app), { port: config.port, host: config.host });
+logger.info({ url: server.url, storage: driver.name, mode, locking: config.locking }, "listening");
+
+if (config.dev) {
+  const issuer = createIssuer({ algorithm: config.jwt.algorithms[0] ?? "HS256", secret: config.jwt.secret });
+  const token = await issuer.issue(
+    { username: "dev", scope: "*:admin" },
+    { expiresIn: "30 days", subject: "dev" },
+  );
+  const lfsUrl = `${config.publicUrl ?? server.url}/<org>/<repo>/info/lfs`;
+  process.stderr.write(
+    [
+      "",
+      `lfs-router: Git LFS on ${server.url} (${driver.name} storage, ${mode} transfers)`,
+      `  point a repository at it:  git config -f .lfsconfig remote.origin.lfsurl ${lfsUrl}`,
+      "  credentials (git asks once): user  dev",
+      `                               token ${token}`,
+      "",
+    ].join("\n"),
+  );
+}
+
+onShutdown(logger, [() => server.close(), () => driver.close()]);

@@ -1,0 +1,167 @@
+/**
+ * Shared pieces of the lfs-router benchmarks: the router as its own process (`src/main.ts`), a
+ * plain static file server (PUT writes a file, GET streams it) as the reference on the same disk,
+ * token minting, and LFS batch calls.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createIssuer } from "@wharf/auth-jwt";
+
+export const root = resolve(import.meta.dirname, "..");
+export const secret = "lfs-bench-secret-0123456789";
+
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen({ port: 0, host: "127.0.0.1" }, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+  });
+}
+
+export async function scratch(prefix: string): Promise<{ path: string; dispose(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, dispose: () => rm(path, { recursive: true, force: true }) };
+}
+
+export interface Running {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+async function waitFor(url: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`);
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return () =>
+    new Promise((done) => {
+      if (child.exitCode !== null) return done();
+      child.once("exit", () => done());
+      child.kill("SIGTERM");
+    });
+}
+
+/** lfs-router on `storageUrl`, in its own process. */
+export async function startRouter(env: Record<string, string>): Promise<Running> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["src/main.ts"], {
+    cwd: join(root, "apps/lfs-router"),
+    env: { ...process.env, PORT: String(port), JWT_SECRET: secret, LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/healthz`, child);
+  return { url, stop: stopper(child) };
+}
+
+const staticServer = `
+const http = require("node:http"), fs = require("node:fs"), path = require("node:path");
+const dir = process.argv[1];
+http.createServer((req, res) => {
+  const file = path.join(dir, path.basename(req.url.split("?")[0]));
+  if (req.method === "PUT") {
+    const tmp = file + ".tmp";
+    const out = fs.createWriteStream(tmp);
+    req.pipe(out);
+    out.on("finish", () => fs.fsync(out.fd ?? -1, () => fs.rename(tmp, file, () => { res.writeHead(200); res.end(); })));
+    out.on("error", () => { res.writeHead(500); res.end(); });
+  } else {
+    fs.stat(file, (err, st) => {
+      if (err) { res.writeHead(404); return res.end(); }
+      res.writeHead(200, { "Content-Length": st.size });
+      fs.createReadStream(file).pipe(res);
+    });
+  }
+}).listen(Number(process.argv[2]), "127.0.0.1");
+`;
+
+/** The reference: a plain Node static file server over `dir` (PUT to a temp file + rename, GET streams). */
+export async function startStaticServer(dir: string): Promise<Running> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["-e", staticServer, dir, String(port)], { stdio: "inherit" });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/probe`, child);
+  return { url, stop: stopper(child) };
+}
+
+export async function basicAuth(user = "bench", scope = "*:write"): Promise<string> {
+  const issuer = createIssuer({ algorithm: "HS256", secret });
+  const token = await issuer.issue({ username: user, scope }, { expiresIn: "1h" });
+  return `Basic ${Buffer.from(`${user}:${token}`).toString("base64")}`;
+}
+
+export interface Action {
+  href: string;
+  header?: Record<string, string>;
+}
+
+export interface BatchObject {
+  oid: string;
+  size: number;
+  actions?: Record<string, Action>;
+  error?: { code: number; message: string };
+}
+
+export async function batch(
+  url: string,
+  repo: string,
+  auth: string,
+  operation: "upload" | "download",
+  objects: { oid: string; size: number }[],
+): Promise<BatchObject[]> {
+  const res = await fetch(`${url}/${repo}/info/lfs/objects/batch`, {
+    method: "POST",
+    headers: {
+      Authorization: auth,
+      Accept: "application/vnd.git-lfs+json",
+      "Content-Type": "application/vnd.git-lfs+json",
+    },
+    body: JSON.stringify({ operation, objects, transfers: ["basic"], hash_algo: "sha256" }),
+  });
+  if (res.status !== 200) throw new Error(`batch ${operation}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { objects: BatchObject[] }).objects;
+}
+
+export const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
+
+/** The shared dev Ceph (`.wharf/dev-services.env`) or `WHARF_S3_*` from the environment, if any. */
+export function cephEnv():
+  | { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string }
+  | undefined {
+  const vars: Record<string, string | undefined> = { ...process.env };
+  const file = join(root, ".wharf/dev-services.env");
+  if (!vars.WHARF_S3_ENDPOINT && existsSync(file))
+    for (const line of readFileSync(file, "utf8").split("\n")) {
+      const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+      if (match) vars[match[1] as string] = (match[2] as string).replace(/^"|"$/g, "");
+    }
+  const { WHARF_S3_ENDPOINT, WHARF_S3_REGION, WHARF_S3_ACCESS_KEY_ID, WHARF_S3_SECRET_ACCESS_KEY } = vars;
+  if (!WHARF_S3_ENDPOINT || !WHARF_S3_ACCESS_KEY_ID || !WHARF_S3_SECRET_ACCESS_KEY) return undefined;
+  return {
+    endpoint: WHARF_S3_ENDPOINT,
+    region: WHARF_S3_REGION ?? "us-east-1",
+    accessKeyId: WHARF_S3_ACCESS_KEY_ID,
+    secretAccessKey: WHARF_S3_SECRET_ACCESS_KEY,
+  };
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}

@@ -12,6 +12,8 @@ import { createHttpApp, type HttpEnv, type HttpMetrics, type Logger } from "@wha
 import type { Context } from "hono";
 import { cors } from "hono/cors";
 import type { RegistryUsageConfig } from "./config.ts";
+import type { DirtyMarks } from "./dirty-marks.ts";
+import { type NotificationsConfig, registerEventsRoute } from "./events.ts";
 import {
   type HalContext,
   repositoriesResource,
@@ -31,6 +33,8 @@ export interface AppDeps {
   readonly ldap: LdapAuthenticator;
   readonly logger: Logger;
   readonly metrics: HttpMetrics;
+  /** Registry notifications endpoint: registered only when given. */
+  readonly notifications?: { readonly config: NotificationsConfig; readonly marks: DirtyMarks };
   readonly now?: () => Date;
 }
 
@@ -104,6 +108,10 @@ export function createApp(deps: AppDeps) {
     );
     return c.json({ auth_token: token });
   });
+
+  if (deps.notifications) {
+    registerEventsRoute(app, prefix, deps.notifications.config, deps.notifications.marks);
+  }
 
   for (const name of ["repositories", "images"]) {
     const base = `${prefix}/${name}`;

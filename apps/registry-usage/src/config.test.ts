@@ -39,6 +39,36 @@ describe("loadConfig", () => {
       url: "https://registry.example.org",
       refreshIntervalSeconds: 3600,
     });
+    expect(config.notifications).toEqual({
+      secret: "change-me-to-another-long-random-secret",
+      path: "/events",
+      header: "Authorization",
+      intervalSeconds: 30,
+      reconcileIntervalSeconds: 24 * 3600,
+    });
+  });
+
+  it("leaves notifications off by default and lists every bad notifications setting", () => {
+    expect(loadConfig(secret).notifications).toEqual({
+      path: "/events",
+      header: "Authorization",
+      intervalSeconds: 30,
+      reconcileIntervalSeconds: 24 * 3600,
+    });
+    expect(
+      problems({
+        ...secret,
+        REGISTRY_USAGE_NOTIFICATIONS_SECRET: "short",
+        REGISTRY_USAGE_NOTIFICATIONS_PATH: "events/",
+        REGISTRY_USAGE_NOTIFICATIONS_HEADER: "X Bad",
+        REGISTRY_USAGE_NOTIFICATIONS_RECONCILE_INTERVAL: "10s",
+      }).map((p) => p.split(":")[0]),
+    ).toEqual([
+      "notifications.secret",
+      "notifications.path",
+      "notifications.header",
+      "notifications.reconcile_interval",
+    ]);
   });
 
   it("reads the original's INI file, with its defaults, and lets env win", () => {

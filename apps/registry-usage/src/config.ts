@@ -48,6 +48,13 @@ prefix = registry-usage/
 lease = 5 minutes
 reload_interval = 10s
 
+[notifications]
+secret =
+path = /events
+header = Authorization
+interval = 30s
+reconcile_interval = 24 hours
+
 [visibility]
 default = *
 `;
@@ -82,6 +89,18 @@ export interface RegistryConfig {
   readonly timeoutMs: number;
 }
 
+export interface NotificationsSettings {
+  /** Shared secret the registry sends; without it there is no endpoint and every pass HEADs every tag. */
+  readonly secret?: string;
+  /** Below the server prefix, starting with `/`. */
+  readonly path: string;
+  readonly header: string;
+  /** Least time between two event-driven passes. */
+  readonly intervalSeconds: number;
+  /** Longest time between two passes that check every tag. */
+  readonly reconcileIntervalSeconds: number;
+}
+
 export interface RegistryUsageConfig {
   readonly host: string;
   readonly port: number;
@@ -99,6 +118,7 @@ export interface RegistryUsageConfig {
     readonly leaseSeconds: number;
     readonly reloadIntervalSeconds: number;
   };
+  readonly notifications: NotificationsSettings;
   /** Repository name prefixes each user may see; `*` means every repository. */
   readonly visibility: {
     readonly default: readonly string[];
@@ -243,6 +263,13 @@ const schema = z.strictObject({
     lease: duration.pipe(z.number().min(5)),
     reload_interval: duration.pipe(z.number().min(1)),
   }),
+  notifications: z.strictObject({
+    secret: optional.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+    path: z.string().regex(/^\/[^\s?#]*[^\s?#/]$/, "must start with / and not end with / (e.g. /events)"),
+    header: z.string().regex(/^[A-Za-z0-9-]+$/, "must be an HTTP header name"),
+    interval: duration.pipe(z.number().min(1)),
+    reconcile_interval: duration.pipe(z.number().min(60)),
+  }),
   visibility: z.record(z.string(), prefixList),
 });
 
@@ -323,6 +350,13 @@ function build(s: z.output<typeof schema>, dev: boolean): RegistryUsageConfig {
       prefix: s.storage.prefix,
       leaseSeconds: s.storage.lease,
       reloadIntervalSeconds: s.storage.reload_interval,
+    },
+    notifications: {
+      ...(s.notifications.secret ? { secret: s.notifications.secret } : {}),
+      path: s.notifications.path,
+      header: s.notifications.header,
+      intervalSeconds: s.notifications.interval,
+      reconcileIntervalSeconds: s.notifications.reconcile_interval,
     },
     visibility: { default: defaultVisibility, users },
   };

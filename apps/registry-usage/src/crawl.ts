@@ -28,12 +28,23 @@ export interface Snapshot {
   readonly manifests: Readonly<Record<string, ManifestRecord>>;
   /** Sizes from blob HEADs, for schema-1 layers (schema 1 carries no sizes). */
   readonly blobSizes: Readonly<Record<string, number>>;
+  /**
+   * Unix seconds when the last pass that checked every tag started (absent in snapshots of
+   * earlier versions: the next pass then checks every tag).
+   */
+  readonly reconciledAt?: number;
 }
 
 export interface CrawlOptions {
   readonly pageSize: number;
   /** The last good snapshot: manifests whose digest did not change are not read again. */
   readonly previous?: Snapshot;
+  /**
+   * With `previous`: only these repositories changed (registry notifications). Their tags are
+   * listed and HEADed; every other repository is taken from `previous` without a request; the
+   * catalog is read only when one of them is not in `previous` (a new repository).
+   */
+  readonly dirty?: ReadonlySet<string>;
   readonly now?: () => number;
 }
 
@@ -45,7 +56,8 @@ const fatal = (error: unknown) =>
  * Scans the registry: catalog → tags → manifests. With a previous snapshot, each tag costs one
  * manifest `HEAD`, and only digests not seen before are fetched (the incremental pass); without
  * one, each tag costs one `GET`. A repository that cannot be read keeps its earlier tags, marked
- * `stale`; a registry that fails (network, 5xx, catalog refused) fails the whole pass.
+ * `stale`; a registry that fails (network, 5xx, catalog refused) fails the whole pass. With
+ * `dirty` (registry notifications) only those repositories are read again.
  */
 export async function crawl(client: RegistryClient, options: CrawlOptions): Promise<Snapshot> {
   const now = options.now ?? Date.now;
@@ -118,10 +130,30 @@ export async function crawl(client: RegistryClient, options: CrawlOptions): Prom
     }
   }
 
-  const names = await client.catalog(options.pageSize);
-  const repositories = await Promise.all(names.map(scanRepo));
+  const started = now() / 1000;
+  const dirty = previous ? options.dirty : undefined;
+  let names: readonly string[];
+  if (dirty && [...dirty].every((name) => previousRepos.has(name))) {
+    names = previous!.repositories.map((r) => r.name);
+  } else {
+    names = await client.catalog(options.pageSize);
+  }
+  const repositories = await Promise.all(
+    names.map((name) => {
+      const earlier = previousRepos.get(name);
+      return dirty && earlier && !dirty.has(name) ? earlier : scanRepo(name);
+    }),
+  );
+  const reconciledAt = dirty ? previous?.reconciledAt : started;
   return prune(
-    { version: 1, timestamp: now() / 1000, repositories, manifests: {}, blobSizes: {} },
+    {
+      version: 1,
+      timestamp: now() / 1000,
+      repositories,
+      manifests: {},
+      blobSizes: {},
+      ...(reconciledAt !== undefined ? { reconciledAt } : {}),
+    },
     known,
     blobSizes,
   );

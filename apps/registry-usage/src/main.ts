@@ -7,6 +7,7 @@ import { createLogger, createMetrics, loadConfigOrExit, onShutdown, serveHttp } 
 import { openStorage } from "@wharf/storage-driver";
 import { createApp } from "./app.ts";
 import { defaultConfigText, loadConfig } from "./config.ts";
+import { createDirtyMarks } from "./dirty-marks.ts";
 import { createLdapAuthenticator } from "./ldap-auth.ts";
 import { createRefresher } from "./refresher.ts";
 import { createRegistryClient } from "./registry-client.ts";
@@ -79,6 +80,13 @@ const client = createRegistryClient({
   concurrency: config.registry.concurrency,
   timeoutMs: config.registry.timeoutMs,
 });
+const { secret: notifySecret, ...notify } = config.notifications;
+const notifications = notifySecret
+  ? {
+      config: { ...notify, secret: notifySecret },
+      marks: createDirtyMarks({ driver, prefix: config.storage.prefix }),
+    }
+  : undefined;
 const refresher = createRefresher({
   store,
   client,
@@ -86,6 +94,15 @@ const refresher = createRefresher({
   refreshIntervalSeconds: config.registry.refreshIntervalSeconds,
   leaseSeconds: config.storage.leaseSeconds,
   pageSize: config.registry.pageSize,
+  ...(notifications
+    ? {
+        notifications: {
+          marks: notifications.marks,
+          intervalSeconds: notify.intervalSeconds,
+          reconcileIntervalSeconds: notify.reconcileIntervalSeconds,
+        },
+      }
+    : {}),
   logger,
 });
 const app = createApp({
@@ -94,10 +111,17 @@ const app = createApp({
   ldap: createLdapAuthenticator({ ...config.ldap, ...(ca ? { ca } : {}) }),
   logger,
   metrics: createMetrics({ prefix: "registry_usage" }),
+  ...(notifications ? { notifications } : {}),
 });
 const server = await serveHttp(app.fetch, { port: config.port, host: config.host });
 logger.info(
-  { url: server.url, prefix: config.prefix || "/", registry: config.registry.url, storage: driver.name },
+  {
+    url: server.url,
+    prefix: config.prefix || "/",
+    registry: config.registry.url,
+    storage: driver.name,
+    notifications: notifications ? `${config.prefix}${notify.path}` : "off",
+  },
   "listening",
 );
 refresher.start();

@@ -1,6 +1,7 @@
 import { WharfError } from "@wharf/errors";
 import { createMemoryDriver } from "@wharf/storage-driver";
 import { describe, expect, it } from "vitest";
+import { createDirtyMarks } from "./dirty-marks.ts";
 import { mediaTypes } from "./manifest.ts";
 import { createRefresher } from "./refresher.ts";
 import { emptyCounts, type RegistryClient } from "./registry-client.ts";
@@ -8,19 +9,20 @@ import { createSnapshotStore } from "./snapshot-store.ts";
 
 const digest = `sha256:${"a".repeat(64)}`;
 
-/** A registry of one repository with one tag, that can be switched off. */
-function stubClient() {
-  const state = { down: false };
+/** A registry of repositories with one tag each (default: one), that can be switched off. */
+function stubClient(repos: readonly string[] = ["group/app"]) {
+  const state: { down: boolean; onTags?: (repo: string) => Promise<void> } = { down: false };
   const counts = emptyCounts();
   const client = {
     counts,
     async catalog() {
       counts.catalog++;
       if (state.down) throw new WharfError("UNAVAILABLE", "registry down");
-      return ["group/app"];
+      return [...repos];
     },
-    async tags() {
+    async tags(repo: string) {
       counts.tags++;
+      await state.onTags?.(repo);
       return ["latest"];
     },
     async headManifest() {
@@ -48,9 +50,15 @@ function stubClient() {
   return { client, state };
 }
 
-function replica(driver = createMemoryDriver(), clock = { now: 1_000_000 }, holder = "r1") {
+function replica(
+  driver = createMemoryDriver(),
+  clock = { now: 1_000_000 },
+  holder = "r1",
+  options: { repos?: readonly string[]; notifications?: boolean } = {},
+) {
   const store = createSnapshotStore({ driver, prefix: "ru/", reloadIntervalMs: 0, now: () => clock.now });
-  const { client, state } = stubClient();
+  const { client, state } = stubClient(options.repos);
+  const marks = createDirtyMarks({ driver, prefix: "ru/", now: () => clock.now });
   const refresher = createRefresher({
     store,
     client,
@@ -59,9 +67,12 @@ function replica(driver = createMemoryDriver(), clock = { now: 1_000_000 }, hold
     leaseSeconds: 60,
     pageSize: 100,
     retrySeconds: 30,
+    ...(options.notifications
+      ? { notifications: { marks, intervalSeconds: 30, reconcileIntervalSeconds: 86_400 } }
+      : {}),
     now: () => clock.now,
   });
-  return { store, client, state, refresher, driver, clock };
+  return { store, client, state, refresher, driver, clock, marks };
 }
 
 describe("refresher", () => {
@@ -134,5 +145,106 @@ describe("refresher", () => {
       .save({ ...stale!.snapshot, timestamp: 3 }, stale!.etag)
       .catch((e: unknown) => e);
     expect((error as WharfError).code).toBe("PRECONDITION_FAILED");
+  });
+});
+
+describe("refresher with registry notifications", () => {
+  const repos = ["a/one", "b/two", "c/three"];
+  const counts = (r: ReturnType<typeof replica>) => ({ ...r.client.counts });
+  const delta = (r: ReturnType<typeof replica>, before: Record<string, number>) =>
+    Object.fromEntries(
+      Object.entries(r.client.counts)
+        .map(([k, v]) => [k, v - (before[k] ?? 0)])
+        .filter(([, v]) => v !== 0),
+    );
+
+  /** Events received, then a reconciling first pass: from here on passes are event-driven. */
+  async function eventDriven() {
+    const r = replica(undefined, undefined, "r1", { repos, notifications: true });
+    await r.marks.noteSeen();
+    r.clock.now += 1000;
+    expect(await r.refresher.tick()).toBe("scanned");
+    return r;
+  }
+
+  it("rescans only the repositories marked dirty, interval after the last pass, and clears their marks", async () => {
+    const r = await eventDriven();
+    r.clock.now += 10_000;
+    await r.marks.record(["b/two"]);
+    expect(await r.refresher.tick()).toBe("idle"); // the notification interval (30 s) has not passed
+    r.clock.now += 25_000;
+    const before = counts(r);
+    expect(await r.refresher.tick()).toBe("scanned");
+    expect(delta(r, before)).toEqual({ tags: 1, manifestHead: 1 });
+    expect(await r.store.readStatus()).toMatchObject({ mode: "events", dirty_repositories: 1 });
+    expect(await r.marks.pending()).toBe(false);
+    r.clock.now += 60_000;
+    expect(await r.refresher.tick()).toBe("idle"); // no marks: nothing to do until the interval
+  });
+
+  it("keeps marks written while a pass runs for the next pass", async () => {
+    const r = await eventDriven();
+    await r.marks.record(["a/one"]);
+    r.state.onTags = async (repo) => {
+      if (repo === "a/one") await r.marks.record(["c/three"]);
+    };
+    r.clock.now += 31_000;
+    expect(await r.refresher.tick()).toBe("scanned");
+    r.state.onTags = undefined;
+    expect([...(await r.marks.read()).repositories]).toEqual(["c/three"]);
+    r.clock.now += 31_000;
+    const before = counts(r);
+    expect(await r.refresher.tick()).toBe("scanned");
+    expect(delta(r, before)).toEqual({ tags: 1, manifestHead: 1 });
+  });
+
+  it("keeps the marks when the pass fails", async () => {
+    const r = await eventDriven();
+    await r.marks.record(["a/one"]);
+    r.state.onTags = async () => {
+      throw new WharfError("UNAVAILABLE", "registry down");
+    };
+    r.clock.now += 31_000;
+    expect(await r.refresher.tick()).toBe("failed");
+    expect([...(await r.marks.read()).repositories]).toEqual(["a/one"]);
+  });
+
+  it("reads the catalog when an event names a repository the snapshot does not have", async () => {
+    const r = await eventDriven();
+    await r.marks.record(["d/new"]);
+    r.clock.now += 31_000;
+    const before = counts(r);
+    expect(await r.refresher.tick()).toBe("scanned");
+    // The stub's catalog does not list d/new: the catalog wins, nothing else is read.
+    expect(delta(r, before)).toEqual({ catalog: 1 });
+  });
+
+  it("checks every tag when no event was ever received, and after the reconciliation interval", async () => {
+    const r = replica(undefined, undefined, "r1", { repos, notifications: true });
+    expect(await r.refresher.tick()).toBe("scanned");
+    r.clock.now += 3601_000;
+    expect(await r.refresher.tick()).toBe("scanned");
+    expect(await r.store.readStatus()).toMatchObject({ mode: "incremental", requests: { manifestHead: 3 } });
+
+    // The first event arrives after that pass: the next pass still checks every tag, then events rule.
+    r.clock.now += 1000;
+    await r.marks.noteSeen();
+    await r.marks.record(["a/one"]);
+    r.clock.now += 31_000;
+    expect(await r.refresher.tick()).toBe("scanned");
+    expect(await r.store.readStatus()).toMatchObject({ mode: "incremental" });
+    await r.marks.record(["a/one"]);
+    r.clock.now += 31_000;
+    expect(await r.refresher.tick()).toBe("scanned");
+    expect(await r.store.readStatus()).toMatchObject({ mode: "events", requests: { manifestHead: 1 } });
+
+    const reconciled = (await r.store.readStatus()).last_reconciliation!;
+    r.clock.now = reconciled * 1000 + 86_400_000;
+    expect(await r.refresher.tick()).toBe("scanned");
+    expect(await r.store.readStatus()).toMatchObject({
+      mode: "incremental",
+      requests: { catalog: 1, manifestHead: 3 },
+      last_reconciliation: r.clock.now / 1000,
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { isWharfError } from "@wharf/errors";
 import type { Logger } from "@wharf/http-kit";
 import { crawl } from "./crawl.ts";
+import type { DirtyMarks, ReadMarks } from "./dirty-marks.ts";
 import { emptyCounts, type RegistryClient, type RequestCounts } from "./registry-client.ts";
 import type { ScanStatus, SnapshotStore } from "./snapshot-store.ts";
 
@@ -14,6 +15,14 @@ export interface RefresherOptions {
   readonly pageSize: number;
   /** First retry delay after a failed pass; doubles up to the refresh interval. */
   readonly retrySeconds?: number;
+  /** Registry notifications: passes rescan only the repositories marked dirty (README "Notifications"). */
+  readonly notifications?: {
+    readonly marks: DirtyMarks;
+    /** Least time between the end of a pass and an event-driven one. */
+    readonly intervalSeconds: number;
+    /** Longest time between two passes that check every tag. */
+    readonly reconcileIntervalSeconds: number;
+  };
   readonly now?: () => number;
   readonly logger?: Logger;
 }
@@ -29,7 +38,9 @@ const diff = (after: RequestCounts, before: RequestCounts): RequestCounts => {
 /**
  * The periodic scan. Every replica ticks; the one holding the lease in the store scans when the
  * stored status says a pass is due (interval after a success, a doubling backoff after a failure).
- * A failed pass leaves the last good snapshot in place and records the error in the status.
+ * A failed pass leaves the last good snapshot in place and records the error in the status. With
+ * notifications, a pass also runs `intervalSeconds` after the last one when dirty marks wait, and
+ * rescans only the marked repositories, unless every tag is due for a check (README "Notifications").
  */
 export function createRefresher(options: RefresherOptions) {
   const now = options.now ?? Date.now;
@@ -48,6 +59,19 @@ export function createRefresher(options: RefresherOptions) {
     return last + Math.min(retryMs * 2 ** Math.max(status.consecutive_failures - 1, 0), intervalMs);
   }
 
+  const lastEnd = (status: ScanStatus) => (status.last_attempt ?? 0) * 1000 + (status.last_duration_ms ?? 0);
+
+  /** Whether the snapshot may be brought up to date from events alone. */
+  async function eventsUsable(reconciledAt: number | undefined): Promise<boolean> {
+    const n = options.notifications;
+    if (!n || reconciledAt === undefined) return false;
+    if (now() / 1000 - reconciledAt >= n.reconcileIntervalSeconds) return false;
+    const first = await n.marks.firstEventAt();
+    // Changes before the first event may not have been notified: a pass that checked every tag
+    // must have started after it.
+    return first !== undefined && reconciledAt >= first;
+  }
+
   async function scan(status: ScanStatus): Promise<TickResult> {
     const started = now();
     const before = { ...client.counts };
@@ -59,12 +83,29 @@ export function createRefresher(options: RefresherOptions) {
     );
     try {
       const previous = await store.current();
+      // Read the marks before the registry: whatever they name is then seen by this pass; marks
+      // written later stay for the next one.
+      const marks: ReadMarks | undefined = await options.notifications?.marks.read();
+      const mode = !previous
+        ? "full"
+        : (await eventsUsable(previous.snapshot.reconciledAt))
+          ? "events"
+          : "incremental";
       const snapshot = await crawl(client, {
         pageSize: options.pageSize,
         now,
         ...(previous ? { previous: previous.snapshot } : {}),
+        ...(mode === "events" && marks ? { dirty: marks.repositories } : {}),
       });
       await store.save(snapshot, previous?.etag);
+      if (marks && marks.keys.length > 0) {
+        await options.notifications!.marks.clear(marks.keys).catch((error: unknown) => {
+          options.logger?.warn(
+            { err: error },
+            "cannot delete consumed notification marks (they are re-read)",
+          );
+        });
+      }
       const duration = now() - started;
       const requests = diff(client.counts, before);
       await store.writeStatus({
@@ -74,12 +115,14 @@ export function createRefresher(options: RefresherOptions) {
         last_success: snapshot.timestamp,
         last_duration_ms: duration,
         consecutive_failures: 0,
-        mode: previous ? "incremental" : "full",
+        mode,
         requests,
+        ...(snapshot.reconciledAt !== undefined ? { last_reconciliation: snapshot.reconciledAt } : {}),
+        ...(mode === "events" ? { dirty_repositories: marks?.repositories.size ?? 0 } : {}),
         next_attempt: (started + duration + intervalMs) / 1000,
       });
       options.logger?.info(
-        { ms: duration, requests, repositories: snapshot.repositories.length },
+        { ms: duration, mode, requests, repositories: snapshot.repositories.length },
         "scan finished",
       );
       return "scanned";
@@ -106,8 +149,17 @@ export function createRefresher(options: RefresherOptions) {
   async function tick(): Promise<TickResult> {
     if (!(await store.acquireLease(holder, leaseMs))) return "standby";
     const status = await store.readStatus();
-    if (now() < dueAt(status)) return "idle";
-    return scan(status);
+    if (now() >= dueAt(status)) return scan(status);
+    const n = options.notifications;
+    if (
+      n &&
+      status.state === "ok" &&
+      now() >= lastEnd(status) + n.intervalSeconds * 1000 &&
+      (await n.marks.pending())
+    ) {
+      return scan(status);
+    }
+    return "idle";
   }
 
   return {

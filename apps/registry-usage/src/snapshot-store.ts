@@ -15,7 +15,12 @@ export interface ScanStatus {
   readonly last_error?: string;
   readonly consecutive_failures: number;
   readonly next_attempt?: number;
-  readonly mode?: "full" | "incremental";
+  /** `full`: every manifest GET; `incremental`: a HEAD per tag; `events`: only dirty repositories. */
+  readonly mode?: "full" | "incremental" | "events";
+  /** Unix seconds when the last pass that checked every tag started. */
+  readonly last_reconciliation?: number;
+  /** Repositories an `events` pass read again. */
+  readonly dirty_repositories?: number;
   /** Registry requests of the last pass, by kind. */
   readonly requests?: RequestCounts;
   readonly holder?: string;

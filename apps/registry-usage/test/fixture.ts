@@ -41,16 +41,36 @@ export interface RegistryFixture extends AsyncDisposable {
  * layers, unique per run: a shared base layer, a multi-arch index, Docker schema 2 and list
  * conversions, and a schema-1 image.
  */
-export async function startRegistryFixture(): Promise<RegistryFixture> {
+export async function startRegistryFixture(
+  options: { notifications?: { url: string; secret: string } } = {},
+): Promise<RegistryFixture> {
   const run = randomUUID().slice(0, 8);
-  const saved = process.env.REGISTRY_COMPATIBILITY_SCHEMA1_ENABLED;
-  process.env.REGISTRY_COMPATIBILITY_SCHEMA1_ENABLED = "true";
+  // test-kit's startRegistry has no option for these: distribution reads any config key from
+  // REGISTRY_<SECTION>_<KEY> (YAML values), and infra/registry/start.sh passes the environment on.
+  const extra: Record<string, string> = { REGISTRY_COMPATIBILITY_SCHEMA1_ENABLED: "true" };
+  if (options.notifications) {
+    extra.REGISTRY_NOTIFICATIONS_ENDPOINTS = JSON.stringify([
+      {
+        name: "registry-usage",
+        url: options.notifications.url,
+        headers: { Authorization: [`Bearer ${options.notifications.secret}`] },
+        timeout: "5s",
+        threshold: 3,
+        backoff: "200ms",
+        ignoredmediatypes: ["application/octet-stream"],
+      },
+    ]);
+  }
+  const saved = Object.fromEntries(Object.keys(extra).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, extra);
   let registry: StartedRegistry;
   try {
     registry = await startRegistry({ auth: "none" });
   } finally {
-    if (saved === undefined) delete process.env.REGISTRY_COMPATIBILITY_SCHEMA1_ENABLED;
-    else process.env.REGISTRY_COMPATIBILITY_SCHEMA1_ENABLED = saved;
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
   }
   const dir: TempDir = await tempDir("ru-oci-");
   const layer = (name: string, size: number) => ({ seed: `${run}-${name}`, size });
@@ -134,4 +154,31 @@ export async function startRegistryFixture(): Promise<RegistryFixture> {
     },
   };
   return fixture;
+}
+
+/** Every size the fixture implies, computed from the pushed blobs without the collector. */
+export function expectedUsage(fx: RegistryFixture) {
+  const tags = new Map<string, Map<string, number>>();
+  const repoOf = new Map<string, Set<string>>();
+  for (const [repo, refs] of fx.pushed)
+    for (const tag of refs.keys()) {
+      const blobs = fx.blobs(repo, tag);
+      tags.set(`${repo}:${tag}`, blobs);
+      for (const digest of blobs.keys()) repoOf.set(digest, (repoOf.get(digest) ?? new Set()).add(repo));
+    }
+  const repos = new Map<string, { size: number; unique: number; exclusive: number }>();
+  for (const [repo, refs] of fx.pushed) {
+    const unique = new Map<string, number>();
+    let size = 0;
+    for (const tag of refs.keys()) {
+      const blobs = tags.get(`${repo}:${tag}`)!;
+      size += total(blobs);
+      for (const [d, s] of blobs) unique.set(d, s);
+    }
+    const exclusive = [...unique].filter(([d]) => repoOf.get(d)!.size === 1).reduce((a, [, s]) => a + s, 0);
+    repos.set(repo, { size, unique: total(unique), exclusive });
+  }
+  const all = new Map<string, number>();
+  for (const blobs of tags.values()) for (const [d, s] of blobs) all.set(d, s);
+  return { tags, repos, unique: total(all) };
 }

@@ -5,7 +5,13 @@ import { crawl, type Snapshot } from "../src/crawl.ts";
 import { mediaTypes } from "../src/manifest.ts";
 import { createRegistryClient, emptyCounts, type RequestCounts } from "../src/registry-client.ts";
 import { computeUsage } from "../src/usage.ts";
-import { blobsOfImages, type RegistryFixture, startRegistryFixture, total } from "./fixture.ts";
+import {
+  blobsOfImages,
+  expectedUsage,
+  type RegistryFixture,
+  startRegistryFixture,
+  total,
+} from "./fixture.ts";
 import { startTokenRealm } from "./token-realm.ts";
 
 let fx: RegistryFixture;
@@ -35,32 +41,7 @@ async function pass(previous?: Snapshot, pageSize = 1000) {
   return { snapshot, counts: { ...c.counts } as RequestCounts, usage: computeUsage(snapshot) };
 }
 
-/** Every size the fixture implies, computed from the pushed blobs without the collector. */
-function expected() {
-  const tags = new Map<string, Map<string, number>>();
-  const repoOf = new Map<string, Set<string>>();
-  for (const [repo, refs] of fx.pushed)
-    for (const tag of refs.keys()) {
-      const blobs = fx.blobs(repo, tag);
-      tags.set(`${repo}:${tag}`, blobs);
-      for (const digest of blobs.keys()) repoOf.set(digest, (repoOf.get(digest) ?? new Set()).add(repo));
-    }
-  const repos = new Map<string, { size: number; unique: number; exclusive: number }>();
-  for (const [repo, refs] of fx.pushed) {
-    const unique = new Map<string, number>();
-    let size = 0;
-    for (const tag of refs.keys()) {
-      const blobs = tags.get(`${repo}:${tag}`)!;
-      size += total(blobs);
-      for (const [d, s] of blobs) unique.set(d, s);
-    }
-    const exclusive = [...unique].filter(([d]) => repoOf.get(d)!.size === 1).reduce((a, [, s]) => a + s, 0);
-    repos.set(repo, { size, unique: total(unique), exclusive });
-  }
-  const all = new Map<string, number>();
-  for (const blobs of tags.values()) for (const [d, s] of blobs) all.set(d, s);
-  return { tags, repos, unique: total(all) };
-}
+const expected = () => expectedUsage(fx);
 
 describe("collector against docker-registry 2.8", () => {
   it("sizes every tag as config + layers, matching the pushed blobs, for every manifest kind", async () => {

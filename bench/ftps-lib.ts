@@ -61,7 +61,7 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-async function waitForPort(port: number, child: ChildProcess): Promise<void> {
+export async function waitForPort(port: number, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
@@ -116,7 +116,7 @@ export async function startGateway(options: {
   return { port, pid: child.pid!, stop: stopper(child) };
 }
 
-/** Debian's vsftpd 3.0.3 (real-services.md §5 settings), serving `root` as the bench user's home. */
+/** Debian's vsftpd 3.0.3 (real-services.md §5 settings), serving `root` (`local_root`) to the bench user. */
 export async function startVsftpd(options: {
   root: string;
   cert: string;
@@ -127,10 +127,9 @@ export async function startVsftpd(options: {
   try {
     execFileSync("id", [benchUser.login], { stdio: "ignore" });
   } catch {
-    execFileSync("useradd", ["-M", "-s", "/bin/bash", "-d", options.root, benchUser.login]);
+    execFileSync("useradd", ["-M", "-s", "/bin/bash", "-d", "/nonexistent", benchUser.login]);
   }
   execFileSync("chpasswd", { input: `${benchUser.login}:${benchUser.password}\n` });
-  execFileSync("usermod", ["-d", options.root, benchUser.login]);
   execFileSync("chown", [benchUser.login, options.root]);
   const empty = join(options.dir, "vsftpd-empty");
   mkdirSync(empty, { recursive: true });
@@ -153,6 +152,9 @@ export async function startVsftpd(options: {
       "isolate_network=NO",
       "local_enable=YES",
       "write_enable=YES",
+      // The root comes from this instance's config, never from the user's home: benches that run at
+      // the same time (each with its own vsftpd) used to move the shared user's home under each other.
+      `local_root=${options.root}`,
       "chroot_local_user=YES",
       "allow_writeable_chroot=YES",
       `secure_chroot_dir=${empty}`,

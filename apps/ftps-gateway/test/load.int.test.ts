@@ -107,7 +107,7 @@ describe("load on fs", () => {
     } finally {
       ftp.close();
     }
-  });
+  }, 240_000);
 
   it("stores nothing when a client closes data and control connections in the middle of a file", async () => {
     const ftp = await RawFtp.connect(gateway.implicitPort, { ca, implicit: true });

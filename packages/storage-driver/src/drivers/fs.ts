@@ -472,6 +472,8 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
         }
         const range = getOptions.range ? resolveRange(getOptions.range, info.size) : undefined;
         const body = handle.createReadStream({
+          // 1 MiB reads: the 64 KiB default costs RETR and git-lfs downloads about half their speed.
+          highWaterMark: 1 << 20,
           start: range?.start ?? 0,
           ...(range ? { end: range.end } : {}),
           ...(getOptions.signal ? { signal: getOptions.signal } : {}),

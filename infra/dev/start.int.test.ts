@@ -6,14 +6,17 @@ import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
 const root = resolve(import.meta.dirname, "../..");
-// A port block far from the dev defaults (8101…, 2121, 2990, 30000…), so a running `./wharf start` does not clash.
-const offset = 20_000 + (process.pid % 500) * 50;
+// A port block away from the dev defaults (8101…, 2121, 2990, 30000–30049), so a running `./wharf start`
+// does not clash; at most 34,950 so that the passive range still ends below 65,536.
+const offset = 20_000 + (process.pid % 300) * 50;
 const data = mkdtempSync(join(tmpdir(), "wharf-start-"));
 
 function waitForOutput(child: ChildProcess, pattern: RegExp, output: () => string): Promise<void> {
   return new Promise((done, fail) => {
     const check = () => {
-      if (pattern.test(output())) {
+      const crashed = /^\[[\w-]+\] exited \(.*$/m.exec(output());
+      if (crashed) fail(new Error(`${crashed[0]}:\n${output()}`));
+      else if (pattern.test(output())) {
         child.stdout?.off("data", check);
         child.stderr?.off("data", check);
         done();

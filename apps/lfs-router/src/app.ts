@@ -1,11 +1,4 @@
-import {
-  createHttpApp,
-  createMetrics,
-  type HttpMetrics,
-  type Logger,
-  silentLogger,
-  toWharfError,
-} from "@wharf/http-kit";
+import { createHttpApp, createMetrics, type HttpMetrics, type Logger, silentLogger } from "@wharf/http-kit";
 import type { StorageDriver } from "@wharf/storage-driver";
 import type { Hono } from "hono";
 import { createAuthenticator } from "./auth.ts";
@@ -61,7 +54,15 @@ export function createApp(deps: AppDeps): Hono<LfsEnv> {
       await driver.list({ prefix: config.keyPrefix, limit: 1 });
       return true;
     },
-    errorBody: (_error, message, requestId) => ({ message, request_id: requestId }),
+    statusFor: lfsStatus,
+    errorBody: (error, message, requestId) => {
+      const lock = error.code === "ALREADY_EXISTS" ? error.details?.lock : undefined;
+      return { ...(lock ? { lock } : {}), message, request_id: requestId };
+    },
+    errorHeaders: (error) => ({
+      "Content-Type": lfsMediaType,
+      ...(lfsStatus(error) === 401 ? challengeHeaders(config.realm) : {}),
+    }),
   });
   const layout = createLayout(config.keyPrefix);
   const auth = createAuthenticator({
@@ -81,23 +82,6 @@ export function createApp(deps: AppDeps): Hono<LfsEnv> {
     expiresIn: config.expiresIn,
   });
   const repoUsage = createUsage(driver, layout);
-
-  app.onError((err, c) => {
-    const error = toWharfError(err);
-    const status = lfsStatus(error);
-    if (status >= 500) c.var.log?.error({ err: error.cause ?? error, code: error.code }, error.message);
-    const message =
-      status >= 500
-        ? error.code === "UNAVAILABLE"
-          ? "the store is unavailable, try again later"
-          : "internal error"
-        : error.message;
-    const headers: Record<string, string> = { "Content-Type": lfsMediaType };
-    if (status === 401) Object.assign(headers, challengeHeaders(config.realm));
-    const lock = error.code === "ALREADY_EXISTS" ? error.details?.lock : undefined;
-    const body = { ...(lock ? { lock } : {}), message, request_id: c.var.requestId ?? "" };
-    return c.body(JSON.stringify(body), status as 400, headers);
-  });
 
   app.post("/:repo{.+}/info/lfs/objects/batch", async (c) => {
     checkAccept(c);

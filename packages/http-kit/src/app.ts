@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { WharfError } from "@wharf/errors";
 import { type Context, Hono } from "hono";
 import { routePath } from "hono/route";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { httpStatusByCode, publicMessage, toWharfError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { HttpMetrics } from "./metrics.ts";
@@ -23,7 +24,9 @@ export interface HttpAppOptions {
   readonly ready?: () => Promise<boolean> | boolean;
   /** Shapes an error response body; the default is `{ message, code, request_id }`. */
   readonly errorBody?: (error: WharfError, message: string, requestId: string) => unknown;
-  /** Extra headers for an error response (e.g. challenges for 401). */
+  /** The status for an error, when the protocol departs from {@link httpStatusByCode} (e.g. LFS's 422). */
+  readonly statusFor?: (error: WharfError) => number;
+  /** Extra headers for an error response (e.g. challenges for 401, or another JSON Content-Type). */
   readonly errorHeaders?: (error: WharfError) => Record<string, string> | undefined;
   /** Where `/healthz` and `/metrics` live; default the root. */
   readonly opsPrefix?: string;
@@ -82,12 +85,11 @@ export function createHttpApp<E extends HttpEnv = HttpEnv>(options: HttpAppOptio
   app.onError((err, c) => errorResponse(c, toWharfError(err)));
 
   function errorResponse(c: Context<E>, error: WharfError): Response {
-    const status = httpStatusByCode[error.code];
+    const status = (options.statusFor?.(error) ?? httpStatusByCode[error.code]) as ContentfulStatusCode;
     const requestId = c.get("requestId") ?? "";
     if (status >= 500) c.get("log")?.error({ err: error.cause ?? error, code: error.code }, error.message);
-    const headers = options.errorHeaders?.(error);
-    if (headers) for (const [name, value] of Object.entries(headers)) c.header(name, value);
-    return c.json(body(error, publicMessage(error), requestId) as object, status);
+    const headers = { "Content-Type": "application/json", ...options.errorHeaders?.(error) };
+    return c.body(JSON.stringify(body(error, publicMessage(error), requestId)), status, headers);
   }
 
   return app;

@@ -32,23 +32,35 @@ export async function readAll(body: BodyInput, options: { maxBytes?: number } = 
   return Buffer.concat(chunks, total);
 }
 
+/** Which digests a `DigestingStream` computes; both by default. */
+export interface DigestChoice {
+  readonly md5?: boolean;
+  readonly sha256?: boolean;
+}
+
 /** A pass-through that counts bytes and computes md5 (the etag) and sha256 on the way. */
 export class DigestingStream extends Transform {
-  readonly #md5: Hash = createHash("md5");
-  readonly #sha256: Hash = createHash("sha256");
+  readonly #md5: Hash | undefined;
+  readonly #sha256: Hash | undefined;
   #size = 0;
   readonly #limit: number | undefined;
   readonly #verify: { size?: number; sha256?: string } | undefined;
-  #digests: { md5: string; sha256: string } | undefined;
+  #digests: { md5?: string; sha256?: string } | undefined;
 
   /**
    * `limit`: fail as soon as more bytes arrive. `verify`: check size and sha256 before the stream
-   * ends, so a consumer (an upload) never sees a clean end for a bad body.
+   * ends, so a consumer (an upload) never sees a clean end for a bad body. `digests`: leave out a
+   * digest nobody needs (sha256 is always computed when `verify.sha256` is given).
    */
-  constructor(options: { limit?: number; verify?: { size?: number; sha256?: string } } = {}) {
+  constructor(
+    options: { limit?: number; verify?: { size?: number; sha256?: string }; digests?: DigestChoice } = {},
+  ) {
     super();
     this.#limit = options.limit;
     this.#verify = options.verify;
+    const wanted = options.digests ?? {};
+    if (wanted.md5 ?? true) this.#md5 = createHash("md5");
+    if ((wanted.sha256 ?? true) || options.verify?.sha256 !== undefined) this.#sha256 = createHash("sha256");
   }
 
   override _flush(callback: TransformCallback): void {
@@ -70,8 +82,8 @@ export class DigestingStream extends Transform {
       callback(new WharfError("INVALID_ARGUMENT", `body is longer than the declared ${this.#limit} bytes`));
       return;
     }
-    this.#md5.update(chunk);
-    this.#sha256.update(chunk);
+    this.#md5?.update(chunk);
+    this.#sha256?.update(chunk);
     callback(null, chunk);
   }
 
@@ -80,16 +92,26 @@ export class DigestingStream extends Transform {
     return this.#size;
   }
 
-  /** After the stream ended. */
-  digests(): { md5: string; sha256: string } {
-    this.#digests ??= { md5: this.#md5.digest("hex"), sha256: this.#sha256.digest("hex") };
+  /** After the stream ended. A digest left out by the constructor's `digests` is undefined. */
+  digests(): { md5?: string; sha256?: string } {
+    this.#digests ??= {
+      ...(this.#md5 ? { md5: this.#md5.digest("hex") } : {}),
+      ...(this.#sha256 ? { sha256: this.#sha256.digest("hex") } : {}),
+    };
     return this.#digests;
+  }
+
+  /** `digests()` when both were computed (the default). */
+  allDigests(): { md5: string; sha256: string } {
+    const { md5, sha256 } = this.digests();
+    if (md5 === undefined || sha256 === undefined) throw new Error("DigestingStream: a digest was left out");
+    return { md5, sha256 };
   }
 }
 
 /** Checks a finished body against the declared size and sha256. */
 export function checkBody(
-  actual: { size: number; sha256: string },
+  actual: { size: number; sha256?: string | undefined },
   expected: { size?: number; sha256?: string },
 ): void {
   if (expected.size !== undefined && actual.size !== expected.size) {

@@ -7,6 +7,7 @@ export { createMemoryDriver, type MemoryDriverOptions } from "./drivers/memory.t
 export type { S3Credentials, S3DriverOptions } from "./drivers/s3.ts";
 export { MAX_KEY_BYTES, RESERVED_SEGMENT, validateKey, validatePrefix } from "./keys.ts";
 export { type ListAllEntry, listAll, listAllObjects } from "./list-all.ts";
+export { checkRenamePrefixes, moveObject, movePrefix } from "./move.ts";
 export { type OpenStorageOptions, openStorage, parseStorageUrl, type StorageConfig } from "./open-storage.ts";
 export { handlePresignedRequest } from "./presigned-handler.ts";
 export type * from "./types.ts";

@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WharfError } from "@wharf/errors";
-import type { FsPresignOptions } from "./drivers/fs.ts";
+import type { FsEtagMode, FsPresignOptions } from "./drivers/fs.ts";
 import type { S3Credentials } from "./drivers/s3.ts";
 import type { StorageDriver } from "./types.ts";
 import { withKeyValidation } from "./with-key-validation.ts";
@@ -13,12 +13,17 @@ export interface OpenStorageOptions {
   readonly presign?: FsPresignOptions;
   /** Base for relative paths; defaults to `process.cwd()`. */
   readonly cwd?: string;
+  /**
+   * file: the etag mode when the URL has no `etag=` (default `"md5"`). Apps that never treat an
+   * etag as a content hash pass `"version"` so writes skip hashing (see `FsDriverOptions.etag`).
+   */
+  readonly fsEtag?: FsEtagMode;
 }
 
 /** The parsed form of a storage URL. */
 export type StorageConfig =
   | { readonly kind: "memory" }
-  | { readonly kind: "fs"; readonly root: string; readonly fsync: boolean }
+  | { readonly kind: "fs"; readonly root: string; readonly fsync: boolean; readonly etag?: FsEtagMode }
   | {
       readonly kind: "s3";
       readonly bucket: string;
@@ -83,12 +88,20 @@ export function parseStorageUrl(url: string, options: { cwd?: string } = {}): St
       checkParams(url, params, []);
       return { kind: "memory" };
     case "file": {
-      checkParams(url, params, ["fsync"]);
+      checkParams(url, params, ["fsync", "etag"]);
       if (parsed.host !== "" && parsed.host !== "localhost")
         throw invalid(url, "file URLs name a local path");
       const root = fileURLToPath(new URL(`file://${parsed.pathname}`));
       if (!isAbsolute(root)) throw invalid(url, "the path must be absolute");
-      return { kind: "fs", root, fsync: booleanParam(url, "fsync", params.get("fsync"), true) };
+      const etag = params.get("etag");
+      if (etag !== null && etag !== "md5" && etag !== "version")
+        throw invalid(url, "etag must be md5 or version");
+      return {
+        kind: "fs",
+        root,
+        fsync: booleanParam(url, "fsync", params.get("fsync"), true),
+        ...(etag === null ? {} : { etag }),
+      };
     }
     case "s3": {
       checkParams(url, params, ["endpoint", "region", "forcePathStyle", "partSize", "queueSize"]);
@@ -145,6 +158,7 @@ export async function openStorage(url: string, options: OpenStorageOptions = {})
         createFsDriver({
           root: config.root,
           fsync: config.fsync,
+          etag: config.etag ?? options.fsEtag ?? "md5",
           ...(options.presign === undefined ? {} : { presign: options.presign }),
         }),
       );

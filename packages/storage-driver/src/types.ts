@@ -10,6 +10,8 @@ export interface Capabilities {
   readonly presign: boolean;
   /** `createMultipart` and friends work. */
   readonly multipart: boolean;
+  /** `rename` and `renamePrefix` move objects and folders atomically (else they are `UNSUPPORTED`; see `moveObject`). */
+  readonly rename: boolean;
 }
 
 /** A stored object's description. `etag` is opaque and unquoted. */
@@ -94,6 +96,11 @@ export interface CopyOptions {
   readonly contentType?: string;
 }
 
+export interface RenameOptions {
+  /** `"*"`: fail with `PRECONDITION_FAILED` when the destination exists, instead of replacing it. */
+  readonly ifNoneMatch?: "*";
+}
+
 export interface PresignOptions {
   readonly method: "GET" | "PUT" | "HEAD";
   /** Seconds, 1 … 604800. */
@@ -148,6 +155,19 @@ export interface StorageDriver {
   list(options?: ListOptions): Promise<ListPage>;
   /** Server-side copy. `NOT_FOUND` for a missing source. */
   copy(sourceKey: string, destinationKey: string, options?: CopyOptions): Promise<ObjectInfo>;
+  /**
+   * Moves an object atomically, body, metadata and etag alike: readers see it at the source or at
+   * the destination, never at both or neither. `NOT_FOUND` for a missing source; `UNSUPPORTED`
+   * unless `capabilities.rename` (use `moveObject`, which falls back to copy + delete).
+   */
+  rename(sourceKey: string, destinationKey: string, options?: RenameOptions): Promise<ObjectInfo>;
+  /**
+   * Moves every object below `sourcePrefix` (ends with `/`) to `destinationPrefix` in one atomic
+   * step. `NOT_FOUND` when nothing is below the source; `PRECONDITION_FAILED` when anything is below
+   * the destination; `INVALID_ARGUMENT` when one prefix contains the other; `UNSUPPORTED` unless
+   * `capabilities.rename` (use `movePrefix`).
+   */
+  renamePrefix(sourcePrefix: string, destinationPrefix: string): Promise<void>;
   /** `UNSUPPORTED` unless `capabilities.presign`. */
   presign(key: string, options: PresignOptions): Promise<PresignedRequest>;
 

@@ -31,6 +31,13 @@ export function withKeyValidation(driver: StorageDriver): StorageDriver {
     },
     copy: async (sourceKey, destinationKey, options) =>
       driver.copy(valid(sourceKey), valid(destinationKey), options),
+    rename: async (sourceKey, destinationKey, options) =>
+      driver.rename(valid(sourceKey), valid(destinationKey), options),
+    renamePrefix: async (sourcePrefix, destinationPrefix) => {
+      validatePrefix(sourcePrefix);
+      validatePrefix(destinationPrefix);
+      return driver.renamePrefix(sourcePrefix, destinationPrefix);
+    },
     presign: async (key, options) => driver.presign(valid(key), options),
     createMultipart: async (key, options) => driver.createMultipart(valid(key), options),
     uploadPart: async (key, uploadId, partNumber, body, options) =>

@@ -31,3 +31,13 @@ testDriver({
   fetch: async (request) => handlePresignedRequest(driver!, request, presign),
   largeObjectBytes: Number(process.env.WHARF_LARGE_OBJECT_BYTES ?? 1024 * 1024 * 1024),
 });
+
+testDriver({
+  name: 'fs with etag: "version"',
+  create: async () => {
+    const root = await mkdtemp(join(tmpdir(), "wharf-fs-version-conformance-"));
+    roots.push(root);
+    return createFsDriver({ root, etag: "version" });
+  },
+  largeObjectBytes: 16 * 1024 * 1024,
+});

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAll } from "../body.ts";
 import { compareKeys } from "../compare-keys.ts";
 import { listAll } from "../list-all.ts";
+import { moveObject, movePrefix } from "../move.ts";
 import type { ListedObject, StorageDriver } from "../types.ts";
 import { digestStream, mapLimit, peakRssGrowth, prngBytes, prngStream, sha256Hex } from "./data.ts";
 
@@ -81,7 +82,7 @@ export function testDriver(options: ConformanceOptions): void {
     });
 
     it("declares its capabilities", () => {
-      for (const capability of ["rangeRead", "conditionalWrite", "presign", "multipart"] as const) {
+      for (const capability of ["rangeRead", "conditionalWrite", "presign", "multipart", "rename"] as const) {
         expect(typeof driver.capabilities[capability]).toBe("boolean");
       }
     });
@@ -465,6 +466,91 @@ export function testDriver(options: ConformanceOptions): void {
         if (driver.capabilities.conditionalWrite) {
           expect(await codeOf(driver.copy(source, same, { ifNoneMatch: "*" }))).toBe("PRECONDITION_FAILED");
         }
+      });
+    });
+
+    describe("rename", () => {
+      it("moves an object with its metadata and etag, or is UNSUPPORTED", async () => {
+        const source = fresh("mv-src");
+        const destination = fresh("mv-dst");
+        const put = await driver.put(source, "moving", { contentType: "text/plain", metadata: { a: "1" } });
+        if (!driver.capabilities.rename) {
+          expect(await codeOf(driver.rename(source, destination))).toBe("UNSUPPORTED");
+          expect(await text(driver, source)).toBe("moving");
+          return;
+        }
+        const moved = await driver.rename(source, destination);
+        expect(moved).toMatchObject({ key: destination, size: 6, etag: put.etag });
+        expect(await driver.head(destination)).toMatchObject({
+          etag: put.etag,
+          contentType: "text/plain",
+          metadata: { a: "1" },
+        });
+        expect(await text(driver, destination)).toBe("moving");
+        expect(await codeOf(driver.head(source))).toBe("NOT_FOUND");
+        expect(await codeOf(driver.rename(source, destination))).toBe("NOT_FOUND");
+      });
+
+      it("replaces the destination, or refuses with ifNoneMatch and keeps both", async () => {
+        if (!driver.capabilities.rename) return;
+        const [a, b, c] = [fresh("mv-a"), fresh("mv-b"), fresh("mv-c")];
+        await Promise.all([driver.put(a, "A"), driver.put(b, "B"), driver.put(c, "C")]);
+        expect(await codeOf(driver.rename(a, b, { ifNoneMatch: "*" }))).toBe("PRECONDITION_FAILED");
+        expect([await text(driver, a), await text(driver, b)]).toEqual(["A", "B"]);
+        await driver.rename(c, b);
+        expect(await text(driver, b)).toBe("C");
+        expect(await codeOf(driver.head(c))).toBe("NOT_FOUND");
+      });
+
+      it(`lets exactly one of ${writers} concurrent renames of one object win`, async () => {
+        if (!driver.capabilities.rename) return;
+        const source = fresh("mv-race");
+        await driver.put(source, "once");
+        const targets = Array.from({ length: writers }, () => fresh("mv-race-dst"));
+        const codes = await Promise.all(
+          targets.map((target) => codeOf(driver.rename(source, target, { ifNoneMatch: "*" }))),
+        );
+        expect(codes.filter((code) => code === "resolved")).toHaveLength(1);
+        expect(codes.filter((code) => code !== "resolved").every((code) => code === "NOT_FOUND")).toBe(true);
+        const present = await Promise.all(targets.map((target) => codeOf(driver.head(target))));
+        expect(present.filter((code) => code === "resolved")).toHaveLength(1);
+      });
+
+      it("moves a whole folder in one step, or is UNSUPPORTED", async () => {
+        const from = `${fresh("mv-dir")}/`;
+        const to = `${fresh("mv-dir")}/`;
+        await Promise.all([driver.put(`${from}x`, "x"), driver.put(`${from}sub/y`, "y")]);
+        if (!driver.capabilities.rename) {
+          expect(await codeOf(driver.renamePrefix(from, to))).toBe("UNSUPPORTED");
+          return;
+        }
+        expect(await codeOf(driver.renamePrefix(from, `${from}inner/`))).toBe("INVALID_ARGUMENT");
+        await driver.renamePrefix(from, to);
+        expect(await keysOf(driver, to)).toEqual([`${to}sub/y`, `${to}x`]);
+        expect(await keysOf(driver, from)).toEqual([]);
+        expect(await text(driver, `${to}sub/y`)).toBe("y");
+        expect(await codeOf(driver.renamePrefix(from, `${fresh("mv-dir")}/`))).toBe("NOT_FOUND");
+        const other = `${fresh("mv-dir")}/`;
+        await driver.put(`${other}z`, "z");
+        expect(await codeOf(driver.renamePrefix(other, to))).toBe("PRECONDITION_FAILED");
+        expect(await text(driver, `${other}z`)).toBe("z");
+      });
+
+      it("moves objects and folders through moveObject and movePrefix whatever it declares", async () => {
+        const source = fresh("move-src");
+        const destination = fresh("move-dst");
+        await driver.put(source, "any driver", { metadata: { k: "v" } });
+        await moveObject(driver, source, destination);
+        expect(await text(driver, destination)).toBe("any driver");
+        expect((await driver.head(destination)).metadata).toEqual({ k: "v" });
+        expect(await codeOf(driver.head(source))).toBe("NOT_FOUND");
+        const from = `${fresh("move-dir")}/`;
+        const to = `${fresh("move-dir")}/`;
+        await Promise.all(["a", "b/c", "d"].map((name) => driver.put(from + name, name)));
+        await movePrefix(driver, from, to);
+        expect(await keysOf(driver, to)).toEqual([`${to}a`, `${to}b/c`, `${to}d`]);
+        expect(await keysOf(driver, from)).toEqual([]);
+        expect(await codeOf(movePrefix(driver, from, `${fresh("move-dir")}/`))).toBe("NOT_FOUND");
       });
     });
 

@@ -32,6 +32,7 @@ import {
 } from "../body.ts";
 import { RESERVED_SEGMENT, validateKey, validatePrefix } from "../keys.ts";
 import { listPage } from "../list-page.ts";
+import { checkRenamePrefixes } from "../move.ts";
 import { resolveRange } from "../range.ts";
 import type {
   BodyInput,
@@ -40,6 +41,7 @@ import type {
   MultipartPart,
   ObjectInfo,
   PutOptions,
+  RenameOptions,
   StorageDriver,
 } from "../types.ts";
 import { errno, translateFsError } from "./fs-errors.ts";
@@ -66,7 +68,16 @@ export interface FsDriverOptions {
    * 1 hour, at least 1 minute; `Infinity` disables the sweep.
    */
   readonly stagingMaxAgeMs?: number;
+  /**
+   * What an object's etag is. `"md5"` (the default): the md5 of the body, as S3 gives for a
+   * single-part upload; md5 and sha256 are computed on every write. `"version"`: an opaque id that
+   * changes on every write (enough for `ifMatch`); writes compute no digest at all, except sha256
+   * when the caller passes `sha256` to verify. For apps that never compare etags with content hashes.
+   */
+  readonly etag?: FsEtagMode;
 }
+
+export type FsEtagMode = "md5" | "version";
 
 /** What the sidecar beside each object records. `ino` ties it to one version of the data file. */
 interface Sidecar {
@@ -83,8 +94,10 @@ interface Staged {
   readonly path: string;
   readonly ino: number;
   readonly size: number;
-  readonly md5: string;
-  readonly sha256: string;
+  /** Absent in `"version"` etag mode. */
+  readonly md5?: string;
+  /** Absent in `"version"` etag mode unless the caller asked for it to be verified. */
+  readonly sha256?: string;
 }
 
 interface Conditions {
@@ -131,6 +144,11 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
   const locksDir = join(internal, "locks");
   const uploadsDir = join(internal, "uploads");
   const durable = options.fsync ?? true;
+  const md5Etags = (options.etag ?? "md5") === "md5";
+  /** A new opaque etag in `"version"` mode: 32 hex digits, like an md5, so part file names fit. */
+  const newVersion = () => randomUUID().replaceAll("-", "");
+  /** The etag of a staged body. */
+  const etagOf = (staged: Staged) => (md5Etags && staged.md5 !== undefined ? staged.md5 : newVersion());
   let readyPromise: Promise<string> | undefined;
   const stagingMaxAgeMs = Math.max(options.stagingMaxAgeMs ?? 60 * 60 * 1000, 60 * 1000);
   // Lazily, in the background: the first operation never waits for it (close() does).
@@ -144,6 +162,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     conditionalWrite: true,
     presign: options.presign !== undefined,
     multipart: true,
+    rename: true,
   });
   const presigner = options.presign
     ? createPresigner({
@@ -232,11 +251,16 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
 
   /** Hashes a data file whose sidecar is missing or stale (a crash between the two renames). */
   async function repairSidecar(key: string, handle: FileHandle, stats: Stats): Promise<Sidecar> {
+    if (!md5Etags) {
+      const sidecar: Sidecar = { v: 1, ino: stats.ino, size: stats.size, etag: newVersion(), metadata: {} };
+      await writeSidecar(key, sidecar);
+      return sidecar;
+    }
     const digest = new DigestingStream();
     await pipeline(handle.createReadStream({ start: 0, autoClose: false }), digest, async (source) => {
       for await (const _ of source);
     });
-    const { md5, sha256 } = digest.digests();
+    const { md5, sha256 } = digest.allDigests();
     const sidecar: Sidecar = { v: 1, ino: stats.ino, size: stats.size, etag: md5, sha256, metadata: {} };
     await writeSidecar(key, sidecar);
     return sidecar;
@@ -263,15 +287,20 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     return lock(key, () => openConsistent(key, true));
   }
 
+  /** Writes a body to a new staging file; `verifySha256`: hash sha256 even in `"version"` mode. */
   async function stage(
     body: Readable,
     limit: number | undefined,
     signal: AbortSignal | undefined,
+    verifySha256 = false,
   ): Promise<Staged> {
     throwIfAborted(signal);
     await ready();
     const path = join(stagingDir, randomUUID());
-    const digest = new DigestingStream(limit === undefined ? {} : { limit });
+    const digest = new DigestingStream({
+      ...(limit === undefined ? {} : { limit }),
+      digests: { md5: md5Etags, sha256: md5Etags || verifySha256 },
+    });
     try {
       await pipeline(
         body,
@@ -396,15 +425,15 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
   }
 
   async function putStaged(key: string, body: Readable, options: PutOptions): Promise<ObjectInfo> {
-    const staged = await stage(body, options.size, options.signal);
+    const staged = await stage(body, options.size, options.signal, options.sha256 !== undefined);
     try {
       checkBody(staged, options);
       return await commit(
         key,
         staged,
         {
-          etag: staged.md5,
-          sha256: staged.sha256,
+          etag: etagOf(staged),
+          ...(staged.sha256 === undefined ? {} : { sha256: staged.sha256 }),
           ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
           ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
         },
@@ -413,6 +442,45 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     } finally {
       await rm(staged.path, { force: true });
     }
+  }
+
+  /** Moves data file and sidecar under both keys' locks (taken in key order, so never a deadlock). */
+  async function renameObject(source: string, destination: string, conditions: RenameOptions) {
+    const [first, second] = [source, destination].sort();
+    const from = dataPath(source);
+    const to = dataPath(destination);
+    return lock(first!, () =>
+      lock(second!, async () => {
+        const moving = await current(source, from);
+        if (!moving)
+          throw new WharfError("NOT_FOUND", `no object at ${source}`, { details: { key: source } });
+        const sidecar = await readSidecar(source);
+        if (!sidecar) throw new WharfError("INTERNAL", `the sidecar of ${source} vanished under its lock`);
+        for (let attempt = 0; ; attempt++) {
+          await makeParents(destination, to);
+          const existing = await current(destination, to);
+          if (conditions.ifNoneMatch === "*" && existing)
+            throw preconditionFailed(destination, "an object exists");
+          try {
+            if (conditions.ifNoneMatch === "*") {
+              await link(from, to);
+              await unlink(from);
+            } else await rename(from, to);
+            break;
+          } catch (error) {
+            if (errno(error) === "EEXIST") throw preconditionFailed(destination, "an object exists");
+            if (errno(error) === "EISDIR" || errno(error) === "ENOTEMPTY") throw conflict(destination, error);
+            if (errno(error) !== "ENOENT" || attempt >= 5) throw error;
+          }
+        }
+        // The inode moved with the data, so the same sidecar describes it at the destination.
+        await writeSidecar(destination, sidecar);
+        await rm(metaPath(source), { force: true });
+        await syncDir(dirname(from));
+        await syncDir(dirname(to));
+        return toInfo(destination, sidecar, await stat(to));
+      }),
+    );
   }
 
   async function readUpload(key: string, uploadId: string): Promise<UploadRecord> {
@@ -535,13 +603,15 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       const { handle, info } = await openConsistent(sourceKey);
       const contentType = copyOptions.contentType ?? info.contentType;
       const staged = await stage(handle.createReadStream({ start: 0 }), undefined, undefined);
+      // The bytes are the source's: in "version" mode its recorded sha256 still holds.
+      const sha256 = staged.sha256 ?? info.sha256;
       try {
         return await commit(
           destinationKey,
           staged,
           {
-            etag: staged.md5,
-            sha256: staged.sha256,
+            etag: etagOf(staged),
+            ...(sha256 === undefined ? {} : { sha256 }),
             metadata: copyOptions.metadata ?? info.metadata,
             ...(contentType === undefined ? {} : { contentType }),
           },
@@ -550,6 +620,67 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       } finally {
         await rm(staged.path, { force: true });
       }
+    },
+
+    async rename(sourceKey, destinationKey, renameOptions = {}) {
+      validateKey(sourceKey);
+      validateKey(destinationKey);
+      await ready();
+      if (sourceKey === destinationKey) {
+        const { handle, info } = await openConsistent(sourceKey);
+        await handle.close();
+        return info;
+      }
+      const info = await renameObject(sourceKey, destinationKey, renameOptions).catch((error) => {
+        throw translateFsError(error, sourceKey);
+      });
+      await prune(dirname(dataPath(sourceKey)), root);
+      await prune(dirname(metaPath(sourceKey)), metaRoot);
+      return info;
+    },
+
+    async renamePrefix(sourcePrefix, destinationPrefix) {
+      validatePrefix(sourcePrefix);
+      validatePrefix(destinationPrefix);
+      checkRenamePrefixes(sourcePrefix, destinationPrefix);
+      await ready();
+      const folder = (prefix: string) => prefix.slice(0, -1);
+      const from = dataPath(folder(sourcePrefix));
+      const to = dataPath(folder(destinationPrefix));
+      try {
+        const stats = await lstat(from).catch(() => undefined);
+        if (!stats?.isDirectory()) {
+          throw new WharfError("NOT_FOUND", `nothing below ${sourcePrefix}`, {
+            details: { prefix: sourcePrefix },
+          });
+        }
+        await assertInside(sourcePrefix, from);
+        await makeParents(folder(destinationPrefix), to);
+        const taken = await lstat(to).then(
+          () => true,
+          () => false,
+        );
+        if (taken) throw preconditionFailed(destinationPrefix, "something exists");
+        // Sidecars first: a reader that finds data without its sidecar waits for the key lock and
+        // then repairs it, so moving the data last keeps every moved object described.
+        const metaFrom = metaPath(folder(sourcePrefix));
+        const metaTo = metaPath(folder(destinationPrefix));
+        await mkdir(dirname(metaTo), { recursive: true });
+        await rm(metaTo, { recursive: true, force: true });
+        await rename(metaFrom, metaTo).catch((error) => {
+          if (errno(error) !== "ENOENT") throw error;
+        });
+        await rename(from, to);
+        await syncDir(dirname(from));
+        await syncDir(dirname(to));
+      } catch (error) {
+        if (errno(error) === "EEXIST" || errno(error) === "ENOTEMPTY") {
+          throw preconditionFailed(destinationPrefix, "something exists");
+        }
+        throw translateFsError(error, sourcePrefix);
+      }
+      await prune(dirname(from), root);
+      await prune(dirname(metaPath(folder(sourcePrefix))), metaRoot);
     },
 
     async presign(key, presignOptions) {
@@ -613,7 +744,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       try {
         checkBody(staged, partOptions);
         const dir = join(uploadsDir, uploadId);
-        const part: MultipartPart = { partNumber, etag: staged.md5, size: staged.size };
+        const part: MultipartPart = { partNumber, etag: etagOf(staged), size: staged.size };
         await rename(staged.path, join(dir, partName(part)));
         for (const other of await readdir(dir)) {
           if (other.startsWith(`${partName(part).slice(0, 5)}.`) && other !== partName(part)) {
@@ -663,8 +794,8 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
           key,
           staged,
           {
-            etag: multipartEtag(parts.map((part) => part.etag)),
-            sha256: staged.sha256,
+            etag: md5Etags ? multipartEtag(parts.map((part) => part.etag)) : newVersion(),
+            ...(staged.sha256 === undefined ? {} : { sha256: staged.sha256 }),
             ...(record.contentType === undefined ? {} : { contentType: record.contentType }),
             ...(record.metadata === undefined ? {} : { metadata: record.metadata }),
           },

@@ -14,6 +14,7 @@ import {
 import { compareKeys } from "../compare-keys.ts";
 import { validateKey, validatePrefix } from "../keys.ts";
 import { listPage, type WalkEntry } from "../list-page.ts";
+import { checkRenamePrefixes } from "../move.ts";
 import { resolveRange } from "../range.ts";
 import type {
   BodyInput,
@@ -45,6 +46,7 @@ const capabilities: Capabilities = Object.freeze({
   conditionalWrite: true,
   presign: false,
   multipart: true,
+  rename: true,
 });
 
 export interface MemoryDriverOptions {
@@ -79,7 +81,7 @@ export function createMemoryDriver(options: MemoryDriverOptions = {}): StorageDr
     } catch (error) {
       throw bodyError(error, signal);
     }
-    return { data: Buffer.concat(chunks), size: digest.byteCount, ...digest.digests() };
+    return { data: Buffer.concat(chunks), size: digest.byteCount, ...digest.allDigests() };
   }
 
   function existing(key: string): StoredObject {
@@ -184,6 +186,35 @@ export function createMemoryDriver(options: MemoryDriverOptions = {}): StorageDr
         ...(source.info.sha256 === undefined ? {} : { sha256: source.info.sha256 }),
         ...(contentType === undefined ? {} : { contentType }),
       });
+    },
+
+    async rename(sourceKey, destinationKey, options = {}) {
+      const source = existing(sourceKey);
+      validateKey(destinationKey);
+      if (sourceKey === destinationKey) return source.info;
+      checkConditions(destinationKey, options);
+      const info: ObjectInfo = { ...source.info, key: destinationKey };
+      objects.set(destinationKey, { data: source.data, info });
+      objects.delete(sourceKey);
+      return info;
+    },
+
+    async renamePrefix(sourcePrefix, destinationPrefix) {
+      validatePrefix(sourcePrefix);
+      validatePrefix(destinationPrefix);
+      checkRenamePrefixes(sourcePrefix, destinationPrefix);
+      const keys = [...objects.keys()];
+      const moving = keys.filter((key) => key.startsWith(sourcePrefix));
+      if (moving.length === 0) throw new WharfError("NOT_FOUND", `nothing below ${sourcePrefix}`);
+      if (keys.some((key) => key.startsWith(destinationPrefix))) {
+        throw new WharfError("PRECONDITION_FAILED", `${destinationPrefix} is not empty`);
+      }
+      for (const key of moving) {
+        const stored = objects.get(key)!;
+        const target = destinationPrefix + key.slice(sourcePrefix.length);
+        objects.set(target, { data: stored.data, info: { ...stored.info, key: target } });
+        objects.delete(key);
+      }
     },
 
     async presign() {

@@ -81,6 +81,7 @@ const capabilities: Capabilities = Object.freeze({
   conditionalWrite: true,
   presign: true,
   multipart: true,
+  rename: false,
 });
 
 const reserved = `${RESERVED_SEGMENT}/`;
@@ -493,6 +494,14 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
         throw translated;
       }
       return head(destinationKey);
+    },
+
+    async rename() {
+      throw new WharfError("UNSUPPORTED", "S3 cannot rename atomically: use moveObject (copy, then delete)");
+    },
+
+    async renamePrefix() {
+      throw new WharfError("UNSUPPORTED", "S3 cannot rename a folder atomically: use movePrefix");
     },
 
     async presign(key, presignOptions): Promise<PresignedRequest> {

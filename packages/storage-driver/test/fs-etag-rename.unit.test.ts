@@ -1,0 +1,108 @@
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isWharfError } from "@wharf/errors";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readAll } from "../src/body.ts";
+import { createFsDriver } from "../src/drivers/fs.ts";
+import { parseStorageUrl } from "../src/open-storage.ts";
+import type { StorageDriver } from "../src/types.ts";
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return "resolved";
+  } catch (error) {
+    return isWharfError(error) ? error.code : `not a WharfError: ${String(error)}`;
+  }
+}
+
+const md5 = (text: string) => createHash("md5").update(text).digest("hex");
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+let root: string;
+let versioned: StorageDriver;
+let md5Driver: StorageDriver;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "wharf-fs-etag-"));
+  versioned = createFsDriver({ root: join(root, "version"), etag: "version" });
+  md5Driver = createFsDriver({ root: join(root, "md5") });
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('fs driver with etag: "version"', () => {
+  it("gives every write a new etag, even of the same bytes, and no content digest", async () => {
+    const first = await versioned.put("v/a", "same");
+    const second = await versioned.put("v/a", "same");
+    expect(first.etag).toMatch(/^[0-9a-f]{32}$/);
+    expect(second.etag).not.toBe(first.etag);
+    expect(first.etag).not.toBe(md5("same"));
+    expect(second.sha256).toBeUndefined();
+    expect(await codeOf(versioned.put("v/a", "new", { ifMatch: first.etag }))).toBe("PRECONDITION_FAILED");
+    expect((await versioned.put("v/a", "new", { ifMatch: second.etag })).size).toBe(3);
+  });
+
+  it("still verifies and records a sha256 the caller passes", async () => {
+    const info = await versioned.put("v/checked", "payload", { sha256: sha256("payload") });
+    expect(info.sha256).toBe(sha256("payload"));
+    expect((await versioned.head("v/checked")).sha256).toBe(sha256("payload"));
+    expect(await codeOf(versioned.put("v/bad", "payload", { sha256: sha256("other") }))).toBe(
+      "CHECKSUM_MISMATCH",
+    );
+    expect(await codeOf(versioned.head("v/bad"))).toBe("NOT_FOUND");
+  });
+
+  it("keeps the recorded sha256 on copy and describes a file without sidecar without hashing it", async () => {
+    await versioned.put("v/source", "copy me", { sha256: sha256("copy me") });
+    expect((await versioned.copy("v/source", "v/copied")).sha256).toBe(sha256("copy me"));
+    await mkdir(join(root, "version", "dropped"), { recursive: true });
+    await writeFile(join(root, "version", "dropped", "file"), "abc");
+    const info = await versioned.head("dropped/file");
+    expect(info.size).toBe(3);
+    expect(info.etag).not.toBe(md5("abc"));
+    expect((await versioned.head("dropped/file")).etag).toBe(info.etag);
+  });
+
+  it("keeps md5 etags by default", async () => {
+    expect((await md5Driver.put("m/a", "same")).etag).toBe(md5("same"));
+  });
+
+  it("takes the mode from the storage URL", () => {
+    expect(parseStorageUrl("file:///srv/data?etag=version")).toMatchObject({ kind: "fs", etag: "version" });
+    expect(parseStorageUrl("file:///srv/data")).not.toHaveProperty("etag");
+    expect(() => parseStorageUrl("file:///srv/data?etag=sha1")).toThrow(/etag must be md5 or version/);
+  });
+});
+
+describe("fs driver rename on disk", () => {
+  it("moves the file itself (same inode) and leaves no empty source folders", async () => {
+    await md5Driver.put("r/deep/inside/file", "bytes", { contentType: "text/plain" });
+    const before = await stat(join(root, "md5", "r", "deep", "inside", "file"));
+    await md5Driver.rename("r/deep/inside/file", "r2/file");
+    const after = await stat(join(root, "md5", "r2", "file"));
+    expect(after.ino).toBe(before.ino);
+    expect(await readdir(join(root, "md5"))).not.toContain("r");
+    expect(await md5Driver.head("r2/file")).toMatchObject({ etag: md5("bytes"), contentType: "text/plain" });
+  });
+
+  it("moves a folder with one rename, keeping every object's metadata", async () => {
+    await md5Driver.put("tree/a", "a", { metadata: { who: "a" } });
+    await md5Driver.put("tree/b/c", "c", { metadata: { who: "c" } });
+    const inode = (await stat(join(root, "md5", "tree"))).ino;
+    await md5Driver.renamePrefix("tree/", "moved/tree/");
+    expect((await stat(join(root, "md5", "moved", "tree"))).ino).toBe(inode);
+    expect((await md5Driver.head("moved/tree/b/c")).metadata).toEqual({ who: "c" });
+    expect((await readAll((await md5Driver.get("moved/tree/a")).body)).toString()).toBe("a");
+    expect(await codeOf(md5Driver.head("tree/a"))).toBe("NOT_FOUND");
+  });
+
+  it("refuses to rename onto a folder of objects", async () => {
+    await md5Driver.put("clash/inner", "x");
+    await md5Driver.put("lonely", "y");
+    expect(await codeOf(md5Driver.rename("lonely", "clash"))).toBe("INVALID_ARGUMENT");
+    expect((await readAll((await md5Driver.get("lonely")).body)).toString()).toBe("y");
+  });
+});

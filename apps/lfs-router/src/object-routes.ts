@@ -81,7 +81,7 @@ export function mountObjectRoutes(app: Hono<LfsEnv>, deps: ObjectRoutesDeps): vo
     await pipeline(result.body, outgoing).catch((error: unknown) => {
       c.var.log.warn({ err: error, oid }, "download interrupted");
     });
-    return RESPONSE_ALREADY_SENT;
+    return alreadySent(status);
   };
   app.get("/:repo{.+}/info/lfs/objects/:oid", download);
   app.on("HEAD", "/:repo{.+}/info/lfs/objects/:oid", download);
@@ -95,6 +95,18 @@ export function mountObjectRoutes(app: Hono<LfsEnv>, deps: ObjectRoutesDeps): vo
     await deps.transfers.verify({ repo, oid, size }, nonce);
     return lfsJson(c, { oid, size });
   });
+}
+
+/**
+ * What the handler returns once it wrote the response to the socket itself: node-server sends
+ * nothing more, and the real status (206 for a range) is what the request log and metrics see.
+ */
+function alreadySent(status: number): Response {
+  const response = new Response(null, { status, headers: RESPONSE_ALREADY_SENT.headers });
+  // node-server's lightweight Response would be written out from its cache, ignoring the
+  // already-sent header; reading `body` turns it into a plain Response that node-server skips.
+  void response.body;
+  return response;
 }
 
 function headersFor(length: number, etag: string): Record<string, string> {

@@ -19,5 +19,4 @@ gitLfsSuite({
   },
   mode: "proxy",
   largeFileBytes: 200 * 1024 * 1024,
-  full: true,
 });

@@ -17,8 +17,6 @@ export interface GitLfsSuiteOptions {
   readonly openStore: () => Promise<{ driver: StorageDriver; dispose: () => Promise<void> }>;
   readonly mode: "direct" | "proxy";
   readonly largeFileBytes: number;
-  /** Run the lock, wrong-password and expired-token scenarios (they do not depend on the store's transfer path). */
-  readonly full: boolean;
 }
 
 const issuer = createIssuer({ algorithm: "HS256", secret: testConfig().jwt.secret });
@@ -70,11 +68,6 @@ export function gitLfsSuite(options: GitLfsSuiteOptions): void {
       await disposeStore?.();
       await dir?.[Symbol.asyncDispose]();
     });
-
-    /** Scenarios that only the `full` suites register (no skipped tests elsewhere). */
-    const fullOnly = (name: string, fn: () => Promise<void>) => {
-      if (options.full) it(name, fn);
-    };
 
     async function newRepo(repo: string, owner: GitUser, files: Record<string, number>) {
       const bare = remote(repo);
@@ -144,7 +137,7 @@ export function gitLfsSuite(options: GitLfsSuiteOptions): void {
       expect(await sha256File(join(target, "large.bin"))).toBe(hashes["large.bin"]);
     });
 
-    fullOnly("accepts concurrent pushes of the same objects", async () => {
+    it("accepts concurrent pushes of the same objects", async () => {
       const alice = users.alice as GitUser;
       const bob = users.bob as GitUser;
       await newRepo("org/race", alice, { "seed.bin": 2048 });
@@ -171,7 +164,7 @@ export function gitLfsSuite(options: GitLfsSuiteOptions): void {
       for (const oid of shared) expect((await driver.head(key("org/race", oid))).size).toBe(3 * 1024 * 1024);
     });
 
-    fullOnly("refuses a push with a wrong password and leaves the remote unchanged", async () => {
+    it("refuses a push with a wrong password and leaves the remote unchanged", async () => {
       const alice = users.alice as GitUser;
       const mallory = users.mallory as GitUser;
       await newRepo("org/guarded", alice, { "a.bin": 100 });
@@ -186,29 +179,26 @@ export function gitLfsSuite(options: GitLfsSuiteOptions): void {
       expect(await alice.ok(["ls-remote", remote("org/guarded"), "main"], root)).toBe(before);
     });
 
-    fullOnly(
-      "lets a read-only token clone but refuses its push (403), and refuses an expired token",
-      async () => {
-        await newRepo("org/ro", users.alice as GitUser, { "a.bin": 100 });
-        for (const name of ["rita", "eve"]) {
-          const user = users[name] as GitUser;
-          const { target, result } = await cloneAs(user, "org/ro", `ro-${name}`);
-          if (name === "rita") expect(result.code, result.stderr).toBe(0);
-          else {
-            expect(result.code).not.toBe(0);
-            continue;
-          }
-          await writeFileOfSize(join(target, "b.bin"), 100, `ro-${name}`);
-          await user.ok(["add", "."], target);
-          await user.ok(["commit", "-q", "-m", "try"], target);
-          const push = await user.run(["push", "origin", "main"], target);
-          expect(push.code).not.toBe(0);
-          expect(push.stderr).toMatch(/403|[Ff]orbidden|may not/);
+    it("lets a read-only token clone but refuses its push (403), and refuses an expired token", async () => {
+      await newRepo("org/ro", users.alice as GitUser, { "a.bin": 100 });
+      for (const name of ["rita", "eve"]) {
+        const user = users[name] as GitUser;
+        const { target, result } = await cloneAs(user, "org/ro", `ro-${name}`);
+        if (name === "rita") expect(result.code, result.stderr).toBe(0);
+        else {
+          expect(result.code).not.toBe(0);
+          continue;
         }
-      },
-    );
+        await writeFileOfSize(join(target, "b.bin"), 100, `ro-${name}`);
+        await user.ok(["add", "."], target);
+        await user.ok(["commit", "-q", "-m", "try"], target);
+        const push = await user.run(["push", "origin", "main"], target);
+        expect(push.code).not.toBe(0);
+        expect(push.stderr).toMatch(/403|[Ff]orbidden|may not/);
+      }
+    });
 
-    fullOnly("locks with git lfs lock/locks/unlock and refuses a push over another user's lock", async () => {
+    it("locks with git lfs lock/locks/unlock and refuses a push over another user's lock", async () => {
       const alice = users.alice as GitUser;
       const bob = users.bob as GitUser;
       const { work } = await newRepo("org/locked", alice, { "art.bin": 4096 });

@@ -1,0 +1,56 @@
+import { createLogger, createMetrics, serveHttp } from "@wharf/http-kit";
+import { createMemoryDriver } from "@wharf/storage-driver";
+import { describe, expect, it } from "vitest";
+import { createApp } from "./app.ts";
+import { nodeFetch } from "./http.ts";
+import { basic, blob, lfsHeaders, testConfig, token } from "./test-support.ts";
+
+interface Action {
+  href: string;
+}
+
+/** The router under @hono/node-server, where downloads bypass hono and stream to the socket. */
+async function served() {
+  const lines: { status?: number; path?: string; msg?: string }[] = [];
+  const logger = createLogger({
+    name: "lfs-router",
+    destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
+  });
+  const metrics = createMetrics({ prefix: "lfs_router", defaultMetrics: false });
+  const driver = createMemoryDriver();
+  const app = createApp({ config: testConfig(), driver, mode: "proxy", logger, metrics });
+  const server = await serveHttp(nodeFetch(app), { port: 0, host: "127.0.0.1" });
+  return { server, lines, driver };
+}
+
+describe("downloads under node-server", () => {
+  it("logs and counts a ranged download as 206 and a whole one as 200", async () => {
+    const { server, lines, driver } = await served();
+    await using _ = server;
+    const b = blob("0123456789 a small object");
+    await driver.put(`org/repo/${b.oid.slice(0, 2)}/${b.oid.slice(2, 4)}/${b.oid}`, b.data);
+    const auth = basic("bob", await token("bob", "org/repo:read"));
+    const batch = await fetch(`${server.url}/org/repo/info/lfs/objects/batch`, {
+      method: "POST",
+      headers: { ...lfsHeaders, Authorization: auth },
+      body: JSON.stringify({ operation: "download", objects: [{ oid: b.oid, size: b.size }] }),
+    });
+    const { objects } = (await batch.json()) as { objects: { actions: { download: Action } }[] };
+    const href = objects[0]?.actions.download.href ?? "";
+
+    const partial = await fetch(href, { headers: { Range: "bytes=2-5" } });
+    expect(partial.status).toBe(206);
+    expect(partial.headers.get("content-range")).toBe(`bytes 2-5/${b.size}`);
+    expect(await partial.text()).toBe("2345");
+    const whole = await fetch(href);
+    expect(whole.status).toBe(200);
+    expect(await whole.text()).toBe(b.data.toString());
+
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const route = "/:repo{.+}/info/lfs/objects/:oid";
+    expect(text).toContain(`lfs_router_http_requests_total{method="GET",route="${route}",status="206"} 1`);
+    expect(text).toContain(`lfs_router_http_requests_total{method="GET",route="${route}",status="200"} 1`);
+    const downloads = lines.filter((l) => l.msg === "request" && l.path?.endsWith(`/objects/${b.oid}`));
+    expect(downloads.map((l) => l.status)).toEqual([206, 200]);
+  });
+});

@@ -1,5 +1,18 @@
 import { createHash, randomUUID } from "node:crypto";
-import { constants, createReadStream, createWriteStream, type Stats } from "node:fs";
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  createWriteStream,
+  fsync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  realpathSync,
+  renameSync,
+  type Stats,
+} from "node:fs";
 import {
   type FileHandle,
   link,
@@ -19,6 +32,7 @@ import {
 import { dirname, join, sep } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { promisify } from "node:util";
 import { WharfError } from "@wharf/errors";
 import { createPresigner, escapeKeyPath } from "@wharf/s3-signing";
 import {
@@ -94,6 +108,7 @@ interface Staged {
   readonly path: string;
   readonly ino: number;
   readonly size: number;
+  readonly mtime: Date;
   /** Absent in `"version"` etag mode. */
   readonly md5?: string;
   /** Absent in `"version"` etag mode unless the caller asked for it to be verified. */
@@ -110,6 +125,8 @@ type UploadRecord = {
   readonly contentType?: string;
   readonly metadata?: Record<string, string>;
 } & Conditions;
+
+const fsyncFd = promisify(fsync);
 
 const diskErrors = new Set(["ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS", "EIO", "ENAMETOOLONG"]);
 const uploadIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -188,20 +205,24 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     join(locksDir, createHash("sha256").update(key).digest("hex").slice(0, 40));
   const lock = <T>(key: string, fn: () => Promise<T>) => withFileLock(lockPath(key), fn);
 
+  // Small metadata calls on the commit path (mkdir, lstat, link, rename, realpath, opening a folder)
+  // run synchronously: on a local disk each takes microseconds, while a trip through libuv's thread
+  // pool costs ~0.1 ms, and a small write makes about a dozen of them in a row. Anything that moves
+  // data or waits for the disk (body streams, fsync) stays asynchronous.
   async function syncDir(dir: string): Promise<void> {
     if (!durable) return;
-    const handle = await open(dir, "r");
+    const fd = openSync(dir, "r");
     try {
-      await handle.sync();
+      await fsyncFd(fd);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   }
 
   /** Refuses a folder that resolves (through symlinks) outside the root. */
   async function assertInside(key: string, dir: string): Promise<void> {
     const rootReal = await ready();
-    const real = await realpath(dir);
+    const real = realpathSync.native(dir);
     if (real !== rootReal && !real.startsWith(rootReal + sep)) {
       throw new WharfError("INVALID_ARGUMENT", `${key} resolves outside the storage root`, {
         details: { key },
@@ -220,7 +241,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     }
   }
 
-  function toInfo(key: string, sidecar: Sidecar, stats: Stats): ObjectInfo {
+  function toInfo(key: string, sidecar: Sidecar, stats: { size: number; mtime: Date }): ObjectInfo {
     return {
       key,
       size: stats.size,
@@ -308,8 +329,8 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
         createWriteStream(path, { flags: "wx", flush: durable }),
         ...(signal ? [{ signal }] : []),
       );
-      const { ino } = await stat(path);
-      return { path, ino, size: digest.byteCount, ...digest.digests() };
+      const { ino, mtime } = await stat(path);
+      return { path, ino, mtime, size: digest.byteCount, ...digest.digests() };
     } catch (error) {
       body.destroy();
       await rm(path, { force: true });
@@ -318,26 +339,37 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     }
   }
 
-  async function writeSidecar(key: string, sidecar: Sidecar): Promise<void> {
-    const temporary = join(stagingDir, `${randomUUID()}.json`);
-    await writeFile(temporary, JSON.stringify(sidecar), { flush: durable });
+  /**
+   * Writes the sidecar of `key` in place; the caller holds the key's lock. No temporary file is
+   * needed: a reader that meets a sidecar being rewritten finds it empty, cut short (not JSON) or
+   * naming another inode, and then waits for the lock and reads again. `sync: false` leaves the
+   * folder fsync to the caller.
+   */
+  async function writeSidecar(key: string, sidecar: Sidecar, sync = true): Promise<void> {
     const path = metaPath(key);
-    await mkdir(dirname(path), { recursive: true });
+    mkdirSync(dirname(path), { recursive: true });
+    let handle: FileHandle;
     try {
-      await rename(temporary, path);
+      handle = await open(path, "w");
     } catch (error) {
       // Orphan sidecars of deleted keys below a folder now taken by an object: drop them.
-      if (errno(error) !== "EISDIR" && errno(error) !== "ENOTEMPTY") throw error;
+      if (errno(error) !== "EISDIR") throw error;
       await rm(path, { recursive: true, force: true });
-      await rename(temporary, path);
+      handle = await open(path, "w");
     }
-    await syncDir(dirname(path));
+    try {
+      await handle.writeFile(JSON.stringify(sidecar));
+      if (durable) await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    if (sync) await syncDir(dirname(path));
   }
 
   /** Creates the parents of a data path; a file in the way is a key conflict. */
   async function makeParents(key: string, path: string): Promise<void> {
     try {
-      await mkdir(dirname(path), { recursive: true });
+      mkdirSync(dirname(path), { recursive: true });
     } catch (error) {
       if (errno(error) === "EEXIST" || errno(error) === "ENOTDIR") throw conflict(key, error);
       throw error;
@@ -349,7 +381,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
   async function current(key: string, path: string): Promise<ObjectInfo | undefined> {
     let stats: Stats;
     try {
-      stats = await lstat(path);
+      stats = lstatSync(path);
     } catch (error) {
       if (errno(error) === "ENOENT") return undefined;
       throw error;
@@ -362,7 +394,11 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     return info;
   }
 
-  /** Makes a staged file the object at `key`, atomically, under the key's lock. */
+  /**
+   * Makes a staged file the object at `key`, atomically, under the key's lock, and consumes the
+   * staging file (callers remove it only when commit fails). The sidecar is written while the data
+   * folder is fsynced: a small write costs few sequential round trips and creates few inodes.
+   */
   async function commit(
     key: string,
     staged: Staged,
@@ -375,41 +411,50 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     conditions: Conditions,
   ): Promise<ObjectInfo> {
     const path = dataPath(key);
-    return lock(key, async () => {
-      for (let attempt = 0; ; attempt++) {
-        await makeParents(key, path);
-        const existing = await current(key, path);
-        if (conditions.ifNoneMatch === "*" && existing) throw preconditionFailed(key, "an object exists");
-        if (conditions.ifMatch !== undefined && existing?.etag !== conditions.ifMatch) {
-          throw preconditionFailed(key, existing ? "the etag does not match" : "no object exists");
+    const sidecar: Sidecar = {
+      v: 1,
+      ino: staged.ino,
+      size: staged.size,
+      etag: described.etag,
+      metadata: { ...described.metadata },
+      ...(described.sha256 === undefined ? {} : { sha256: described.sha256 }),
+      ...(described.contentType === undefined ? {} : { contentType: described.contentType }),
+    };
+    try {
+      return await lock(key, async () => {
+        let linked = false;
+        for (let attempt = 0; ; attempt++) {
+          await makeParents(key, path);
+          const existing = await current(key, path);
+          if (conditions.ifNoneMatch === "*" && existing) throw preconditionFailed(key, "an object exists");
+          if (conditions.ifMatch !== undefined && existing?.etag !== conditions.ifMatch) {
+            throw preconditionFailed(key, existing ? "the etag does not match" : "no object exists");
+          }
+          try {
+            // link() fails with EEXIST if anything appeared meanwhile, even from a writer not using our lock.
+            if (conditions.ifNoneMatch === "*") {
+              linkSync(staged.path, path);
+              linked = true;
+            } else renameSync(staged.path, path);
+            break;
+          } catch (error) {
+            if (errno(error) === "EEXIST") throw preconditionFailed(key, "an object exists");
+            if (errno(error) === "EISDIR" || errno(error) === "ENOTEMPTY") throw conflict(key, error);
+            // A delete pruned the empty parent folder between mkdir and rename: try again.
+            if (errno(error) !== "ENOENT" || attempt >= 5) throw error;
+          }
         }
-        try {
-          // link() fails with EEXIST if anything appeared meanwhile, even from a writer not using our lock.
-          if (conditions.ifNoneMatch === "*") await link(staged.path, path);
-          else await rename(staged.path, path);
-          break;
-        } catch (error) {
-          if (errno(error) === "EEXIST") throw preconditionFailed(key, "an object exists");
-          if (errno(error) === "EISDIR" || errno(error) === "ENOTEMPTY") throw conflict(key, error);
-          // A delete pruned the empty parent folder between mkdir and rename: try again.
-          if (errno(error) !== "ENOENT" || attempt >= 5) throw error;
-        }
-      }
-      const sidecar: Sidecar = {
-        v: 1,
-        ino: staged.ino,
-        size: staged.size,
-        etag: described.etag,
-        metadata: { ...described.metadata },
-        ...(described.sha256 === undefined ? {} : { sha256: described.sha256 }),
-        ...(described.contentType === undefined ? {} : { contentType: described.contentType }),
-      };
-      await writeSidecar(key, sidecar);
-      await syncDir(dirname(path));
-      return toInfo(key, sidecar, await stat(path));
-    }).catch((error) => {
+        await Promise.all([
+          writeSidecar(key, sidecar, false),
+          syncDir(dirname(path)),
+          linked ? unlink(staged.path) : undefined,
+        ]);
+        await syncDir(dirname(metaPath(key)));
+        return toInfo(key, sidecar, staged);
+      });
+    } catch (error) {
       throw translateFsError(error, key);
-    });
+    }
   }
 
   /** Removes empty folders from `dir` up to (not including) `top`. */
@@ -439,8 +484,9 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
         },
         options,
       );
-    } finally {
+    } catch (error) {
       await rm(staged.path, { force: true });
+      throw error;
     }
   }
 
@@ -617,8 +663,9 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
           },
           copyOptions.ifNoneMatch ? { ifNoneMatch: "*" } : {},
         );
-      } finally {
+      } catch (error) {
         await rm(staged.path, { force: true });
+        throw error;
       }
     },
 
@@ -803,8 +850,9 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
         );
         await rm(dir, { recursive: true, force: true });
         return info;
-      } finally {
+      } catch (error) {
         await rm(staged.path, { force: true });
+        throw error;
       }
     },
 

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
+import { Agent, request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -75,24 +76,29 @@ const staticServer = `
 const http = require("node:http"), fs = require("node:fs"), path = require("node:path");
 const dir = process.argv[1];
 http.createServer((req, res) => {
-  const file = path.join(dir, path.basename(req.url.split("?")[0]));
+  const [pathname, query] = req.url.split("?");
+  const file = path.join(dir, path.basename(pathname));
   if (req.method === "PUT") {
     const tmp = file + ".tmp";
-    const out = fs.createWriteStream(tmp);
+    // flush: fsync before close, as a durable server does (?nosync skips it).
+    const out = fs.createWriteStream(tmp, { flush: query !== "nosync" });
     req.pipe(out);
-    out.on("finish", () => fs.fsync(out.fd ?? -1, () => fs.rename(tmp, file, () => { res.writeHead(200); res.end(); })));
+    out.on("close", () => fs.rename(tmp, file, (err) => { res.writeHead(err ? 500 : 200); res.end(); }));
     out.on("error", () => { res.writeHead(500); res.end(); });
   } else {
     fs.stat(file, (err, st) => {
       if (err) { res.writeHead(404); return res.end(); }
       res.writeHead(200, { "Content-Length": st.size });
-      fs.createReadStream(file).pipe(res);
+      fs.createReadStream(file, { highWaterMark: 1 << 20 }).pipe(res);
     });
   }
 }).listen(Number(process.argv[2]), "127.0.0.1");
 `;
 
-/** The reference: a plain Node static file server over `dir` (PUT to a temp file + rename, GET streams). */
+/**
+ * The reference: a plain Node static file server over `dir`. PUT writes a temp file, fsyncs it
+ * (`?nosync`: does not) and renames it into place; GET streams the file in 1 MiB reads.
+ */
 export async function startStaticServer(dir: string): Promise<Running> {
   const port = await freePort();
   const child = spawn(process.execPath, ["-e", staticServer, dir, String(port)], { stdio: "inherit" });
@@ -119,14 +125,61 @@ export interface BatchObject {
   error?: { code: number; message: string };
 }
 
+export interface HttpAnswer {
+  readonly status: number;
+  readonly body: Buffer;
+}
+
+export interface HttpClient {
+  request(
+    url: string,
+    options: { method: string; headers?: Record<string, string>; body?: Uint8Array | string },
+  ): Promise<HttpAnswer>;
+  close(): void;
+}
+
+/**
+ * A lean HTTP/1.1 client on keep-alive connections (as git-lfs's Go client reuses its
+ * connections), so the client's own cost stays small next to the server's on a 2-core machine.
+ */
+export function keepAliveClient(maxSockets = 8): HttpClient {
+  const agent = new Agent({ keepAlive: true, maxSockets });
+  return {
+    request: (url, options) =>
+      new Promise((done, fail) => {
+        const body = options.body === undefined ? undefined : Buffer.from(options.body);
+        const req = httpRequest(
+          url,
+          {
+            method: options.method,
+            agent,
+            headers: { ...options.headers, ...(body ? { "Content-Length": String(body.length) } : {}) },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (chunk: Buffer) => chunks.push(chunk));
+            res.on("end", () => done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+            res.on("error", fail);
+          },
+        );
+        req.on("error", fail);
+        req.end(body);
+      }),
+    close: () => agent.destroy(),
+  };
+}
+
+const sharedClient = keepAliveClient();
+
 export async function batch(
   url: string,
   repo: string,
   auth: string,
   operation: "upload" | "download",
   objects: { oid: string; size: number }[],
+  client: HttpClient = sharedClient,
 ): Promise<BatchObject[]> {
-  const res = await fetch(`${url}/${repo}/info/lfs/objects/batch`, {
+  const res = await client.request(`${url}/${repo}/info/lfs/objects/batch`, {
     method: "POST",
     headers: {
       Authorization: auth,
@@ -135,8 +188,8 @@ export async function batch(
     },
     body: JSON.stringify({ operation, objects, transfers: ["basic"], hash_algo: "sha256" }),
   });
-  if (res.status !== 200) throw new Error(`batch ${operation}: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { objects: BatchObject[] }).objects;
+  if (res.status !== 200) throw new Error(`batch ${operation}: ${res.status} ${res.body.toString()}`);
+  return (JSON.parse(res.body.toString()) as { objects: BatchObject[] }).objects;
 }
 
 export const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");

@@ -80,6 +80,7 @@ export function createApp(deps: AppDeps): Hono<LfsEnv> {
     mode: deps.mode,
     storeEnforcesSha256: deps.storeEnforcesSha256 ?? false,
     expiresIn: config.expiresIn,
+    ...(deps.now ? { now: deps.now } : {}),
   });
   const repoUsage = createUsage(driver, layout);
 

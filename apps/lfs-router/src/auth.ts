@@ -1,6 +1,8 @@
+import { createHmac, createSecretKey, randomBytes } from "node:crypto";
 import {
   type Action,
   authFailure,
+  type Claims,
   can,
   constantTimeEqual,
   createVerifier,
@@ -10,6 +12,7 @@ import {
   scopesFromClaims,
 } from "@wharf/auth-jwt";
 import { WharfError } from "@wharf/errors";
+import { createTtlCache } from "./ttl-cache.ts";
 
 /** Who is asking. `undefined` stands for an anonymous request. */
 export interface Principal {
@@ -25,6 +28,8 @@ export interface AuthOptions {
   readonly anonymousRead: readonly string[];
   /** Scopes for a valid token with no `scope`/`scopes` claim. */
   readonly unscopedTokenScopes: readonly string[];
+  /** Verified tokens remembered for the rest of their lifetime, at most 10 minutes (default 10000; 0: none). */
+  readonly tokenCacheSize?: number;
   readonly now?: () => Date;
 }
 
@@ -37,6 +42,13 @@ export interface Authenticator {
    */
   authorize(principal: Principal | undefined, repo: string, action: Action, ref?: string): void;
 }
+
+interface Verified {
+  readonly claims: Claims;
+  readonly scopes: readonly Scope[];
+}
+
+const maxCacheMs = 10 * 60 * 1000;
 
 /**
  * timone-compatible auth: Basic with the user name and an HS256 JWT whose `username` claim (or
@@ -51,12 +63,31 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
   });
   const anonymous = parseScopes(options.anonymousRead.map((pattern) => `${pattern}:read`));
   const unscoped = parseScopes([...options.unscopedTokenScopes]);
+  const now = () => (options.now ?? (() => new Date()))().getTime();
+  const verified = createTtlCache<Verified>(options.tokenCacheSize ?? 10_000, now);
+  // Keyed by an HMAC of the token under a per-process key: a lookup compares digests, never the
+  // token's bytes, so its timing tells nothing about a valid token.
+  const cacheKey = createSecretKey(randomBytes(32));
+  const tokenId = (token: string) => createHmac("sha256", cacheKey).update(token).digest("base64");
+
+  /** The token's claims and scopes: from the cache, else verified (signature, exp, nbf) and cached. */
+  async function verify(token: string): Promise<Verified> {
+    const id = tokenId(token);
+    const known = verified.get(id);
+    if (known) return known;
+    const claims = await verifier.verify(token);
+    const hasScopeClaim = claims.scope !== undefined || claims.scopes !== undefined;
+    const result = { claims, scopes: hasScopeClaim ? scopesFromClaims(claims) : unscoped };
+    const expires = typeof claims.exp === "number" ? claims.exp * 1000 : Number.POSITIVE_INFINITY;
+    verified.set(id, result, Math.min(expires, now() + maxCacheMs));
+    return result;
+  }
 
   return {
     async authenticate(headers, url) {
       const credentials = extractCredentials({ headers, url }, ["basic", "bearer"]);
       if (!credentials) return undefined;
-      const claims = await verifier.verify(credentials.token);
+      const { claims, scopes } = await verify(credentials.token);
       const username = typeof claims.username === "string" ? claims.username : undefined;
       const subject = typeof claims.sub === "string" ? claims.sub : undefined;
       if (credentials.username !== undefined) {
@@ -70,8 +101,7 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
       }
       const name = credentials.username ?? username ?? subject;
       if (!name) throw authFailure("claim_missing", { claim: "username" });
-      const hasScopeClaim = claims.scope !== undefined || claims.scopes !== undefined;
-      return { name, scopes: hasScopeClaim ? scopesFromClaims(claims) : unscoped };
+      return { name, scopes };
     },
 
     authorize(principal, repo, action, ref) {

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, createSecretKey, timingSafeEqual } from "node:crypto";
 import { WharfError } from "@wharf/errors";
 
 /** What a transfer link lets its holder do: one method on one object of one repository. */
@@ -26,8 +26,9 @@ export interface LinkSigner {
  * beyond the link the batch response handed out (like an S3 presigned URL).
  */
 export function createLinkSigner(secret: string, now: () => Date = () => new Date()): LinkSigner {
+  const key = createSecretKey(Buffer.from(secret));
   const mac = (claims: LinkClaims, expires: number) =>
-    createHmac("sha256", secret)
+    createHmac("sha256", key)
       .update(
         `${claims.method}\n${claims.repo}\n${claims.oid}\n${claims.size}\n${claims.nonce ?? ""}\n${expires}`,
       )

@@ -8,10 +8,12 @@ import { probeSha256Enforcement } from "./probe.ts";
 
 const config = loadConfigOrExit(() => loadConfig(process.env), "lfs-router");
 const logger = createLogger({ name: "lfs-router", level: config.logLevel });
-const driver = await openStorage(
-  config.storageUrl,
-  config.s3Credentials ? { credentials: config.s3Credentials } : {},
-);
+// Etags are opaque to LFS (locks compare them, downloads echo them): on fs, skip the md5 of every
+// body; the sha256 the router passes with each upload is still hashed once and verified.
+const driver = await openStorage(config.storageUrl, {
+  fsEtag: "version",
+  ...(config.s3Credentials ? { credentials: config.s3Credentials } : {}),
+});
 
 const canPresign = driver.capabilities.presign && driver.name !== "fs";
 if (config.transferMode === "direct" && !canPresign) {

@@ -36,11 +36,7 @@ export function mountObjectRoutes(app: Hono<LfsEnv>, deps: ObjectRoutesDeps): vo
       throw new WharfError("INVALID_ARGUMENT", `the body must be exactly ${size} bytes`);
     const body = requestBody(c);
     try {
-      await driver.put(layout.objectKey(repo, oid), body, {
-        size,
-        sha256: oid,
-        contentType: "application/octet-stream",
-      });
+      await deps.transfers.receive({ repo, oid, size }, body);
     } catch (error) {
       body.resume();
       throw error;

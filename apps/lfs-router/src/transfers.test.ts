@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import { createMemoryDriver, type StorageDriver } from "@wharf/storage-driver";
 import { describe, expect, it } from "vitest";
 import { createLayout } from "./layout.ts";
@@ -124,5 +125,58 @@ describe("direct transfers", () => {
     const b = blob("down");
     const action = await t.downloadAction({ repo: "org/repo", oid: b.oid, size: b.size }, "http://router");
     expect(action.href).toBe(`https://store.test/${layout.objectKey("org/repo", b.oid)}?X-Amz-Signature=x`);
+  });
+});
+
+describe("proxied transfers", () => {
+  it("verifies an object it just received without asking the store, and asks again a minute later", async () => {
+    const base = createMemoryDriver();
+    const heads: string[] = [];
+    const driver: StorageDriver = {
+      ...base,
+      head: (key) => {
+        heads.push(key);
+        return base.head(key);
+      },
+    };
+    const clock = { now: new Date("2026-06-01T12:00:00Z") };
+    const t = createTransfers({
+      driver,
+      layout,
+      links,
+      mode: "proxy",
+      storeEnforcesSha256: false,
+      expiresIn: 60,
+      now: () => clock.now,
+    });
+    const b = blob("received");
+    const object = { repo: "org/repo", oid: b.oid, size: b.size };
+    await t.receive(object, Readable.from([b.data]));
+    await t.verify(object, undefined);
+    expect(heads).toEqual([]);
+    await expect(t.verify({ ...object, size: b.size + 1 }, undefined)).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
+
+    await base.delete(layout.objectKey("org/repo", b.oid));
+    clock.now = new Date(clock.now.getTime() + 61_000);
+    await expect(t.verify(object, undefined)).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("refuses a received body whose sha256 does not match and remembers nothing", async () => {
+    const t = createTransfers({
+      driver: createMemoryDriver(),
+      layout,
+      links,
+      mode: "proxy",
+      storeEnforcesSha256: false,
+      expiresIn: 60,
+    });
+    const b = blob("expected body");
+    const object = { repo: "org/repo", oid: b.oid, size: b.size };
+    await expect(t.receive(object, Readable.from([Buffer.from("a forged body")]))).rejects.toMatchObject({
+      code: "CHECKSUM_MISMATCH",
+    });
+    await expect(t.verify(object, undefined)).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 });

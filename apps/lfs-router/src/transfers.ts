@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { isWharfError, WharfError } from "@wharf/errors";
 import type { StorageDriver } from "@wharf/storage-driver";
 import type { Layout } from "./layout.ts";
 import type { LinkSigner } from "./links.ts";
+import { createTtlCache } from "./ttl-cache.ts";
 
 export interface LfsAction {
   readonly href: string;
@@ -24,6 +26,11 @@ export interface Transfers {
   uploadActions(object: ObjectRef, baseUrl: string): Promise<{ upload: LfsAction; verify: LfsAction }>;
   downloadAction(object: ObjectRef, baseUrl: string): Promise<LfsAction>;
   /**
+   * A proxied upload: streams `body` to the object's key, which the store makes visible only if
+   * its size and sha256 match (`CHECKSUM_MISMATCH`/`INVALID_ARGUMENT` otherwise).
+   */
+  receive(object: ObjectRef, body: Readable): Promise<void>;
+  /**
    * The verify call: the object exists with this size (a staged direct upload is hashed, then
    * published). `NOT_FOUND` when absent, `CHECKSUM_MISMATCH`/`INVALID_ARGUMENT` when it does not match.
    */
@@ -38,7 +45,14 @@ export interface TransfersOptions {
   /** Direct mode: the store rejects a presigned PUT whose body does not match `x-amz-checksum-sha256`. */
   readonly storeEnforcesSha256: boolean;
   readonly expiresIn: number;
+  readonly now?: () => Date;
 }
+
+/**
+ * How long an object this router just stored counts as verified without asking the store again:
+ * git-lfs sends the verify call right after the upload, and nothing in LFS deletes objects.
+ */
+const receivedMemoryMs = 60_000;
 
 /** A single presigned PUT cannot exceed 5 GiB; larger objects go through the router, which streams multipart. */
 const maxSinglePut = 5 * 1024 ** 3;
@@ -49,6 +63,9 @@ export function objectPath(baseUrl: string, object: ObjectRef): string {
 
 export function createTransfers(options: TransfersOptions): Transfers {
   const { driver, layout, links, expiresIn } = options;
+  const now = () => (options.now ?? (() => new Date()))().getTime();
+  /** Sizes of objects received through this router lately, by key. */
+  const received = createTtlCache<number>(4096, now);
   const link = (
     href: string,
     method: "GET" | "PUT" | "POST",
@@ -95,8 +112,19 @@ export function createTransfers(options: TransfersOptions): Transfers {
       return { href: presigned.url, ...header, expires_in: expiresIn };
     },
 
+    async receive(object, body) {
+      const key = layout.objectKey(object.repo, object.oid);
+      const info = await driver.put(key, body, {
+        size: object.size,
+        sha256: object.oid,
+        contentType: "application/octet-stream",
+      });
+      received.set(key, info.size, now() + receivedMemoryMs);
+    },
+
     async verify(object, nonce) {
       const key = layout.objectKey(object.repo, object.oid);
+      if (nonce === undefined && received.get(key) === object.size) return;
       if (nonce !== undefined)
         await publishStaged(driver, layout.stagingKey(object.repo, object.oid, nonce), key, object);
       const info = await driver.head(key);

@@ -8,7 +8,7 @@ gitLfsSuite({
   name: "fs, proxy",
   openStore: async () => {
     const root = await mkdtemp(join(tmpdir(), "lfs-fs-store-"));
-    const driver = await openStorage(`file://${root}`);
+    const driver = await openStorage(`file://${root}`, { fsEtag: "version" });
     return {
       driver,
       dispose: async () => {

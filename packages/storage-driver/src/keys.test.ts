@@ -43,6 +43,16 @@ describe("validateKey", () => {
   });
 });
 
+describe("validateKey with folderMarker", () => {
+  it.each(["folder/", "a/b/", "a"])("accepts %j", (key) => {
+    expect(codeOf(() => validateKey(key, { folderMarker: true }))).toBeUndefined();
+  });
+
+  it.each(["/", "a//", "../", "a/../", ".wharf-storage/", "/a/"])("still rejects %j", (key) => {
+    expect(codeOf(() => validateKey(key, { folderMarker: true }))).toBe("INVALID_ARGUMENT");
+  });
+});
+
 describe("validatePrefix", () => {
   it.each(["", "a", "a/", "a/b/c", "a/b/.", "a/b/..", ".wharf"])("accepts %j", (prefix) => {
     expect(codeOf(() => validatePrefix(prefix))).toBeUndefined();

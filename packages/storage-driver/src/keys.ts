@@ -34,18 +34,29 @@ function checkSegment(kind: string, value: string, segment: string, index: numbe
 
 /**
  * Throws `INVALID_ARGUMENT` unless `key` is a portable object key: non-empty, at most 1024 UTF-8
- * bytes, no control characters, no backslash, no leading or trailing `/`, no empty, `.` or `..`
- * segments, and not under the reserved `.wharf-storage/` folder.
+ * bytes, no control characters, no backslash, no leading or trailing `/` (one trailing `/` with
+ * `folderMarker`), no empty, `.` or `..` segments, and not under the reserved `.wharf-storage/` folder.
  *
  * @example
  * validateKey("photos/2024/cat.jpg"); // ok
  * validateKey("../etc/passwd"); // throws INVALID_ARGUMENT
  */
-export function validateKey(key: string): void {
+export function validateKey(key: string, options: KeyOptions = {}): void {
   if (typeof key !== "string" || key === "") throw invalid("key", String(key), "empty");
   checkCharacters("key", key);
-  if (key.endsWith("/")) throw invalid("key", key, "ends with /");
-  for (const [index, segment] of key.split("/").entries()) checkSegment("key", key, segment, index);
+  const body = options.folderMarker && key.endsWith("/") ? key.slice(0, -1) : key;
+  if (body.endsWith("/") || body === "") {
+    throw invalid("key", key, options.folderMarker ? "ends with //" : "ends with /");
+  }
+  for (const [index, segment] of body.split("/").entries()) checkSegment("key", key, segment, index);
+}
+
+export interface KeyOptions {
+  /**
+   * Also accept one trailing `/`: an S3 folder marker such as `photos/2024/` (drivers that declare
+   * `capabilities.folderMarkers`).
+   */
+  readonly folderMarker?: boolean;
 }
 
 /**

@@ -12,6 +12,8 @@ export interface Capabilities {
   readonly multipart: boolean;
   /** `rename` and `renamePrefix` move objects and folders atomically (else they are `UNSUPPORTED`; see `moveObject`). */
   readonly rename: boolean;
+  /** Keys may end with one `/` (S3 folder markers such as `photos/`); otherwise they are `INVALID_ARGUMENT`. */
+  readonly folderMarkers: boolean;
 }
 
 /** A stored object's description. `etag` is opaque and unquoted. */

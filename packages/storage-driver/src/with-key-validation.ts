@@ -3,11 +3,6 @@ import type { StorageDriver } from "./types.ts";
 
 const wrapped = new WeakSet<StorageDriver>();
 
-function valid(key: string): string {
-  validateKey(key);
-  return key;
-}
-
 /**
  * Wraps a driver so every key and prefix is validated before the driver sees it. Idempotent:
  * wrapping an already wrapped driver returns it unchanged.
@@ -18,6 +13,11 @@ function valid(key: string): string {
  */
 export function withKeyValidation(driver: StorageDriver): StorageDriver {
   if (wrapped.has(driver)) return driver;
+  const folderMarker = driver.capabilities.folderMarkers;
+  const valid = (key: string): string => {
+    validateKey(key, { folderMarker });
+    return key;
+  };
   const safe: StorageDriver = {
     name: driver.name,
     capabilities: driver.capabilities,

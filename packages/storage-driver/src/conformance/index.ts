@@ -82,7 +82,14 @@ export function testDriver(options: ConformanceOptions): void {
     });
 
     it("declares its capabilities", () => {
-      for (const capability of ["rangeRead", "conditionalWrite", "presign", "multipart", "rename"] as const) {
+      for (const capability of [
+        "rangeRead",
+        "conditionalWrite",
+        "presign",
+        "multipart",
+        "rename",
+        "folderMarkers",
+      ] as const) {
         expect(typeof driver.capabilities[capability]).toBe("boolean");
       }
     });
@@ -199,7 +206,8 @@ export function testDriver(options: ConformanceOptions): void {
         "back\\slash",
         "a//b",
         "./a",
-        "trailing/",
+        "trailing//",
+        "/",
         "",
         ".wharf-storage/meta/x",
       ])("rejects the traversal or malformed key %j with INVALID_ARGUMENT", async (key) => {
@@ -466,6 +474,28 @@ export function testDriver(options: ConformanceOptions): void {
         if (driver.capabilities.conditionalWrite) {
           expect(await codeOf(driver.copy(source, same, { ifNoneMatch: "*" }))).toBe("PRECONDITION_FAILED");
         }
+      });
+    });
+
+    describe("folder markers", () => {
+      it("stores keys ending with / as objects that list like S3's, or refuses them", async () => {
+        const folder = `${fresh("marker")}/`;
+        if (!driver.capabilities.folderMarkers) {
+          expect(await codeOf(driver.put(folder, ""))).toBe("INVALID_ARGUMENT");
+          return;
+        }
+        await driver.put(folder, "");
+        await driver.put(`${folder}inside`, "x");
+        expect((await driver.head(folder)).size).toBe(0);
+        expect(await keysOf(driver, folder)).toEqual([folder, `${folder}inside`]);
+        const parent = folder.slice(0, folder.lastIndexOf("/", folder.length - 2) + 1);
+        const page = await driver.list({ prefix: parent, delimiter: "/" });
+        expect(page.prefixes).toContain(folder);
+        expect(page.objects.map((o) => o.key)).not.toContain(folder);
+        expect(await codeOf(driver.put(`${folder}/`, ""))).toBe("INVALID_ARGUMENT");
+        await driver.delete(folder);
+        expect(await codeOf(driver.head(folder))).toBe("NOT_FOUND");
+        expect(await keysOf(driver, folder)).toEqual([`${folder}inside`]);
       });
     });
 

@@ -180,6 +180,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     presign: options.presign !== undefined,
     multipart: true,
     rename: true,
+    folderMarkers: false,
   });
   const presigner = options.presign
     ? createPresigner({

@@ -12,7 +12,11 @@ import {
   toReadable,
 } from "../body.ts";
 import { compareKeys } from "../compare-keys.ts";
-import { validateKey, validatePrefix } from "../keys.ts";
+import { type KeyOptions, validateKey, validatePrefix } from "../keys.ts";
+
+/** S3 and this driver store folder-marker keys (`photos/`). */
+const markers: KeyOptions = { folderMarker: true };
+
 import { listPage, type WalkEntry } from "../list-page.ts";
 import { checkRenamePrefixes } from "../move.ts";
 import { resolveRange } from "../range.ts";
@@ -47,6 +51,7 @@ const capabilities: Capabilities = Object.freeze({
   presign: false,
   multipart: true,
   rename: true,
+  folderMarkers: true,
 });
 
 export interface MemoryDriverOptions {
@@ -85,7 +90,7 @@ export function createMemoryDriver(options: MemoryDriverOptions = {}): StorageDr
   }
 
   function existing(key: string): StoredObject {
-    validateKey(key);
+    validateKey(key, markers);
     const stored = objects.get(key);
     if (!stored) throw new WharfError("NOT_FOUND", `no object at ${key}`, { details: { key } });
     return stored;
@@ -141,7 +146,7 @@ export function createMemoryDriver(options: MemoryDriverOptions = {}): StorageDr
     },
 
     async put(key, body, options: PutOptions = {}) {
-      validateKey(key);
+      validateKey(key, markers);
       checkPutOptions(options);
       const result = await consume(body, options.size, options.signal);
       checkBody(result, options);
@@ -155,7 +160,7 @@ export function createMemoryDriver(options: MemoryDriverOptions = {}): StorageDr
     },
 
     async delete(key) {
-      validateKey(key);
+      validateKey(key, markers);
       objects.delete(key);
     },
 
@@ -177,7 +182,7 @@ export function createMemoryDriver(options: MemoryDriverOptions = {}): StorageDr
 
     async copy(sourceKey, destinationKey, options: CopyOptions = {}) {
       const source = existing(sourceKey);
-      validateKey(destinationKey);
+      validateKey(destinationKey, markers);
       checkConditions(destinationKey, options);
       const contentType = options.contentType ?? source.info.contentType;
       return store(destinationKey, source.data, {
@@ -190,7 +195,7 @@ export function createMemoryDriver(options: MemoryDriverOptions = {}): StorageDr
 
     async rename(sourceKey, destinationKey, options = {}) {
       const source = existing(sourceKey);
-      validateKey(destinationKey);
+      validateKey(destinationKey, markers);
       if (sourceKey === destinationKey) return source.info;
       checkConditions(destinationKey, options);
       const info: ObjectInfo = { ...source.info, key: destinationKey };
@@ -222,7 +227,7 @@ export function createMemoryDriver(options: MemoryDriverOptions = {}): StorageDr
     },
 
     async createMultipart(key, options = {}) {
-      validateKey(key);
+      validateKey(key, markers);
       const uploadId = randomUUID();
       uploads.set(uploadId, { key, options, parts: new Map() });
       return uploadId;

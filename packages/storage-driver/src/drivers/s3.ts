@@ -28,7 +28,11 @@ import {
   throwIfAborted,
   toReadable,
 } from "../body.ts";
-import { RESERVED_SEGMENT, validateKey, validatePrefix } from "../keys.ts";
+import { type KeyOptions, RESERVED_SEGMENT, validateKey, validatePrefix } from "../keys.ts";
+
+/** S3 and this driver store folder-marker keys (`photos/`). */
+const markers: KeyOptions = { folderMarker: true };
+
 import { pageLimit } from "../list-page.ts";
 import type {
   BodyInput,
@@ -82,6 +86,7 @@ const capabilities: Capabilities = Object.freeze({
   presign: true,
   multipart: true,
   rename: false,
+  folderMarkers: true,
 });
 
 const reserved = `${RESERVED_SEGMENT}/`;
@@ -276,12 +281,12 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     capabilities,
 
     async head(key) {
-      validateKey(key);
+      validateKey(key, markers);
       return head(key);
     },
 
     async get(key, getOptions = {}) {
-      validateKey(key);
+      validateKey(key, markers);
       throwIfAborted(getOptions.signal);
       try {
         const output = await client.send(
@@ -319,7 +324,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     },
 
     async put(key, body: BodyInput, putOptions = {}) {
-      validateKey(key);
+      validateKey(key, markers);
       checkPutOptions(putOptions);
       throwIfAborted(putOptions.signal);
       const conditional = putOptions.ifMatch !== undefined || putOptions.ifNoneMatch !== undefined;
@@ -408,7 +413,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     },
 
     async delete(key) {
-      validateKey(key);
+      validateKey(key, markers);
       try {
         await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: full(key) }));
       } catch (error) {
@@ -453,8 +458,8 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     },
 
     async copy(sourceKey, destinationKey, copyOptions = {}) {
-      validateKey(sourceKey);
-      validateKey(destinationKey);
+      validateKey(sourceKey, markers);
+      validateKey(destinationKey, markers);
       const source = await head(sourceKey);
       const replace = copyOptions.metadata !== undefined || copyOptions.contentType !== undefined;
       const contentType = copyOptions.contentType ?? source.contentType;
@@ -505,7 +510,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     },
 
     async presign(key, presignOptions): Promise<PresignedRequest> {
-      validateKey(key);
+      validateKey(key, markers);
       const { method, expiresIn } = presignOptions;
       if (!Number.isSafeInteger(expiresIn) || expiresIn < 1 || expiresIn > 604_800) {
         throw new WharfError("INVALID_ARGUMENT", "expiresIn must be 1 … 604800 seconds");
@@ -575,7 +580,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     },
 
     async createMultipart(key, multipartOptions = {}) {
-      validateKey(key);
+      validateKey(key, markers);
       checkPutOptions(multipartOptions);
       try {
         const output = await client.send(
@@ -597,7 +602,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     },
 
     async uploadPart(key, uploadId, partNumber, body, partOptions = {}) {
-      validateKey(key);
+      validateKey(key, markers);
       if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
         throw new WharfError("INVALID_ARGUMENT", "part numbers run from 1 to 10000");
       }
@@ -630,7 +635,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     },
 
     async listParts(key, uploadId) {
-      validateKey(key);
+      validateKey(key, markers);
       const parts: MultipartPart[] = [];
       let marker: string | undefined;
       try {
@@ -655,7 +660,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     },
 
     async completeMultipart(key, uploadId, parts) {
-      validateKey(key);
+      validateKey(key, markers);
       const { id, ...conditions } = decodeUploadId(uploadId);
       const conditional = conditions.ifMatch !== undefined || conditions.ifNoneMatch !== undefined;
       if (parts.length === 0) throw new WharfError("INVALID_ARGUMENT", "a multipart upload needs a part");
@@ -689,7 +694,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     },
 
     async abortMultipart(key, uploadId) {
-      validateKey(key);
+      validateKey(key, markers);
       try {
         await client.send(
           new AbortMultipartUploadCommand({

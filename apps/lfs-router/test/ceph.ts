@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { openStorage, type StorageDriver } from "@wharf/storage-driver";
 import { createTestBucket, s3Env, type TestBucket } from "@wharf/test-kit";
 
@@ -28,4 +29,36 @@ export async function cephStore(prefix = "timone/", params: Record<string, strin
       await bucket[Symbol.asyncDispose]();
     },
   };
+}
+
+type SdkCommand = Parameters<TestBucket["client"]["send"]>[0];
+
+/**
+ * The AWS SDK's commands, loaded from where test-kit resolves the SDK: lfs-router never talks to
+ * S3 itself, so the SDK is test-kit's dependency, not its own.
+ */
+const sdk = createRequire(createRequire(import.meta.url).resolve("@wharf/test-kit"))(
+  "@aws-sdk/client-s3",
+) as {
+  HeadObjectCommand: new (input: { Bucket: string; Key: string }) => SdkCommand;
+  ListMultipartUploadsCommand: new (input: { Bucket: string; Prefix: string }) => SdkCommand;
+};
+
+/** HeadObject through the AWS SDK: the object's length and ETag as S3 reports them. */
+export async function headObject(
+  bucket: TestBucket,
+  key: string,
+): Promise<{ ContentLength?: number; ETag?: string }> {
+  return (await bucket.client.send(new sdk.HeadObjectCommand({ Bucket: bucket.name, Key: key }))) as {
+    ContentLength?: number;
+    ETag?: string;
+  };
+}
+
+/** Keys of the multipart uploads in progress under `prefix` (ListMultipartUploads through the AWS SDK). */
+export async function multipartUploads(bucket: TestBucket, prefix: string): Promise<string[]> {
+  const output = (await bucket.client.send(
+    new sdk.ListMultipartUploadsCommand({ Bucket: bucket.name, Prefix: prefix }),
+  )) as { Uploads?: { Key?: string }[] };
+  return (output.Uploads ?? []).map((upload) => upload.Key ?? "");
 }

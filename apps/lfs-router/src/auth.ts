@@ -2,7 +2,6 @@ import { createHmac, createSecretKey, randomBytes } from "node:crypto";
 import {
   type Action,
   authFailure,
-  type Claims,
   can,
   constantTimeEqual,
   createVerifier,
@@ -28,7 +27,7 @@ export interface AuthOptions {
   readonly anonymousRead: readonly string[];
   /** Scopes for a valid token with no `scope`/`scopes` claim. */
   readonly unscopedTokenScopes: readonly string[];
-  /** Verified tokens remembered for the rest of their lifetime, at most 10 minutes (default 10000; 0: none). */
+  /** Verified credentials remembered for the rest of the token's lifetime, at most 10 minutes (default 10000; 0: none). */
   readonly tokenCacheSize?: number;
   readonly now?: () => Date;
 }
@@ -41,11 +40,6 @@ export interface Authenticator {
    * `org/repo/refs/heads/main` grants that branch only). Anonymous → `UNAUTHENTICATED`, else `PERMISSION_DENIED`.
    */
   authorize(principal: Principal | undefined, repo: string, action: Action, ref?: string): void;
-}
-
-interface Verified {
-  readonly claims: Claims;
-  readonly scopes: readonly Scope[];
 }
 
 const maxCacheMs = 10 * 60 * 1000;
@@ -64,44 +58,52 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
   const anonymous = parseScopes(options.anonymousRead.map((pattern) => `${pattern}:read`));
   const unscoped = parseScopes([...options.unscopedTokenScopes]);
   const now = () => (options.now ?? (() => new Date()))().getTime();
-  const verified = createTtlCache<Verified>(options.tokenCacheSize ?? 10_000, now);
-  // Keyed by an HMAC of the token under a per-process key: a lookup compares digests, never the
-  // token's bytes, so its timing tells nothing about a valid token.
+  const known = createTtlCache<Principal>(options.tokenCacheSize ?? 10_000, now);
+  // Keyed by an HMAC of (user name, token) under a per-process key: a lookup compares digests,
+  // never the token's bytes, so its timing tells nothing about a valid token; and a hit means
+  // this very pair passed the signature, expiry and user-name checks before.
   const cacheKey = createSecretKey(randomBytes(32));
-  const tokenId = (token: string) => createHmac("sha256", cacheKey).update(token).digest("base64");
+  const credentialId = (username: string | undefined, token: string) =>
+    createHmac("sha256", cacheKey)
+      .update(JSON.stringify([username ?? null, token]))
+      .digest("base64");
 
-  /** The token's claims and scopes: from the cache, else verified (signature, exp, nbf) and cached. */
-  async function verify(token: string): Promise<Verified> {
-    const id = tokenId(token);
-    const known = verified.get(id);
-    if (known) return known;
+  /** Verifies the token (signature, exp, nbf) and that the Basic user name is the token's. */
+  async function verify(
+    username: string | undefined,
+    token: string,
+  ): Promise<{ principal: Principal; until: number }> {
     const claims = await verifier.verify(token);
+    const claimed = typeof claims.username === "string" ? claims.username : undefined;
+    const subject = typeof claims.sub === "string" ? claims.sub : undefined;
+    if (username !== undefined) {
+      const matches = [claimed, subject].some((v) => v !== undefined && constantTimeEqual(v, username));
+      if (!matches)
+        throw authFailure("claim_mismatch", {
+          claim: "username",
+          message: "the user name does not match the token",
+        });
+    }
+    const name = username ?? claimed ?? subject;
+    if (!name) throw authFailure("claim_missing", { claim: "username" });
     const hasScopeClaim = claims.scope !== undefined || claims.scopes !== undefined;
-    const result = { claims, scopes: hasScopeClaim ? scopesFromClaims(claims) : unscoped };
     const expires = typeof claims.exp === "number" ? claims.exp * 1000 : Number.POSITIVE_INFINITY;
-    verified.set(id, result, Math.min(expires, now() + maxCacheMs));
-    return result;
+    return {
+      principal: { name, scopes: hasScopeClaim ? scopesFromClaims(claims) : unscoped },
+      until: Math.min(expires, now() + maxCacheMs),
+    };
   }
 
   return {
     async authenticate(headers, url) {
       const credentials = extractCredentials({ headers, url }, ["basic", "bearer"]);
       if (!credentials) return undefined;
-      const { claims, scopes } = await verify(credentials.token);
-      const username = typeof claims.username === "string" ? claims.username : undefined;
-      const subject = typeof claims.sub === "string" ? claims.sub : undefined;
-      if (credentials.username !== undefined) {
-        const user = credentials.username;
-        const matches = [username, subject].some((v) => v !== undefined && constantTimeEqual(v, user));
-        if (!matches)
-          throw authFailure("claim_mismatch", {
-            claim: "username",
-            message: "the user name does not match the token",
-          });
-      }
-      const name = credentials.username ?? username ?? subject;
-      if (!name) throw authFailure("claim_missing", { claim: "username" });
-      return { name, scopes };
+      const id = credentialId(credentials.username, credentials.token);
+      const cached = known.get(id);
+      if (cached) return cached;
+      const { principal, until } = await verify(credentials.username, credentials.token);
+      known.set(id, principal, until);
+      return principal;
     },
 
     authorize(principal, repo, action, ref) {

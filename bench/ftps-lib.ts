@@ -127,8 +127,11 @@ export async function startVsftpd(options: {
   try {
     execFileSync("id", [benchUser.login], { stdio: "ignore" });
   } catch {
-    execFileSync("useradd", ["-M", "-s", "/bin/bash", "-d", "/nonexistent", benchUser.login]);
+    execFileSync("useradd", ["-M", "-s", "/bin/bash", "-d", "/", benchUser.login]);
   }
+  // vsftpd changes into the user's home before it applies local_root ("500 OOPS: cannot change
+  // directory"), so the home must exist: "/" (earlier versions of this file used /nonexistent).
+  execFileSync("usermod", ["-d", "/", benchUser.login]);
   execFileSync("chpasswd", { input: `${benchUser.login}:${benchUser.password}\n` });
   execFileSync("chown", [benchUser.login, options.root]);
   const empty = join(options.dir, "vsftpd-empty");

@@ -8,6 +8,8 @@ import { createAuthenticator, createLoginGuard } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { createPassivePool } from "./data.ts";
 import { createFtpMetrics } from "./metrics.ts";
+import { createPartPool } from "./part-pool.ts";
+import { createAbortRetrier } from "./part-upload.ts";
 import { type ServerContext, type SessionHandle, startSession } from "./session.ts";
 import { createTlsUpgrader, type TlsMaterial } from "./tls.ts";
 
@@ -20,6 +22,8 @@ export interface AppDeps {
   readonly now?: () => Date;
   /** Wait after a data connection's EOF before a STOR commits (default 50 ms). */
   readonly eofGraceMs?: number;
+  /** Delays between attempts to abort a failed multipart upload (default `abortRetryDelaysMs`). */
+  readonly abortRetryDelaysMs?: readonly number[];
 }
 
 export interface Listening {
@@ -36,6 +40,30 @@ export function createApp(deps: AppDeps) {
   let stopping = false;
   const http = createHttpApp({ logger, metrics: httpMetrics, ready: () => !stopping });
   http.get("/alb_healthcheck", (c) => c.text("OK"));
+
+  const aborts = createAbortRetrier({
+    driver: deps.driver,
+    ...(deps.abortRetryDelaysMs ? { delaysMs: deps.abortRetryDelaysMs } : {}),
+    onRetry: ({ key, uploadId, attempt, error }) =>
+      logger.warn(
+        { key, uploadId, attempt, err: error },
+        "aborting a failed multipart upload failed; retrying",
+      ),
+    onGiveUp: ({ key, uploadId, error }) =>
+      logger.error(
+        { key, uploadId, err: error },
+        "gave up aborting a multipart upload; its parts are left behind",
+      ),
+  });
+  // S3 parts need a length, so they are buffered: in a fixed budget shared by every session.
+  const uploads =
+    deps.driver.name === "s3"
+      ? {
+          pool: createPartPool({ partBytes: config.uploads.partBytes, parts: config.uploads.buffers }),
+          buffersPerSession: config.uploads.buffersPerSession,
+          aborts,
+        }
+      : undefined;
 
   const ctx: ServerContext = {
     config: {
@@ -78,6 +106,7 @@ export function createApp(deps: AppDeps) {
     metrics,
     logger,
     now: deps.now ?? (() => new Date()),
+    ...(uploads ? { uploads } : {}),
   };
 
   const sessions = new Set<SessionHandle>();
@@ -132,6 +161,8 @@ export function createApp(deps: AppDeps) {
     http,
     metrics,
     sessionCount: () => sessions.size,
+    /** Failed multipart uploads whose abort is still being retried. */
+    pendingAborts: () => aborts.pending(),
     async listen(): Promise<Listening> {
       const commandPort = await listenOn(command, config.commandPort);
       const implicitPort =
@@ -148,6 +179,8 @@ export function createApp(deps: AppDeps) {
       );
       await Promise.all([...sessions].map((handle) => handle.shutdown(graceMs)));
       await Promise.all(closing);
+      for (const left of aborts.stop())
+        logger.error(left, "shutting down with a multipart upload not aborted; its parts are left behind");
       await health?.close(1000);
     },
   };

@@ -2,9 +2,10 @@ import { setTimeout as delay } from "node:timers/promises";
 import * as data from "./commands-data.ts";
 import * as files from "./commands-files.ts";
 import { listLine } from "./listing.ts";
+import { uploadInParts } from "./part-upload.ts";
 import { resolvePath } from "./paths.ts";
 import type { Session } from "./session.ts";
-import { createVfs } from "./vfs.ts";
+import { createVfs, type Store } from "./vfs.ts";
 
 export interface Command {
   readonly handler: (s: Session, argument: string) => Promise<void> | void;
@@ -110,6 +111,7 @@ async function pass(s: Session, argument: string): Promise<void> {
     home: principal.home,
     dirSuffix: config.dirSuffix,
     rmdRecursive: config.rmdRecursive,
+    store: storeFor(s),
   });
   s.cwd = "/";
   s.log.info({ login, via: principal.via, access: principal.access }, "logged in");
@@ -221,3 +223,17 @@ export const commands: Readonly<Record<string, Command>> = {
   STOR: needs(data.stor),
   APPE: needs(data.appe),
 };
+
+/** S3 uploads go through the shared part buffers; other stores take the stream as it comes. */
+function storeFor(s: Session): Store | undefined {
+  const uploads = s.ctx.uploads;
+  if (!uploads) return undefined;
+  return (key, body, signal) =>
+    uploadInParts(key, body, {
+      driver: s.ctx.driver,
+      pool: uploads.pool,
+      partsPerUpload: uploads.buffersPerSession,
+      abandon: uploads.aborts.abandon,
+      signal,
+    });
+}

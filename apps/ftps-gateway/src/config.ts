@@ -64,6 +64,9 @@ const schema = z
     FTP_LOGIN_LOCKOUT_SECONDS: seconds.default(1800),
     FTP_LOGIN_FAILURE_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
     FTP_RMD_RECURSIVE: flag.default(false),
+    FTP_UPLOAD_PART_MIB: z.coerce.number().int().min(5).max(512).default(8),
+    FTP_UPLOAD_BUFFERS: z.coerce.number().int().min(1).max(10_000).default(8),
+    FTP_UPLOAD_BUFFERS_PER_SESSION: z.coerce.number().int().min(1).max(64).default(4),
     FTP_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).default(10),
     FTP_JWT_SECRET: z.string().min(16).optional(),
     FTP_JWT_PUBLIC_KEY_FILE: z.string().min(1).optional(),
@@ -254,6 +257,11 @@ function toConfig(c: z.output<typeof schema>, users: z.output<typeof userSchema>
       failureDelayMs: c.FTP_LOGIN_FAILURE_DELAY_MS,
     },
     rmdRecursive: c.FTP_RMD_RECURSIVE,
+    uploads: {
+      partBytes: c.FTP_UPLOAD_PART_MIB * 1024 * 1024,
+      buffers: c.FTP_UPLOAD_BUFFERS,
+      buffersPerSession: Math.min(c.FTP_UPLOAD_BUFFERS_PER_SESSION, c.FTP_UPLOAD_BUFFERS),
+    },
     shutdownGraceMs: c.FTP_SHUTDOWN_GRACE_SECONDS * 1000,
     users: users.map(
       (u): UserConfig => ({

@@ -9,6 +9,8 @@ import { commands } from "./commands.ts";
 import type { PassiveListener, PassivePool } from "./data.ts";
 import { attachLineReader } from "./line-reader.ts";
 import type { FtpMetrics } from "./metrics.ts";
+import type { PartPool } from "./part-pool.ts";
+import type { AbortRetrier } from "./part-upload.ts";
 import { replyFor } from "./replies.ts";
 import type { TlsUpgrader } from "./tls.ts";
 import type { Vfs } from "./vfs.ts";
@@ -39,6 +41,12 @@ export interface ServerContext {
   readonly metrics: FtpMetrics;
   readonly logger: Logger;
   readonly now: () => Date;
+  /** Multipart uploads through shared part buffers, for stores that need a length per part (S3). */
+  readonly uploads?: {
+    readonly pool: PartPool;
+    readonly buffersPerSession: number;
+    readonly aborts: AbortRetrier;
+  };
 }
 
 export type DataPlan =

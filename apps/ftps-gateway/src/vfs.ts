@@ -1,6 +1,6 @@
 import { PassThrough, type Readable } from "node:stream";
 import { isWharfError } from "@wharf/errors";
-import { listAll, listAllObjects, type StorageDriver } from "@wharf/storage-driver";
+import { listAll, listAllObjects, moveObject, type StorageDriver } from "@wharf/storage-driver";
 import { baseName, dirPrefix, keyOf, parentOf } from "./paths.ts";
 import { ftpError } from "./replies.ts";
 
@@ -20,7 +20,12 @@ export interface VfsOptions {
   readonly dirSuffix: string;
   /** RMD of a non-empty directory deletes everything under it (aioftps3) instead of failing with 550. */
   readonly rmdRecursive?: boolean;
+  /** Writes a whole object from a stream; default `driver.put`. */
+  readonly store?: Store;
 }
+
+/** Stores `body` at `key` atomically (nothing visible unless it completes). */
+export type Store = (key: string, body: Readable, signal?: AbortSignal) => Promise<void>;
 
 export type Vfs = ReturnType<typeof createVfs>;
 
@@ -127,15 +132,24 @@ export function createVfs(options: VfsOptions) {
     const target = await stat(to);
     if (source.type === "file") {
       if (target?.type === "dir") throw ftpError("ALREADY_EXISTS", "A directory has that name.");
-      await driver.copy(keyOf(home, from), keyOf(home, to));
-      await driver.delete(keyOf(home, from));
+      // rename(2) on fs (replacing an existing file, as rename(2) does); copy then delete on S3.
+      await moveObject(driver, keyOf(home, from), keyOf(home, to));
       return;
     }
     if (to.startsWith(`${from}/`)) throw ftpError("INVALID_ARGUMENT", "Cannot move a directory into itself.");
     if (target) throw ftpError("ALREADY_EXISTS", "Target exists.");
     const fromPrefix = dirPrefix(home, from);
     const toPrefix = dirPrefix(home, to);
-    // Two passes so memory stays bounded however many keys the folder holds: copy all, then delete all.
+    if (driver.capabilities.rename) {
+      // One atomic folder rename (fs); the marker moves with the folder.
+      await driver.renamePrefix(fromPrefix, toPrefix).catch((error: unknown) => {
+        if (isWharfError(error, "PRECONDITION_FAILED")) throw ftpError("ALREADY_EXISTS", "Target exists.");
+        throw error;
+      });
+      return;
+    }
+    // Two passes so memory stays bounded however many keys the folder holds, and a failure half way
+    // leaves the whole source in place: copy all, then delete all.
     await forEachBounded(listAllObjects(driver, { prefix: fromPrefix }), (object) =>
       driver.copy(object.key, toPrefix + object.key.slice(fromPrefix.length)).then(() => undefined),
     );
@@ -179,7 +193,8 @@ export function createVfs(options: VfsOptions) {
       const existing = await driver.get(key, { range: { start: 0, end: offset - 1 }, signal });
       input = concatStreams(existing.body, body);
     }
-    await driver.put(key, input, { signal });
+    if (options.store) await options.store(key, input, signal);
+    else await driver.put(key, input, { signal });
   }
 
   return { stat, list, mkdir, rmdir, remove, rename, read, write, checkWritable, isDir, requireDir };

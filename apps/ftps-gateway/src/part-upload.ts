@@ -1,0 +1,203 @@
+import { Readable } from "node:stream";
+import { setTimeout as delay } from "node:timers/promises";
+import { isWharfError, WharfError } from "@wharf/errors";
+import type { MultipartPart, StorageDriver } from "@wharf/storage-driver";
+import type { PartPool } from "./part-pool.ts";
+
+export interface PartUploadOptions {
+  readonly driver: StorageDriver;
+  readonly pool: PartPool;
+  /** Most buffers one upload holds at once (the one being filled plus the parts in flight). */
+  readonly partsPerUpload: number;
+  /** Called with an upload that must be aborted; it owns the retries (see `createAbortRetrier`). */
+  readonly abandon: (key: string, uploadId: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** Delays before the second and third attempt of a part that failed with a transient error. */
+const partRetryDelaysMs = [200, 1000];
+
+/**
+ * Streams `body` to `key` as a multipart upload whose part buffers come from the shared `pool`:
+ * reading stops (and the client is pushed back through TCP) while no buffer is free or this upload
+ * holds `partsPerUpload` of them. A body shorter than one part is a single put. On any failure the
+ * in-flight parts are cancelled and the upload goes to `abandon`, so nothing becomes visible.
+ */
+export async function uploadInParts(key: string, body: Readable, options: PartUploadOptions): Promise<void> {
+  const { driver, pool } = options;
+  const inner = new AbortController();
+  const onAbort = () => inner.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const parts: MultipartPart[] = [];
+  const running = new Set<Promise<void>>();
+  let uploadId: Promise<string> | undefined;
+  let failure: { error: unknown } | undefined;
+  let partNumber = 0;
+  let held = 0;
+  let current: Buffer | undefined;
+  let filled = 0;
+
+  const startPart = (buffer: Buffer, length: number) => {
+    const number = ++partNumber;
+    uploadId ??= driver.createMultipart(key);
+    const id = uploadId;
+    const task: Promise<void> = (async () => {
+      const part = await uploadPart(driver, key, await id, number, buffer.subarray(0, length), inner.signal);
+      parts.push(part);
+    })()
+      .catch((error: unknown) => {
+        failure ??= { error };
+        inner.abort(error);
+      })
+      .finally(() => {
+        pool.release(buffer);
+        held--;
+        running.delete(task);
+      });
+    running.add(task);
+  };
+
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      let offset = 0;
+      while (offset < chunk.length) {
+        if (!current) {
+          while (held >= options.partsPerUpload && !failure) await Promise.race(running);
+          if (failure) throw failure.error;
+          current = await pool.acquire(inner.signal);
+          held++;
+          filled = 0;
+        }
+        const copied = chunk.copy(current, filled, offset);
+        filled += copied;
+        offset += copied;
+        if (filled === current.length) {
+          startPart(current, filled);
+          current = undefined;
+        }
+      }
+      if (failure) throw failure.error;
+    }
+    if (!uploadId) {
+      await driver.put(key, current ? current.subarray(0, filled) : Buffer.alloc(0), {
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      return;
+    }
+    if (current && filled > 0) {
+      startPart(current, filled);
+      current = undefined;
+    }
+    while (running.size > 0) await Promise.race(running);
+    if (failure) throw failure.error;
+    parts.sort((a, b) => a.partNumber - b.partNumber);
+    await driver.completeMultipart(key, await uploadId, parts);
+  } catch (error) {
+    inner.abort(error);
+    while (running.size > 0) await Promise.race(running);
+    const id = await uploadId?.catch(() => undefined);
+    if (id !== undefined) options.abandon(key, id);
+    // A part that failed cancels the rest: report its error, not the cancellation it caused.
+    throw failure && isWharfError(error, "CANCELLED") ? failure.error : error;
+  } finally {
+    if (current) {
+      pool.release(current);
+      held--;
+    }
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * One part, sent as a stream of the pooled buffer (the driver then neither copies nor hashes it);
+ * the SDK does not retry stream bodies, so transient failures are retried here, from the buffer.
+ */
+async function uploadPart(
+  driver: StorageDriver,
+  key: string,
+  uploadId: string,
+  partNumber: number,
+  data: Buffer,
+  signal: AbortSignal,
+): Promise<MultipartPart> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await driver.uploadPart(
+        key,
+        uploadId,
+        partNumber,
+        Readable.from([data], { objectMode: false }),
+        {
+          size: data.length,
+          signal,
+        },
+      );
+    } catch (error) {
+      const wait = partRetryDelaysMs[attempt];
+      const transient = isWharfError(error, "UNAVAILABLE") || isWharfError(error, "INTERNAL");
+      if (signal.aborted || !transient || wait === undefined) throw error;
+      await delay(wait, undefined, { signal }).catch(() => {
+        throw new WharfError("CANCELLED", "upload cancelled", { cause: error });
+      });
+    }
+  }
+}
+
+export interface AbortRetrier {
+  /** Aborts the upload now and, while that fails, again after each delay. */
+  abandon(key: string, uploadId: string): void;
+  /** Uploads whose abort has not succeeded yet. */
+  pending(): number;
+  /** Stops retrying; returns the uploads still left behind. */
+  stop(): Array<{ key: string; uploadId: string }>;
+}
+
+/** Default delays between abort attempts: about 5 minutes in all, then the upload is reported as left behind. */
+export const abortRetryDelaysMs = [500, 1000, 2000, 4000, 8000, 15_000, 30_000, 60_000, 60_000, 120_000];
+
+/**
+ * Aborts multipart uploads in the background with bounded backoff, so an upload that failed because
+ * the store was unreachable is aborted once the store is back (instead of leaking its parts).
+ */
+export function createAbortRetrier(options: {
+  driver: StorageDriver;
+  delaysMs?: readonly number[];
+  onGiveUp?: (upload: { key: string; uploadId: string; error: unknown }) => void;
+  onRetry?: (upload: { key: string; uploadId: string; attempt: number; error: unknown }) => void;
+}): AbortRetrier {
+  const delays = options.delaysMs ?? abortRetryDelaysMs;
+  const open = new Map<string, { key: string; uploadId: string; timer?: NodeJS.Timeout }>();
+
+  function attempt(entry: { key: string; uploadId: string; timer?: NodeJS.Timeout }, n: number) {
+    options.driver.abortMultipart(entry.key, entry.uploadId).then(
+      () => open.delete(entry.uploadId),
+      (error: unknown) => {
+        if (!open.has(entry.uploadId)) return;
+        const wait = delays[n];
+        if (wait === undefined) {
+          open.delete(entry.uploadId);
+          options.onGiveUp?.({ key: entry.key, uploadId: entry.uploadId, error });
+          return;
+        }
+        options.onRetry?.({ key: entry.key, uploadId: entry.uploadId, attempt: n + 1, error });
+        entry.timer = setTimeout(() => attempt(entry, n + 1), wait);
+        entry.timer.unref();
+      },
+    );
+  }
+
+  return {
+    abandon(key, uploadId) {
+      const entry = { key, uploadId };
+      open.set(uploadId, entry);
+      attempt(entry, 0);
+    },
+    pending: () => open.size,
+    stop() {
+      const left = [...open.values()];
+      for (const entry of left) clearTimeout(entry.timer);
+      open.clear();
+      return left.map(({ key, uploadId }) => ({ key, uploadId }));
+    },
+  };
+}

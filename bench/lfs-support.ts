@@ -59,10 +59,14 @@ function stopper(child: ChildProcess): () => Promise<void> {
     });
 }
 
-/** lfs-router on `storageUrl`, in its own process. */
+/**
+ * lfs-router on `storageUrl`, in its own process. `LFS_BENCH_MAIN` (a path) runs another copy of
+ * its `main.ts` instead, e.g. an older revision exported below `apps/lfs-router/`, for before/after.
+ */
 export async function startRouter(env: Record<string, string>): Promise<Running> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["src/main.ts"], {
+  const main = process.env.LFS_BENCH_MAIN ? resolve(process.env.LFS_BENCH_MAIN) : "src/main.ts";
+  const child = spawn(process.execPath, [main], {
     cwd: join(root, "apps/lfs-router"),
     env: { ...process.env, PORT: String(port), JWT_SECRET: secret, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "ignore", "inherit"],

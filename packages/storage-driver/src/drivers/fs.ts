@@ -210,6 +210,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
   // run synchronously: on a local disk each takes microseconds, while a trip through libuv's thread
   // pool costs ~0.1 ms, and a small write makes about a dozen of them in a row. Anything that moves
   // data or waits for the disk (body streams, fsync) stays asynchronous.
+  /** fsyncs a folder, or a file already written and closed. */
   async function syncDir(dir: string): Promise<void> {
     if (!durable) return;
     const fd = openSync(dir, "r");
@@ -219,6 +220,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       closeSync(fd);
     }
   }
+  const syncFile = syncDir;
 
   /** Refuses a folder that resolves (through symlinks) outside the root. */
   async function assertInside(key: string, dir: string): Promise<void> {
@@ -309,25 +311,28 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     return lock(key, () => openConsistent(key, true));
   }
 
-  /** Writes a body to a new staging file; `verifySha256`: hash sha256 even in `"version"` mode. */
+  /**
+   * Writes a body to a new staging file. `verifySha256`: hash sha256 even in `"version"` mode.
+   * `flush: false` leaves the fsync to `commit`, which overlaps it with the sidecar's.
+   */
   async function stage(
     body: Readable,
     limit: number | undefined,
     signal: AbortSignal | undefined,
-    verifySha256 = false,
+    options: { verifySha256?: boolean; flush?: boolean } = {},
   ): Promise<Staged> {
     throwIfAborted(signal);
     await ready();
     const path = join(stagingDir, randomUUID());
     const digest = new DigestingStream({
       ...(limit === undefined ? {} : { limit }),
-      digests: { md5: md5Etags, sha256: md5Etags || verifySha256 },
+      digests: { md5: md5Etags, sha256: md5Etags || (options.verifySha256 ?? false) },
     });
     try {
       await pipeline(
         body,
         digest,
-        createWriteStream(path, { flags: "wx", flush: durable }),
+        createWriteStream(path, { flags: "wx", flush: durable && (options.flush ?? true) }),
         ...(signal ? [{ signal }] : []),
       );
       const { ino, mtime } = await stat(path);
@@ -367,6 +372,27 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     if (sync) await syncDir(dirname(path));
   }
 
+  /** Writes a sidecar to a staging file, flushed (no lock needed: nobody else knows the name). */
+  async function stageSidecar(sidecar: Sidecar): Promise<string> {
+    const temporary = join(stagingDir, `${randomUUID()}.json`);
+    await writeFile(temporary, JSON.stringify(sidecar), { flush: durable });
+    return temporary;
+  }
+
+  /** Renames a staged sidecar into place for `key` (the caller holds the lock and fsyncs the folder). */
+  async function placeSidecar(key: string, temporary: string): Promise<void> {
+    const path = metaPath(key);
+    mkdirSync(dirname(path), { recursive: true });
+    try {
+      renameSync(temporary, path);
+    } catch (error) {
+      // Orphan sidecars of deleted keys below a folder now taken by an object: drop them.
+      if (errno(error) !== "EISDIR" && errno(error) !== "ENOTEMPTY") throw error;
+      await rm(path, { recursive: true, force: true });
+      renameSync(temporary, path);
+    }
+  }
+
   /** Creates the parents of a data path; a file in the way is a key conflict. */
   async function makeParents(key: string, path: string): Promise<void> {
     try {
@@ -397,8 +423,9 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
 
   /**
    * Makes a staged file the object at `key`, atomically, under the key's lock, and consumes the
-   * staging file (callers remove it only when commit fails). The sidecar is written while the data
-   * folder is fsynced: a small write costs few sequential round trips and creates few inodes.
+   * staging file (callers stage it with `flush: false` and remove it only when commit fails). The
+   * sidecar is staged and both files fsynced together before the lock; the lock covers only renames
+   * and the two folder fsyncs, so a small write costs few sequential disk round trips.
    */
   async function commit(
     key: string,
@@ -421,7 +448,11 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       ...(described.sha256 === undefined ? {} : { sha256: described.sha256 }),
       ...(described.contentType === undefined ? {} : { contentType: described.contentType }),
     };
+    // Both files reach the disk in one overlapped round (one journal commit on ext4), before the lock.
+    const sidecarFile = stageSidecar(sidecar);
+    sidecarFile.catch(() => {});
     try {
+      await Promise.all([syncFile(staged.path), sidecarFile]);
       return await lock(key, async () => {
         let linked = false;
         for (let attempt = 0; ; attempt++) {
@@ -445,15 +476,16 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
             if (errno(error) !== "ENOENT" || attempt >= 5) throw error;
           }
         }
+        await placeSidecar(key, await sidecarFile);
         await Promise.all([
-          writeSidecar(key, sidecar, false),
           syncDir(dirname(path)),
+          syncDir(dirname(metaPath(key))),
           linked ? unlink(staged.path) : undefined,
         ]);
-        await syncDir(dirname(metaPath(key)));
         return toInfo(key, sidecar, staged);
       });
     } catch (error) {
+      await sidecarFile.then((file) => rm(file, { force: true })).catch(() => {});
       throw translateFsError(error, key);
     }
   }
@@ -471,7 +503,10 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
   }
 
   async function putStaged(key: string, body: Readable, options: PutOptions): Promise<ObjectInfo> {
-    const staged = await stage(body, options.size, options.signal, options.sha256 !== undefined);
+    const staged = await stage(body, options.size, options.signal, {
+      verifySha256: options.sha256 !== undefined,
+      flush: false,
+    });
     try {
       checkBody(staged, options);
       return await commit(
@@ -649,7 +684,9 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       validateKey(destinationKey);
       const { handle, info } = await openConsistent(sourceKey);
       const contentType = copyOptions.contentType ?? info.contentType;
-      const staged = await stage(handle.createReadStream({ start: 0 }), undefined, undefined);
+      const staged = await stage(handle.createReadStream({ start: 0 }), undefined, undefined, {
+        flush: false,
+      });
       // The bytes are the source's: in "version" mode its recorded sha256 still holds.
       const sha256 = staged.sha256 ?? info.sha256;
       try {
@@ -836,7 +873,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
           for (const file of files) yield* createReadStream(file);
         })(),
       );
-      const staged = await stage(body, undefined, undefined);
+      const staged = await stage(body, undefined, undefined, { flush: false });
       try {
         const info = await commit(
           key,

@@ -70,7 +70,7 @@ export function createApp(deps: AppDeps) {
       tlsRequired: config.tls.required,
       sessionReuse: config.tls.sessionReuse,
       activeMode: config.activeMode,
-      dirSuffix: config.dirSuffix,
+      dirSuffix: effectiveDirSuffix(config.dirSuffix, deps.driver),
       rmdRecursive: config.rmdRecursive,
       maxLineBytes: config.limits.maxLineBytes,
       idleTimeoutMs: config.limits.idleTimeoutMs,
@@ -187,3 +187,12 @@ export function createApp(deps: AppDeps) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/**
+ * A suffix ending with `/` (aioftps3's README example `/`) makes markers S3 folder markers (`a/`),
+ * which stores with `capabilities.folderMarkers` hold. The fs driver has real folders and refuses
+ * such keys, so there the marker is a file in the folder instead (`a/.s3keep`).
+ */
+export function effectiveDirSuffix(suffix: string, driver: StorageDriver): string {
+  return suffix.endsWith("/") && !driver.capabilities.folderMarkers ? `${suffix}.s3keep` : suffix;
+}

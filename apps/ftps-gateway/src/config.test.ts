@@ -60,6 +60,16 @@ describe("loadConfig", () => {
     expect(config.dirSuffix).toBe("/.keep");
   });
 
+  it("accepts aioftps3's README suffix / (S3 folder markers)", () => {
+    const config = loadConfig({
+      STORAGE_URL: "memory://",
+      FTP_USERS__1__LOGIN: "a",
+      FTP_USERS__1__PASSWORD: "b",
+      AWS_S3_BUCKET__DIR_SUFFIX: "/",
+    });
+    expect(config.dirSuffix).toBe("/");
+  });
+
   it("reports every problem at once with INVALID_ARGUMENT", () => {
     try {
       loadConfig({

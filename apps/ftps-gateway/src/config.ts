@@ -35,10 +35,7 @@ const schema = z
     AWS_S3_BUCKET__DIR_SUFFIX: z
       .string()
       .regex(/^\/[^\\\0]*$/, "must start with a forward slash")
-      .refine(
-        (suffix) => !suffix.endsWith("/"),
-        "must not end with / (marker keys cannot end with /), e.g. /.s3keep",
-      )
+      .refine((suffix) => !suffix.endsWith("//"), "must not end with //, e.g. / or /.s3keep")
       .default("/.s3keep"),
     FTP_LISTEN_HOST: z.string().min(1).default("0.0.0.0"),
     FTP_COMMAND_PORT: port.default(2121),

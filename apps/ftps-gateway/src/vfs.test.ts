@@ -25,6 +25,24 @@ describe("createVfs", () => {
     expect(await names(vfs, "/docs")).toEqual(["file:a.txt"]);
   });
 
+  it("with aioftps3's suffix / uses S3 folder markers, and reads those aioftps3 wrote", async () => {
+    const driver = createMemoryDriver();
+    const vfs = createVfs({ driver, home: "", dirSuffix: "/" });
+    await driver.put("legacy/", "");
+    await driver.put("legacy/inner/", "");
+    await vfs.mkdir("/made");
+    expect((await driver.head("made/")).size).toBe(0);
+    expect(await names(vfs, "/")).toEqual(["dir:legacy", "dir:made"]);
+    expect(await names(vfs, "/legacy")).toEqual(["dir:inner"]);
+    await vfs.write("/legacy/inner/f.txt", Readable.from([Buffer.from("x")]), 0);
+    await vfs.rename("/legacy", "/moved");
+    expect(await names(vfs, "/moved/inner")).toEqual(["file:f.txt"]);
+    expect(await vfs.stat("/legacy")).toBeUndefined();
+    await vfs.rmdir("/made");
+    await expect(driver.head("made/")).rejects.toMatchObject({ code: "NOT_FOUND" });
+    expect(await names(vfs, "/")).toEqual(["dir:moved"]);
+  });
+
   it("refuses MKD without a parent or over an existing entry", async () => {
     const { vfs } = setup();
     await expect(vfs.mkdir("/a/b")).rejects.toMatchObject({ code: "NOT_FOUND" });

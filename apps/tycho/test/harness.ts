@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, watch, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -27,6 +27,8 @@ export interface Workspace extends AsyncDisposable {
   runWith(env: Record<string, string>, ...args: string[]): Promise<RunResult>;
   /** Spawns `node src/main.ts` as a real process. */
   spawn(...args: string[]): Promise<RunResult>;
+  /** Spawns `node src/main.ts` and returns at once: the child, and its result once it exits. */
+  start(...args: string[]): Started;
   file(name: string, content: string | Buffer): Promise<string>;
 }
 
@@ -46,6 +48,7 @@ export async function workspace(options: {
     run: (...args) => runWith({}, ...args),
     runWith,
     spawn: (...args) => runCli(args, dir, env),
+    start: (...args) => startCli(args, dir, env),
     async file(name, content) {
       const path = join(dir, name);
       await writeFile(path, content);
@@ -94,24 +97,67 @@ async function runInProcess(
   return result(code, stdout.text(), stderr.text());
 }
 
+export interface Started {
+  readonly child: ChildProcess;
+  /** Resolves on exit; `signal` is set when the process was killed. */
+  readonly done: Promise<RunResult & { signal: NodeJS.Signals | null }>;
+}
+
 /** Spawns `node src/main.ts` as a real process, the way a user's shell would. */
-export function runCli(
+export async function runCli(
   args: readonly string[],
   cwd: string,
   env: Record<string, string>,
 ): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const base: Record<string, string> = {};
-    for (const name of ["PATH", "HOME", "TMPDIR", "LANG"])
-      if (process.env[name]) base[name] = process.env[name];
-    const child = spawn(process.execPath, [main, ...args], { cwd, env: { ...base, ...env }, stdio: "pipe" });
+  return startCli(args, cwd, env).done;
+}
+
+export function startCli(args: readonly string[], cwd: string, env: Record<string, string>): Started {
+  const base: Record<string, string> = {};
+  for (const name of ["PATH", "HOME", "TMPDIR", "LANG"])
+    if (process.env[name]) base[name] = process.env[name];
+  const child = spawn(process.execPath, [main, ...args], { cwd, env: { ...base, ...env }, stdio: "pipe" });
+  const done = new Promise<RunResult & { signal: NodeJS.Signals | null }>((resolve, reject) => {
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
     child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
     child.on("error", reject);
-    child.on("close", (code) => resolve(result(code, stdout, stderr)));
+    child.on("close", (code, signal) => resolve({ ...result(code, stdout, stderr), signal }));
   });
+  return { child, done };
+}
+
+/**
+ * Resolves with the first non-undefined value of `probe`, re-run on every change in `dir`
+ * (no polling interval, no sleeps); rejects if `stop` settles first.
+ */
+export async function whenInDir<T>(
+  dir: string,
+  probe: () => Promise<T | undefined>,
+  stop: Promise<unknown>,
+): Promise<T> {
+  const controller = new AbortController();
+  try {
+    const changes = watch(dir, { signal: controller.signal });
+    const stopped = stop.then(() => {
+      throw new Error(`stopped before the awaited change in ${dir}`);
+    });
+    const found = (async () => {
+      const first = await probe();
+      if (first !== undefined) return first;
+      for await (const _ of changes) {
+        const value = await probe();
+        if (value !== undefined) return value;
+      }
+      throw new Error(`stopped watching ${dir}`);
+    })();
+    found.catch(() => undefined);
+    stopped.catch(() => undefined);
+    return await Promise.race([found, stopped]);
+  } finally {
+    controller.abort();
+  }
 }
 
 /** Deterministic bytes of a given length. */

@@ -1,7 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { bytes, md5, sha256, type Workspace, workspace } from "./harness.ts";
+import { bytes, md5, sha256, type Workspace, whenInDir, workspace } from "./harness.ts";
 
 /** Direct access to the store under the CLI, bypassing tycho: to lay out or damage objects. */
 export interface RawStore {
@@ -181,6 +182,50 @@ export function cliSuite(name: string, backend: Backend): void {
       expect(sha256(await readFile(target))).toBe(sha256(data));
       await expect(stat(`${target}.tycho-partial`)).rejects.toThrow();
       await expect(stat(`${target}.tycho-partial.json`)).rejects.toThrow();
+    });
+
+    it("resumes a pull whose process was killed mid-transfer, fetching only the missing parts", async () => {
+      await using env = await setup((config) => ({
+        ...config,
+        tycho: { ...(config.tycho as object), part_size_mb: 5 },
+      }));
+      const { ws } = env;
+      const data = randomBytes(96 * mib + 321);
+      await ws.run("init", "kill", "kill.bin");
+      await ws.run("push", "kill", "1.0", await ws.file("kill.src", data), "--promote-latest");
+      const folder = join(ws.dir, "tycho_packages");
+      const target = join(folder, "kill.bin");
+      const statePath = `${target}.tycho-partial.json`;
+      await mkdir(folder);
+
+      // One part at a time, so the kill lands while most parts are still to come.
+      const first = ws.start("pull", "kill", "--concurrency", "1");
+      const recorded = await whenInDir(
+        folder,
+        async () => {
+          const state = await readFile(statePath, "utf8").then(
+            (text) => JSON.parse(text) as { done: number[] },
+            () => undefined,
+          );
+          return state && state.done.length > 0 ? state : undefined;
+        },
+        first.done,
+      );
+      first.child.kill("SIGKILL");
+      expect((await first.done).signal).toBe("SIGKILL");
+      expect(recorded.done.length).toBeGreaterThan(0);
+      await expect(stat(target)).rejects.toThrow();
+      expect((await stat(`${target}.tycho-partial`)).size).toBe(data.length);
+
+      const second = await ws.spawn("pull", "kill", "--json");
+      expect(second.code).toBe(exit.ok);
+      const report = second.json<{ resumedBytes: number; fetchedBytes: number; verified: boolean }>();
+      expect(report.verified).toBe(true);
+      expect(report.resumedBytes).toBeGreaterThanOrEqual(recorded.done.length * 5 * mib);
+      expect(report.fetchedBytes).toBe(data.length - report.resumedBytes);
+      expect((await readFile(target)).equals(data)).toBe(true);
+      await expect(stat(`${target}.tycho-partial`)).rejects.toThrow();
+      await expect(stat(statePath)).rejects.toThrow();
     });
 
     it("detects a corrupted object at pull and at verify, leaving no file behind", async () => {

@@ -51,5 +51,7 @@ export async function pullWithMessages(
   bar?.done();
   if (result.skipped) print(`Skipping: ${result.pkg}`);
   else print(`File Hash: ${result.etag}`);
+  if (result.unverifiedReason)
+    scope.out.warn(`Warning: ${result.pkg} ${result.version} is unverified: ${result.unverifiedReason}`);
   return result;
 }

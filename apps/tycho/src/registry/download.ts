@@ -1,7 +1,10 @@
-import { createHash } from "node:crypto";
-import { type FileHandle, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { isWharfError, WharfError } from "@wharf/errors";
 import type { ObjectInfo, StorageDriver } from "@wharf/storage-driver";
+import { createBlockArena } from "./block-arena.ts";
+import { createDigester, type DigestResult } from "./digester.ts";
+import type { EtagLayout } from "./digests.ts";
+import { InOrderHasher } from "./in-order-hasher.ts";
 import { mapLimit } from "./pool.ts";
 import { type ProgressListener, partSizeFor, type TransferSettings } from "./transfer.ts";
 
@@ -11,14 +14,20 @@ export interface DownloadRequest {
   /** The partial file; its progress is kept in `<path>.json` so an interrupted download resumes. */
   readonly path: string;
   readonly transfer: TransferSettings;
+  /** Also recompute the object's S3 ETag from the bytes, laid out so. */
+  readonly etagLayout?: EtagLayout;
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
 }
 
 export interface DownloadResult {
   readonly sha256: string;
+  /** The ETag recomputed from the bytes, when `etagLayout` was given. */
+  readonly etag?: string;
   /** Bytes kept from an earlier, interrupted download. */
   readonly resumedBytes: number;
+  /** Bytes received from the store by this run. */
+  readonly fetchedBytes: number;
 }
 
 interface PartialState {
@@ -29,13 +38,20 @@ interface PartialState {
   readonly done: readonly number[];
 }
 
-const hashBlock = 1024 * 1024;
-const writeBlock = 1024 * 1024;
+/** Network chunks are small: they are gathered into blocks of this size per positional write. */
+const blockSize = 1024 * 1024;
+/** Most bytes held in memory for hashing in order (also bounded by concurrency x part size). */
+const maxWindowBytes = 128 * 1024 * 1024;
+/** Blocks handed to the hashing thread and not yet hashed, before the download waits for it. */
+const queuedBlocks = 16;
+/** Smaller downloads hash on the main thread: starting a worker would cost more than it saves. */
+const offThreadFrom = 64 * 1024 * 1024;
 
 /**
  * Downloads an object into `path` with parallel ranged reads pinned to the object's etag. Parts
  * already on disk from an interrupted run of the same object are kept. The sha256 of the whole
- * file is computed while the download runs, in file order, and returned.
+ * file (and, when asked, its S3 ETag) is computed while the download runs, in file order, from
+ * the bytes in memory; only parts that ran too far ahead and resumed parts are read back.
  */
 export async function downloadObject(
   storage: StorageDriver,
@@ -52,30 +68,41 @@ export async function downloadObject(
   const handle = await open(path, done.size > 0 ? "r+" : "w+");
   try {
     if (done.size === 0) await handle.truncate(size);
-    const partRange = (index: number) => ({
+    const ranges = Array.from({ length: count }, (_, index) => ({
       start: index * partSize,
       end: Math.min((index + 1) * partSize, size),
-    });
+    }));
     const resumedBytes = [...done].reduce((sum, index) => {
-      const { start, end } = partRange(index);
+      const { start, end } = ranges[index] as { start: number; end: number };
       return sum + end - start;
     }, 0);
     let moved = resumedBytes;
+    let fetchedBytes = 0;
     request.onProgress?.(moved, size);
 
-    const hash = createHash("sha256");
-    let hashedParts = 0;
-    let hashing: Promise<void> = Promise.resolve();
-    const buffer = Buffer.allocUnsafe(hashBlock);
-    const advanceHash = () => {
-      hashing = hashing.then(async () => {
-        while (hashedParts < count && done.has(hashedParts)) {
-          const { start, end } = partRange(hashedParts);
-          await hashRange(handle, hash, buffer, start, end);
-          hashedParts++;
-        }
-      });
-    };
+    const concurrency = Math.max(1, Math.min(request.transfer.concurrency, count));
+    const windowBytes = Math.min(maxWindowBytes, concurrency * partSize);
+    // Every block a download can hold at once: the window, the hashing queue, one per part in flight.
+    const block = Math.max(1, Math.min(blockSize, size));
+    const arenaBlocks = Math.min(
+      Math.ceil(windowBytes / block) + queuedBlocks + 2 * concurrency + 2,
+      Math.ceil(size / block) + concurrency + 1,
+    );
+    const blocks = createBlockArena({ blocks: arenaBlocks, blockSize: block, shared: size >= offThreadFrom });
+    const digester = createDigester({
+      ...(request.etagLayout ? { layout: request.etagLayout } : {}),
+      arena: blocks,
+      maxQueuedBytes: queuedBlocks * block,
+    });
+    const hasher = new InOrderHasher({
+      ranges,
+      done,
+      digester,
+      file: handle,
+      windowBytes,
+      take: blocks.take,
+      release: blocks.give,
+    });
     let saving: Promise<void> = Promise.resolve();
     const saveState = () => {
       const snapshot: PartialState = { ...expected, done: [...done].sort((a, b) => a - b) };
@@ -86,51 +113,61 @@ export async function downloadObject(
       return saving;
     };
 
-    advanceHash();
-    const missing = Array.from({ length: count }, (_, index) => index).filter((index) => !done.has(index));
+    let digests: DigestResult;
+    const missing = ranges.map((_, index) => index).filter((index) => !done.has(index));
     try {
-      await mapLimit(missing, request.transfer.concurrency, async (index) => {
+      await mapLimit(missing, concurrency, async (index) => {
         request.signal?.throwIfAborted();
-        const { start, end } = partRange(index);
+        const { start, end } = ranges[index] as { start: number; end: number };
         const { body } = await storage.get(request.key, {
           ifMatch: info.etag,
           ...(count > 1 ? { range: { start, end: end - 1 } } : {}),
           ...(request.signal ? { signal: request.signal } : {}),
         });
-        // Network chunks are small: gather about 1 MiB per positional write.
         let position = start;
-        let pending: Buffer[] = [];
-        let pendingBytes = 0;
+        let block = blocks.take();
+        let filled = 0;
         const flush = async () => {
-          if (pendingBytes === 0) return;
-          await handle.writev(pending, position);
-          position += pendingBytes;
-          moved += pendingBytes;
-          pending = [];
-          pendingBytes = 0;
+          if (filled === 0) return;
+          const bytes = block.subarray(0, filled);
+          await handle.write(bytes, 0, filled, position);
+          hasher.accept(index, position, bytes);
+          block = blocks.take();
+          position += filled;
+          moved += filled;
+          filled = 0;
           request.onProgress?.(moved, size);
+          await digester.ready();
         };
         for await (const chunk of body as AsyncIterable<Buffer>) {
-          if (position + pendingBytes + chunk.length > end) throw shortRead(request.key);
-          pending.push(chunk);
-          pendingBytes += chunk.length;
-          if (pendingBytes >= writeBlock) await flush();
+          fetchedBytes += chunk.length;
+          if (position + filled + chunk.length > end) throw shortRead(request.key);
+          for (let offset = 0; offset < chunk.length; ) {
+            const copied = chunk.copy(block, filled, offset);
+            filled += copied;
+            offset += copied;
+            if (filled === block.length) await flush();
+          }
         }
         await flush();
+        blocks.give(block);
         if (position !== end) throw shortRead(request.key);
         done.add(index);
+        hasher.complete(index);
         await saveState();
-        advanceHash();
       });
+      await hasher.finish();
+      digests = await digester.finish();
     } catch (error) {
       await saving.catch(() => undefined);
       if (isWharfError(error, "PRECONDITION_FAILED")) await discardPartial(path);
       throw error;
+    } finally {
+      await digester.close();
     }
-    await hashing;
     // No fsync of the whole file (as aws s3 cp, curl and tychoreg): it cost seconds per GiB. The
-    // sha256 above was checked on the bytes written, and the rename only ever shows a whole file.
-    return { sha256: hash.digest("hex"), resumedBytes };
+    // digests above were taken of the bytes written, and the rename only ever shows a whole file.
+    return { ...digests, resumedBytes, fetchedBytes };
   } finally {
     await handle.close();
   }
@@ -161,21 +198,6 @@ async function resumableParts(
   } catch {}
   await rm(statePath, { force: true });
   return [];
-}
-
-async function hashRange(
-  handle: FileHandle,
-  hash: ReturnType<typeof createHash>,
-  buffer: Buffer,
-  start: number,
-  end: number,
-): Promise<void> {
-  for (let position = start; position < end; ) {
-    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - position), position);
-    if (bytesRead === 0) throw new WharfError("INTERNAL", "partial file shrank while downloading");
-    hash.update(buffer.subarray(0, bytesRead));
-    position += bytesRead;
-  }
 }
 
 function shortRead(key: string): WharfError {

@@ -3,7 +3,8 @@ import { dirname, join, resolve } from "node:path";
 import { WharfError } from "@wharf/errors";
 import type { RegistryContext } from "./context.ts";
 import { discardPartial, downloadObject } from "./download.ts";
-import { metadataKeys, packageKey } from "./layout.ts";
+import { actualDigest, integrityPlan } from "./integrity.ts";
+import { packageKey } from "./layout.ts";
 import { readMeta } from "./meta.ts";
 import { validateLocalName, validatePackageName } from "./names.ts";
 import { requireVersion } from "./promote.ts";
@@ -35,10 +36,17 @@ export interface PullResult {
   readonly size: number;
   /** Quoted, as the `.etag` sidecar holds it. */
   readonly etag: string;
-  /** Recorded at push and checked against the downloaded bytes; absent for tychoreg's pushes. */
+  /** Recorded at push (absent for tychoreg's pushes), or computed from the downloaded bytes. */
   readonly sha256?: string;
   readonly verified: boolean;
+  /** What the bytes were checked against: the recorded sha256, or (tychoreg's pushes on S3) the ETag. */
+  readonly verifiedBy: "sha256" | "etag" | null;
+  /** Why a pulled version could not be verified. */
+  readonly unverifiedReason?: string;
+  /** Bytes kept from an interrupted pull. */
   readonly resumedBytes: number;
+  /** Bytes this pull received from the store. */
+  readonly fetchedBytes: number;
 }
 
 export const partialSuffix = ".tycho-partial";
@@ -46,7 +54,8 @@ export const partialSuffix = ".tycho-partial";
 /**
  * Downloads a version to `<outdir>/<localname>` (or `outfile`) unless the `.etag` sidecar and the
  * size show it is already there. Bytes land in `<target>.tycho-partial`, are checked against the
- * sha256 recorded at push, and only then renamed over the target.
+ * sha256 recorded at push (or, for tychoreg's pushes on S3, the ETag), and only then renamed over
+ * the target.
  */
 export async function pull(context: RegistryContext, request: PullRequest): Promise<PullResult> {
   const pkg = validatePackageName(request.pkg);
@@ -57,7 +66,8 @@ export async function pull(context: RegistryContext, request: PullRequest): Prom
   const path = resolve(request.cwd, target);
   const info = await requireVersion(context, pkg, version);
   const etag = `"${info.etag}"`;
-  const recorded = info.metadata[metadataKeys.sha256] ?? info.sha256;
+  const plan = integrityPlan(context.storage, info);
+  const recorded = plan.by === "sha256" ? plan.expected : undefined;
   const base = {
     pkg,
     version,
@@ -69,31 +79,44 @@ export async function pull(context: RegistryContext, request: PullRequest): Prom
   };
 
   if (!request.force && (await isUnchanged(path, etag, info.size)))
-    return { ...base, skipped: true, verified: false, resumedBytes: 0 };
+    return { ...base, skipped: true, verified: false, verifiedBy: null, resumedBytes: 0, fetchedBytes: 0 };
 
   request.onStart?.({ version, target, size: info.size });
   await mkdir(dirname(path), { recursive: true });
   const partial = `${path}${partialSuffix}`;
-  const { sha256, resumedBytes } = await downloadObject(context.storage, {
+  const downloaded = await downloadObject(context.storage, {
     key: packageKey(pkg, version),
     info,
     path: partial,
     transfer: context.transfer,
+    ...(plan.by === "etag" ? { etagLayout: plan.layout } : {}),
     ...(request.onProgress ? { onProgress: request.onProgress } : {}),
     ...(request.signal ? { signal: request.signal } : {}),
   });
-  if (recorded && recorded !== sha256) {
+  const { sha256, resumedBytes, fetchedBytes } = downloaded;
+  if (plan.by !== null && actualDigest(plan, downloaded) !== plan.expected) {
     await discardPartial(partial);
+    const actual = actualDigest(plan, downloaded);
+    const what = plan.by === "sha256" ? "sha256" : "ETag (md5, tychoreg's push)";
     throw new WharfError(
       "CHECKSUM_MISMATCH",
-      `Checksum Mismatch: ${pkg}, Version ${version} (expected sha256 ${recorded}, got ${sha256})`,
-      { details: { pkg, version, expected: recorded, actual: sha256 } },
+      `Checksum Mismatch: ${pkg}, Version ${version} (expected ${what} ${plan.expected}, got ${actual})`,
+      { details: { pkg, version, by: plan.by, expected: plan.expected, actual } },
     );
   }
   await rename(partial, path);
   await discardPartial(partial);
   await writeFile(`${path}.etag`, etag);
-  return { ...base, sha256, skipped: false, verified: recorded !== undefined, resumedBytes };
+  return {
+    ...base,
+    sha256,
+    skipped: false,
+    verified: plan.by !== null,
+    verifiedBy: plan.by,
+    ...(plan.by === null ? { unverifiedReason: plan.reason } : {}),
+    resumedBytes,
+    fetchedBytes,
+  };
 }
 
 async function pickVersion(

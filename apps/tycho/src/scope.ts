@@ -49,8 +49,11 @@ export async function withScope(
   const env = await withDotenv(cli, file);
   const config = loadConfig({ file, path, env, cwd: cli.cwd, defaultUser: cli.defaultUser });
   for (const warning of config.warnings) out.warn(`Warning: ${warning}`);
+  // tycho never reads an etag as a content hash on a folder (it checks the sha256 recorded at
+  // push), so the folder backend skips the md5 + sha256 it would otherwise compute on every write.
   const storage = await openStorage(config.storage.url, {
     cwd: cli.cwd,
+    fsEtag: "version",
     ...(config.storage.credentials ? { credentials: config.storage.credentials } : {}),
   });
   const progress = createProgress(cli.terminal.stderr, !out.json);

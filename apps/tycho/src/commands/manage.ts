@@ -48,14 +48,17 @@ export function registerVerify(program: Command, cli: CliEnv): void {
   withCommonOptions(
     program
       .command("verify")
-      .description("re-read stored versions and check them against the sha256 recorded at push")
+      .description(
+        "re-read stored versions and check them against the sha256 recorded at push (or the S3 ETag)",
+      )
       .argument("<pkgname>", "package name")
       .argument("[versions...]", "versions (default: all)"),
   ).action((pkgname: string, versions: string[], options: Options<object>) =>
     withScope(cli, options, async ({ registry, out }) => {
       const entries = await verifyVersions(registry, pkgname, versions);
       for (const entry of entries) {
-        if (entry.status === "ok") out.line(`OK: ${entry.pkg}, Version ${entry.version}`);
+        if (entry.status === "ok")
+          out.line(`OK: ${entry.pkg}, Version ${entry.version}${entry.by === "etag" ? " (ETag)" : ""}`);
         else if (entry.status === "unverifiable")
           out.line(`Unverifiable: ${entry.pkg}, Version ${entry.version} (no sha256 recorded)`);
         else

@@ -1,7 +1,8 @@
-import { createHash } from "node:crypto";
 import { WharfError } from "@wharf/errors";
 import type { ObjectInfo } from "@wharf/storage-driver";
 import type { RegistryContext } from "./context.ts";
+import { createDigests } from "./digests.ts";
+import { actualDigest, integrityPlan } from "./integrity.ts";
 import { metadataKeys, packageKey } from "./layout.ts";
 import { pages } from "./listing.ts";
 import { findMeta, readMeta } from "./meta.ts";
@@ -126,11 +127,13 @@ export interface VerifyEntry {
   readonly pkg: string;
   readonly version: string;
   readonly status: VerifyStatus;
+  /** The recorded sha256, or (tychoreg's pushes on S3) the ETag recomputed from the bytes. */
+  readonly by: "sha256" | "etag" | null;
   readonly expected: string | null;
   readonly actual: string;
 }
 
-/** Re-reads stored versions and compares each with the sha256 recorded at push. */
+/** Re-reads stored versions and checks each as pull does (recorded sha256, else the S3 ETag). */
 export async function verifyVersions(
   context: RegistryContext,
   name: string,
@@ -143,12 +146,16 @@ export async function verifyVersions(
       : (await packageVersions(context, pkg)).map((v) => v.version);
   return mapLimit(versions, context.transfer.concurrency, async (version) => {
     const info = await requireVersion(context, pkg, version);
+    const plan = integrityPlan(context.storage, info);
     const { body } = await context.storage.get(packageKey(pkg, version), { ifMatch: info.etag });
-    const hash = createHash("sha256");
-    for await (const chunk of body as AsyncIterable<Buffer>) hash.update(chunk);
-    const actual = hash.digest("hex");
-    const expected = info.metadata[metadataKeys.sha256] ?? info.sha256 ?? null;
-    const status: VerifyStatus = expected === null ? "unverifiable" : expected === actual ? "ok" : "mismatch";
-    return { pkg, version, status, expected, actual };
+    const digests = createDigests(plan.by === "etag" ? plan.layout : undefined);
+    for await (const chunk of body as AsyncIterable<Buffer>) digests.update(chunk);
+    const sha256 = digests.sha256();
+    const etag = digests.etag();
+    if (plan.by === null)
+      return { pkg, version, status: "unverifiable", by: null, expected: null, actual: sha256 };
+    const actual = actualDigest(plan, { sha256, ...(etag ? { etag } : {}) });
+    const status: VerifyStatus = plan.expected === actual ? "ok" : "mismatch";
+    return { pkg, version, status, by: plan.by, expected: plan.expected, actual };
   });
 }

@@ -5,7 +5,7 @@
  */
 import { createReadStream } from "node:fs";
 import { join } from "node:path";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, DeleteBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { emptyBucket } from "@wharf/test-kit";
 import { peakRssMiB, randomFile, s3Coordinates, startGateway, timedCurl, workDir } from "./ftps-lib.ts";
@@ -52,7 +52,9 @@ try {
   rss = peakRssMiB(gateway.pid);
 } finally {
   await gateway.stop();
+  // Deleted bytes stay on Ceph until its garbage collection: leave no bucket behind either.
   await emptyBucket(client, bucket).catch(() => {});
+  await client.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => {});
   await dir.dispose();
 }
 process.stdout.write(

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { openStorage, type StorageDriver } from "@wharf/storage-driver";
+import { Readable } from "node:stream";
+import { openStorage, readAll, type StorageDriver } from "@wharf/storage-driver";
 import { createTestBucket, s3Env, type TestBucket, tempDir } from "@wharf/test-kit";
 import { Client } from "basic-ftp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,7 +11,8 @@ import { type Gateway, startGateway } from "./harness.ts";
 
 interface Backend {
   readonly name: string;
-  open(): Promise<{ driver: StorageDriver; dispose: () => Promise<void> }>;
+  /** `root`: the folder of a file: store. */
+  open(): Promise<{ driver: StorageDriver; root?: string; dispose: () => Promise<void> }>;
 }
 
 const backends: Backend[] = [
@@ -18,8 +20,8 @@ const backends: Backend[] = [
     name: "fs",
     async open() {
       const dir = await tempDir("ftps-fs-");
-      const driver = await openStorage(`file://${dir.path}`);
-      return { driver, dispose: async () => await dir[Symbol.asyncDispose]() };
+      const driver = await openStorage(`file://${dir.path}`, { fsEtag: "version" });
+      return { driver, root: dir.path, dispose: async () => await dir[Symbol.asyncDispose]() };
     },
   },
   {
@@ -48,10 +50,14 @@ describe.each(backends)("real clients on $name", (backend) => {
   let work: string;
   let data: Buffer;
   let file: string;
+  let driver: StorageDriver;
+  let root: string | undefined;
 
   beforeAll(async () => {
     const opened = await backend.open();
     dispose = opened.dispose;
+    driver = opened.driver;
+    root = opened.root;
     gateway = await startGateway({ driver: opened.driver });
     work = gateway.dir;
     data = randomBytes(1_500_000);
@@ -167,6 +173,44 @@ describe.each(backends)("real clients on $name", (backend) => {
       await ftp.cd("/");
       await ftp.removeDir("basic");
       expect((await ftp.list()).map((entry) => entry.name)).not.toContain("basic");
+    } finally {
+      ftp.close();
+    }
+  });
+
+  it("basic-ftp renames a file over another and a folder with everything in it (rename(2) on fs)", async () => {
+    const ftp = new Client(10_000);
+    const inode = async (path: string) => (root ? (await stat(join(root, path))).ino : undefined);
+    try {
+      await ftp.access({
+        host: "127.0.0.1",
+        port: gateway.port,
+        user: "u",
+        password: "p",
+        secure: true,
+        secureOptions: { ca: await readFile(gateway.caFile, "utf8"), servername: "localhost" },
+      });
+      await ftp.ensureDir("/mv/src/deep");
+      await ftp.uploadFrom(Readable.from([Buffer.from("deep file")]), "leaf.txt");
+      await ftp.cd("/mv");
+      await ftp.uploadFrom(Readable.from([Buffer.from("new")]), "a.txt");
+      await ftp.uploadFrom(Readable.from([Buffer.from("old")]), "b.txt");
+      const fileInode = await inode("mv/a.txt");
+      const folderInode = await inode("mv/src");
+      await ftp.rename("a.txt", "b.txt");
+      await ftp.rename("src", "dst");
+      expect((await ftp.list()).map((entry) => `${entry.isDirectory ? "d" : "f"}:${entry.name}`)).toEqual([
+        "f:b.txt",
+        "d:dst",
+      ]);
+      expect((await readAll((await driver.get("mv/b.txt")).body)).toString()).toBe("new");
+      expect((await readAll((await driver.get("mv/dst/deep/leaf.txt")).body)).toString()).toBe("deep file");
+      await expect(driver.head("mv/src/deep/leaf.txt")).rejects.toMatchObject({ code: "NOT_FOUND" });
+      await expect(driver.head("mv/a.txt")).rejects.toMatchObject({ code: "NOT_FOUND" });
+      // Same inodes: the file and the folder were moved by rename(2), not copied.
+      expect(await inode("mv/b.txt")).toBe(fileInode);
+      expect(await inode("mv/dst")).toBe(folderInode);
+      await expect(ftp.rename("dst", "b.txt")).rejects.toMatchObject({ code: 550 });
     } finally {
       ftp.close();
     }

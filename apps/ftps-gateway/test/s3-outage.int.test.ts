@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
 import { isWharfError } from "@wharf/errors";
 import { openStorage, type StorageDriver } from "@wharf/storage-driver";
 import { createTestBucket, s3Env, type TestBucket } from "@wharf/test-kit";
@@ -62,8 +63,13 @@ async function exists(key: string): Promise<boolean> {
   }
 }
 
+async function multipartUploads(): Promise<string[]> {
+  const page = await bucket.client.send(new ListMultipartUploadsCommand({ Bucket: bucket.name }));
+  return (page.Uploads ?? []).map((upload) => upload.Key ?? "");
+}
+
 describe("S3 unreachable mid-upload (TCP proxy in front of Ceph, cut)", () => {
-  it("answers the upload with a 4xx reply, stores nothing, and keeps this and other sessions working", async () => {
+  it("answers the upload with a 4xx reply, stores nothing, aborts the multipart upload once S3 is back, and keeps this and other sessions working", async () => {
     await using uploader = await session();
     await using bystander = await session();
     const port = await uploader.epsvPort();
@@ -88,5 +94,8 @@ describe("S3 unreachable mid-upload (TCP proxy in front of Ceph, cut)", () => {
     expect(await store(bystander, "other.bin", Buffer.from("unaffected"))).toBe(226);
     expect(await exists("after.bin")).toBe(true);
     expect(await exists("outage.bin")).toBe(false);
+    // The abort that failed during the outage is retried once the store is back: no parts leak.
+    await expect.poll(() => multipartUploads(), { timeout: 30_000, interval: 500 }).toEqual([]);
+    expect(gateway.app.pendingAborts()).toBe(0);
   });
 });

@@ -88,8 +88,8 @@ describe("tycho against S3 failures", () => {
 });
 
 /**
- * A loopback HTTP proxy in front of Ceph that flips one byte in every GET response body for keys
- * containing `corrupt`, as a faulty network or disk on the way would. Requests pass unchanged
+ * A loopback HTTP proxy in front of Ceph that flips one byte in every GET response body of a
+ * `.pkg` object whose key contains `corrupt`, as a faulty network or disk on the way would. Requests pass unchanged
  * (Host included), so their SigV4 signatures still verify at Ceph.
  */
 async function corruptingProxy(target: string): Promise<{ endpoint: string } & AsyncDisposable> {
@@ -105,7 +105,8 @@ async function corruptingProxy(target: string): Promise<{ endpoint: string } & A
       },
       (reply) => {
         response.writeHead(reply.statusCode ?? 502, reply.headers);
-        let flipped = request.method !== "GET" || !request.url?.includes("corrupt");
+        const url = request.url ?? "";
+        let flipped = request.method !== "GET" || !/corrupt.*\.pkg/.test(url);
         reply.on("data", (chunk: Buffer) => {
           if (!flipped && chunk.length > 0) {
             chunk[0] = (chunk[0] as number) ^ 0xff;

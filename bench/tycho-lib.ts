@@ -25,7 +25,11 @@ export interface BenchBucket extends AsyncDisposable {
 }
 
 export async function benchBucket(prefix: string): Promise<BenchBucket> {
-  const running = await startServices({ ...process.env, WHARF_REUSE_DEV_SERVICES: "1" });
+  // WHARF_REUSE_DEV_SERVICES=0 runs on a Ceph of the bench's own (e.g. when the dev one is full).
+  const running = await startServices({
+    ...process.env,
+    WHARF_REUSE_DEV_SERVICES: process.env.WHARF_REUSE_DEV_SERVICES ?? "1",
+  });
   const s3 = running.services.s3;
   const client = new S3Client({
     endpoint: s3.endpoint,

@@ -42,10 +42,6 @@ interface PartialState {
 const blockSize = 1024 * 1024;
 /** Most bytes held in memory for hashing in order (also bounded by concurrency x part size). */
 const maxWindowBytes = 128 * 1024 * 1024;
-/** Blocks handed to the hashing thread and not yet hashed, before the download waits for it. */
-const queuedBlocks = 16;
-/** Smaller downloads hash on the main thread: starting a worker would cost more than it saves. */
-const offThreadFrom = 64 * 1024 * 1024;
 
 /**
  * Downloads an object into `path` with parallel ranged reads pinned to the object's etag. Parts
@@ -82,17 +78,16 @@ export async function downloadObject(
 
     const concurrency = Math.max(1, Math.min(request.transfer.concurrency, count));
     const windowBytes = Math.min(maxWindowBytes, concurrency * partSize);
-    // Every block a download can hold at once: the window, the hashing queue, one per part in flight.
+    // Every block a download can hold at once: the window, one per part in flight, one to read back.
     const block = Math.max(1, Math.min(blockSize, size));
     const arenaBlocks = Math.min(
-      Math.ceil(windowBytes / block) + queuedBlocks + 2 * concurrency + 2,
+      Math.ceil(windowBytes / block) + concurrency + 2,
       Math.ceil(size / block) + concurrency + 1,
     );
-    const blocks = createBlockArena({ blocks: arenaBlocks, blockSize: block, shared: size >= offThreadFrom });
+    const blocks = createBlockArena({ blocks: arenaBlocks, blockSize: block });
     const digester = createDigester({
       ...(request.etagLayout ? { layout: request.etagLayout } : {}),
       arena: blocks,
-      maxQueuedBytes: queuedBlocks * block,
     });
     const hasher = new InOrderHasher({
       ranges,
@@ -137,7 +132,6 @@ export async function downloadObject(
           moved += filled;
           filled = 0;
           request.onProgress?.(moved, size);
-          await digester.ready();
         };
         for await (const chunk of body as AsyncIterable<Buffer>) {
           fetchedBytes += chunk.length;
@@ -157,13 +151,11 @@ export async function downloadObject(
         await saveState();
       });
       await hasher.finish();
-      digests = await digester.finish();
+      digests = digester.finish();
     } catch (error) {
       await saving.catch(() => undefined);
       if (isWharfError(error, "PRECONDITION_FAILED")) await discardPartial(path);
       throw error;
-    } finally {
-      await digester.close();
     }
     // No fsync of the whole file (as aws s3 cp, curl and tychoreg): it cost seconds per GiB. The
     // digests above were taken of the bytes written, and the rename only ever shows a whole file.

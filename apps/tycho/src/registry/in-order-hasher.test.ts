@@ -30,49 +30,46 @@ describe("createDigests", () => {
 });
 
 describe("InOrderHasher", () => {
-  for (const shared of [false, true])
-    it(`hashes parts that arrive out of order in file order, reading back what overflows the window (${shared ? "hashing thread" : "inline"})`, async () => {
-      const dir = await mkdtemp(join(tmpdir(), "tycho-hasher-"));
-      try {
-        const blockSize = 1024;
-        const data = randomBytes(4 * 4 * blockSize + 100);
-        const path = join(dir, "file");
-        await writeFile(path, data);
-        const file = await open(path, "r");
-        const partSize = 4 * blockSize;
-        const ranges = Array.from({ length: 5 }, (_, index) => ({
-          start: index * partSize,
-          end: Math.min((index + 1) * partSize, data.length),
-        }));
-        const arena = createBlockArena({ blocks: 8, blockSize, shared });
-        const digester = createDigester({ arena, maxQueuedBytes: 2 * blockSize });
-        // Part 1 was on disk already (a resumed download); a window of 3 blocks forces read-backs.
-        const hasher = new InOrderHasher({
-          ranges,
-          done: new Set([1]),
-          digester,
-          file,
-          windowBytes: 3 * blockSize,
-          take: arena.take,
-          release: arena.give,
-        });
-        for (const index of [4, 3, 0, 2]) {
-          const { start, end } = ranges[index] as { start: number; end: number };
-          for (let position = start; position < end; position += blockSize) {
-            const block = arena.take();
-            const length = Math.min(blockSize, end - position);
-            data.copy(block, 0, position, position + length);
-            hasher.accept(index, position, block.subarray(0, length));
-            await digester.ready();
-          }
-          hasher.complete(index);
+  it("hashes parts that arrive out of order in file order, reading back what overflows the window", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tycho-hasher-"));
+    try {
+      const blockSize = 1024;
+      const data = randomBytes(4 * 4 * blockSize + 100);
+      const path = join(dir, "file");
+      await writeFile(path, data);
+      const file = await open(path, "r");
+      const partSize = 4 * blockSize;
+      const ranges = Array.from({ length: 5 }, (_, index) => ({
+        start: index * partSize,
+        end: Math.min((index + 1) * partSize, data.length),
+      }));
+      const arena = createBlockArena({ blocks: 8, blockSize });
+      const digester = createDigester({ arena });
+      // Part 1 was on disk already (a resumed download); a window of 3 blocks forces read-backs.
+      const hasher = new InOrderHasher({
+        ranges,
+        done: new Set([1]),
+        digester,
+        file,
+        windowBytes: 3 * blockSize,
+        take: arena.take,
+        release: arena.give,
+      });
+      for (const index of [4, 3, 0, 2]) {
+        const { start, end } = ranges[index] as { start: number; end: number };
+        for (let position = start; position < end; position += blockSize) {
+          const block = arena.take();
+          const length = Math.min(blockSize, end - position);
+          data.copy(block, 0, position, position + length);
+          hasher.accept(index, position, block.subarray(0, length));
         }
-        await hasher.finish();
-        expect((await digester.finish()).sha256).toBe(sha256(data));
-        await digester.close();
-        await file.close();
-      } finally {
-        await rm(dir, { recursive: true, force: true });
+        hasher.complete(index);
       }
-    });
+      await hasher.finish();
+      expect(digester.finish().sha256).toBe(sha256(data));
+      await file.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

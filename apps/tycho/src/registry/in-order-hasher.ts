@@ -139,7 +139,6 @@ export class InOrderHasher {
       if (bytesRead === 0) throw new WharfError("INTERNAL", "partial file shrank while downloading");
       this.#digester.update(block.subarray(0, bytesRead));
       position += bytesRead;
-      await this.#digester.ready();
     }
   }
 }

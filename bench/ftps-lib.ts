@@ -108,6 +108,8 @@ export async function startGateway(options: {
       FTP_MAX_CONNECTIONS_PER_IP: "1000",
       FTP_SHUTDOWN_GRACE_SECONDS: "1",
       LOG_LEVEL: "warn",
+      // The gateway's recommended runtime setting (its package.json start script; README "Memory").
+      NODE_OPTIONS: "--max-semi-space-size=1",
       ...options.env,
     },
     stdio: ["ignore", "ignore", "inherit"],

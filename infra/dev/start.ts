@@ -60,12 +60,20 @@ const children: ChildProcess[] = [];
 for (const name of readdirSync(join(root, "apps")).sort()) {
   const manifest = join(root, "apps", name, "package.json");
   if (!existsSync(manifest)) continue;
-  const spec = (JSON.parse(readFileSync(manifest, "utf8")) as { wharf?: { dev?: DevSpec } }).wharf?.dev;
+  const pkg = JSON.parse(readFileSync(manifest, "utf8")) as {
+    scripts?: { start?: string };
+    wharf?: { dev?: DevSpec };
+  };
+  const spec = pkg.wharf?.dev;
+  // Node flags from the app's own `start` script (`node --flag … src/main.ts`), so both run alike.
+  const nodeFlags = /^node((?: --[\w-]+(?:=\S+)?)*) src\/main\.ts$/
+    .exec(pkg.scripts?.start ?? "")?.[1]
+    ?.trim();
   if (!spec || (only.size > 0 && !only.has(name))) continue;
   if (spec.note) process.stdout.write(`[${name}] ${expand(spec.note)}\n`);
   if (spec.serve === false) continue;
   const env = shiftPorts(Object.fromEntries(Object.entries(spec.env ?? {}).map(([k, v]) => [k, expand(v)])));
-  const child = spawn(process.execPath, ["src/main.ts"], {
+  const child = spawn(process.execPath, [...(nodeFlags ? nodeFlags.split(" ") : []), "src/main.ts"], {
     cwd: join(root, "apps", name),
     env: { ...process.env, ...env, WHARF_DEV: "1" },
     stdio: ["ignore", "inherit", "inherit"],

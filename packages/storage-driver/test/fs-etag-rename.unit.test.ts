@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isWharfError } from "@wharf/errors";
@@ -104,5 +104,34 @@ describe("fs driver rename on disk", () => {
     await md5Driver.put("lonely", "y");
     expect(await codeOf(md5Driver.rename("lonely", "clash"))).toBe("INVALID_ARGUMENT");
     expect((await readAll((await md5Driver.get("lonely")).body)).toString()).toBe("y");
+  });
+});
+
+describe("fs driver listing a large folder", () => {
+  it("pages through a quiet folder of 2500 files and still sees changes made after it was read", async () => {
+    const lister = createFsDriver({ root: join(root, "large") });
+    const folder = join(root, "large", "big");
+    await mkdir(folder, { recursive: true });
+    const names = Array.from({ length: 2500 }, (_, i) => `f${String(i).padStart(5, "0")}`);
+    for (const name of names) await writeFile(join(folder, name), "");
+    const past = new Date(Date.now() - 60_000);
+    await utimes(folder, past, past);
+    const pages = async () => {
+      const keys: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await lister.list({ prefix: "big/", limit: 1000, ...(cursor ? { cursor } : {}) });
+        keys.push(...page.objects.map((o) => o.key));
+        cursor = page.cursor;
+      } while (cursor);
+      return keys;
+    };
+    expect(await pages()).toEqual(names.map((name) => `big/${name}`));
+    await lister.put("big/f00100x", "new");
+    await lister.delete("big/f00007");
+    const after = await pages();
+    expect(after).toContain("big/f00100x");
+    expect(after).not.toContain("big/f00007");
+    expect(after).toHaveLength(2500);
   });
 });

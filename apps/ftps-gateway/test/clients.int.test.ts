@@ -148,17 +148,20 @@ describe.each(backends)("real clients on $name", (backend) => {
     expect((await readFile(out)).equals(data)).toBe(true);
   });
 
+  const login = async (ftp: Client) =>
+    ftp.access({
+      host: "127.0.0.1",
+      port: gateway.port,
+      user: "u",
+      password: "p",
+      secure: true,
+      secureOptions: { ca: await readFile(gateway.caFile, "utf8"), servername: "localhost" },
+    });
+
   it("basic-ftp uploads, appends, downloads from an offset, lists and cleans up", async () => {
     const ftp = new Client(30_000);
     try {
-      await ftp.access({
-        host: "127.0.0.1",
-        port: gateway.port,
-        user: "u",
-        password: "p",
-        secure: true,
-        secureOptions: { ca: await readFile(gateway.caFile, "utf8"), servername: "localhost" },
-      });
+      await login(ftp);
       await ftp.ensureDir("basic/nested");
       await ftp.uploadFrom(join(work, "data.bin"), "first.bin");
       await ftp.appendFrom(join(work, "data.bin"), "first.bin");
@@ -182,14 +185,7 @@ describe.each(backends)("real clients on $name", (backend) => {
     const ftp = new Client(10_000);
     const inode = async (path: string) => (root ? (await stat(join(root, path))).ino : undefined);
     try {
-      await ftp.access({
-        host: "127.0.0.1",
-        port: gateway.port,
-        user: "u",
-        password: "p",
-        secure: true,
-        secureOptions: { ca: await readFile(gateway.caFile, "utf8"), servername: "localhost" },
-      });
+      await login(ftp);
       await ftp.ensureDir("/mv/src/deep");
       await ftp.uploadFrom(Readable.from([Buffer.from("deep file")]), "leaf.txt");
       await ftp.cd("/mv");

@@ -52,12 +52,7 @@ const tychoSchema = z.object({
   dotenv: z.string().optional(),
   storage: z.string().min(1).optional(),
   concurrency: z.coerce.number().int().min(1).max(64).default(defaultTransfer.concurrency),
-  part_size_mb: z.coerce
-    .number()
-    .int()
-    .min(5)
-    .max(5120)
-    .default(defaultTransfer.partSize / mib),
+  part_size_mb: z.coerce.number().int().min(5).max(5120).optional(),
   claim_stale_after_minutes: z.coerce.number().positive().default(60),
 });
 const tychoKnown = new Set(Object.keys(tychoSchema.shape));
@@ -152,11 +147,23 @@ export function loadConfig(input: ConfigInput): TychoConfig {
   return {
     outdir: tycho.data.outdir,
     storage,
-    transfer: { concurrency: tycho.data.concurrency, partSize: tycho.data.part_size_mb * mib },
+    transfer: transferSettings(tycho.data),
     user: input.env.TYCHO_USER || input.defaultUser,
     claimStaleAfterMs: tycho.data.claim_stale_after_minutes * 60_000,
     warnings,
   };
+}
+
+/** `part_size_mb`, when set, sizes uploads and downloads alike (as in tychoreg). */
+function transferSettings(tycho: {
+  concurrency: number;
+  part_size_mb?: number | undefined;
+}): TransferSettings {
+  const set =
+    tycho.part_size_mb === undefined
+      ? {}
+      : { partSize: tycho.part_size_mb * mib, rangeSize: tycho.part_size_mb * mib };
+  return { ...defaultTransfer, concurrency: tycho.concurrency, ...set };
 }
 
 function s3Storage(s3: z.output<typeof s3Schema>, problems: string[]): StorageSpec | undefined {

@@ -25,7 +25,7 @@ beforeEach(async () => {
     storage,
     now: () => new Date("2025-01-02T03:04:05Z"),
     user: "alice@ci",
-    transfer: { partSize: 64 * kib, concurrency: 4 },
+    transfer: { partSize: 64 * kib, rangeSize: 64 * kib, concurrency: 4 },
     claimStaleAfterMs: 60_000,
   };
 });

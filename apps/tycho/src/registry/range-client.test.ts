@@ -14,6 +14,13 @@ type Behaviour = (
   range: { start: number; end: number },
 ) => void;
 
+function partialHead(response: ServerResponse, range: { start: number; end: number }): void {
+  response.writeHead(206, {
+    "content-length": range.end - range.start,
+    "content-range": `bytes ${range.start}-${range.end - 1}/${data.length}`,
+  });
+}
+
 /** A loopback HTTP server serving `data` by range; `behave` may do something else per request. */
 async function serve(behave?: Behaviour) {
   let connections = 0;
@@ -22,10 +29,7 @@ async function serve(behave?: Behaviour) {
     const range = { start: Number(start), end: Number(end) + 1 };
     if (behave) return behave(request, response, range);
     if (request.headers["if-match"] !== `"${etag}"`) return response.writeHead(412).end();
-    response.writeHead(206, {
-      "content-length": range.end - range.start,
-      "content-range": `bytes ${range.start}-${range.end - 1}/${data.length}`,
-    });
+    partialHead(response, range);
     response.end(data.subarray(range.start, range.end));
   });
   server.on("connection", () => connections++);
@@ -111,20 +115,14 @@ describe("createRangeClient", () => {
 
   it("fails UNAVAILABLE on a body cut short, and on a range other than the one asked for", async () => {
     await using short = await serve((_request, response, range) => {
-      response.writeHead(206, {
-        "content-length": range.end - range.start,
-        "content-range": `bytes ${range.start}-${range.end - 1}/${data.length}`,
-      });
+      partialHead(response, range);
       response.write(data.subarray(range.start, range.start + 1000));
       setTimeout(() => response.socket?.destroy(), 20);
     });
     const client = createRangeClient();
     await expect(client.get(short.request(0, 5000), collector().sink)).rejects.toSatisfy(code("UNAVAILABLE"));
     await using shifted = await serve((_request, response, range) => {
-      response.writeHead(206, {
-        "content-length": range.end - range.start,
-        "content-range": `bytes ${range.start + 1}-${range.end}/${data.length}`,
-      });
+      partialHead(response, { start: range.start + 1, end: range.end + 1 });
       response.end(data.subarray(range.start + 1, range.end + 1));
     });
     await expect(client.get(shifted.request(0, 5000), collector().sink)).rejects.toSatisfy(
@@ -135,10 +133,7 @@ describe("createRangeClient", () => {
 
   it("stops with CANCELLED when the signal aborts mid-body", async () => {
     await using server = await serve((_request, response, range) => {
-      response.writeHead(206, {
-        "content-length": range.end - range.start,
-        "content-range": `bytes ${range.start}-${range.end - 1}/${data.length}`,
-      });
+      partialHead(response, range);
       response.write(data.subarray(range.start, range.start + 1000));
     });
     const controller = new AbortController();

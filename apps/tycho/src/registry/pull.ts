@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { WharfError } from "@wharf/errors";
+import type { ObjectInfo } from "@wharf/storage-driver";
 import type { RegistryContext } from "./context.ts";
 import { discardPartial, downloadObject } from "./download.ts";
 import { actualDigest, integrityPlan } from "./integrity.ts";
@@ -61,10 +62,11 @@ export async function pull(context: RegistryContext, request: PullRequest): Prom
   const pkg = validatePackageName(request.pkg);
   const { meta } = await readMeta(context.storage, pkg);
   const localname = validateLocalName(meta.localname);
-  const version = await pickVersion(context, pkg, request.version ?? "latest", meta);
+  const picked = await pickVersion(context, pkg, request.version ?? "latest", meta);
+  const { version } = picked;
   const target = request.outfile ? resolve(request.cwd, request.outfile) : join(request.outdir, localname);
   const path = resolve(request.cwd, target);
-  const info = await requireVersion(context, pkg, version);
+  const info = picked.info ?? (await requireVersion(context, pkg, version));
   const etag = `"${info.etag}"`;
   const plan = integrityPlan(context.storage, info);
   const recorded = plan.by === "sha256" ? plan.expected : undefined;
@@ -119,29 +121,24 @@ export async function pull(context: RegistryContext, request: PullRequest): Prom
   };
 }
 
+/** The version to pull, with its object's description when finding it took a HEAD already. */
 async function pickVersion(
   context: RegistryContext,
   pkg: string,
   requested: string,
   meta: Awaited<ReturnType<typeof readMeta>>["meta"],
-): Promise<string> {
+): Promise<{ version: string; info?: ObjectInfo }> {
   if (requested === "latest") {
     if (meta.latest === null)
       throw new WharfError("NOT_FOUND", `Nothing to Pull: ${pkg}`, { details: { pkg } });
-    return meta.latest;
+    return { version: meta.latest };
   }
   const exact = /^[^/\\\u0000-\u001f]+$/.test(requested) && requested !== "." && requested !== "..";
-  if (
-    exact &&
-    (await requireVersion(context, pkg, requested).then(
-      () => true,
-      () => false,
-    ))
-  )
-    return requested;
+  const info = exact ? await requireVersion(context, pkg, requested).catch(() => undefined) : undefined;
+  if (info) return { version: requested, info };
   const resolved = resolveVersion(pkg, requested, meta, await listVersions(context.storage, pkg));
   if (resolved === null) throw new WharfError("NOT_FOUND", `Nothing to Pull: ${pkg}`, { details: { pkg } });
-  return resolved;
+  return { version: resolved };
 }
 
 /** tychoreg's cache rule: the sidecar holds the remote ETag and the local size matches. */

@@ -12,7 +12,7 @@ import { CreateBucketCommand, DeleteBucketCommand, S3Client } from "@aws-sdk/cli
 import { emptyBucket, uniqueBucketName } from "@wharf/test-kit";
 import { startServices } from "@wharf/test-kit/services";
 
-const tychoMain = new URL("../apps/tycho/src/main.ts", import.meta.url).pathname;
+const tychoMain = new URL("../apps/tycho/bin/tycho.mjs", import.meta.url).pathname;
 export const awsCli = process.env.TYCHO_BENCH_AWS ?? "/usr/bin/aws";
 
 export interface BenchBucket extends AsyncDisposable {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { run } from "../src/cli.ts";
 
-const main = new URL("../src/main.ts", import.meta.url).pathname;
+const main = new URL("../bin/tycho.mjs", import.meta.url).pathname;
 
 export interface RunResult {
   readonly code: number | null;
@@ -25,9 +25,9 @@ export interface Workspace extends AsyncDisposable {
   run(...args: string[]): Promise<RunResult>;
   /** Runs with extra environment variables. */
   runWith(env: Record<string, string>, ...args: string[]): Promise<RunResult>;
-  /** Spawns `node src/main.ts` as a real process. */
+  /** Spawns `node bin/tycho.mjs` as a real process. */
   spawn(...args: string[]): Promise<RunResult>;
-  /** Spawns `node src/main.ts` and returns at once: the child, and its result once it exits. */
+  /** Spawns `node bin/tycho.mjs` and returns at once: the child, and its result once it exits. */
   start(...args: string[]): Started;
   file(name: string, content: string | Buffer): Promise<string>;
 }
@@ -103,7 +103,7 @@ export interface Started {
   readonly done: Promise<RunResult & { signal: NodeJS.Signals | null }>;
 }
 
-/** Spawns `node src/main.ts` as a real process, the way a user's shell would. */
+/** Spawns `node bin/tycho.mjs` as a real process, the way a user's shell would. */
 export async function runCli(
   args: readonly string[],
   cwd: string,

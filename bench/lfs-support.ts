@@ -34,7 +34,21 @@ export async function scratch(prefix: string): Promise<{ path: string; dispose()
 
 export interface Running {
   readonly url: string;
+  /** The server's process id (for `cpuSeconds`). */
+  readonly pid: number;
   stop(): Promise<void>;
+}
+
+/** User + system CPU seconds a live process has used so far (Linux `/proc`; NaN elsewhere). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 14 and 15 of stat(5) (utime, stime), counted after the command name: 12 and 13 here.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 async function waitFor(url: string, child: ChildProcess): Promise<void> {
@@ -62,18 +76,32 @@ function stopper(child: ChildProcess): () => Promise<void> {
 /**
  * lfs-router on `storageUrl`, in its own process. `LFS_BENCH_MAIN` (a path) runs another copy of
  * its `main.ts` instead, e.g. an older revision exported below `apps/lfs-router/`, for before/after.
+ * `LFS_BENCH_ROUTER_NODE_OPTIONS` adds node flags to the router alone (e.g. `--cpu-prof`).
  */
 export async function startRouter(env: Record<string, string>): Promise<Running> {
   const port = await freePort();
   const main = process.env.LFS_BENCH_MAIN ? resolve(process.env.LFS_BENCH_MAIN) : "src/main.ts";
-  const child = spawn(process.execPath, [main], {
+  // LFS_BENCH_ROUTER_WRAP: a command line to run the router under, for profiling (e.g.
+  // `strace -f -c -o /tmp/router.strace`); the CPU times the benches print are then the wrapper's.
+  const wrap = process.env.LFS_BENCH_ROUTER_WRAP?.split(" ").filter(Boolean) ?? [];
+  const [command = process.execPath, ...args] = [...wrap, process.execPath, main];
+  const child = spawn(command, args, {
     cwd: join(root, "apps/lfs-router"),
-    env: { ...process.env, PORT: String(port), JWT_SECRET: secret, LOG_LEVEL: "warn", ...env },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      JWT_SECRET: secret,
+      LOG_LEVEL: "warn",
+      ...(process.env.LFS_BENCH_ROUTER_NODE_OPTIONS
+        ? { NODE_OPTIONS: process.env.LFS_BENCH_ROUTER_NODE_OPTIONS }
+        : {}),
+      ...env,
+    },
     stdio: ["ignore", "ignore", "inherit"],
   });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/healthz`, child);
-  return { url, stop: stopper(child) };
+  return { url, pid: child.pid ?? 0, stop: stopper(child) };
 }
 
 const staticServer = `
@@ -108,7 +136,7 @@ export async function startStaticServer(dir: string): Promise<Running> {
   const child = spawn(process.execPath, ["-e", staticServer, dir, String(port)], { stdio: "inherit" });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/probe`, child);
-  return { url, stop: stopper(child) };
+  return { url, pid: child.pid ?? 0, stop: stopper(child) };
 }
 
 export async function basicAuth(user = "bench", scope = "*:write"): Promise<string> {

@@ -14,21 +14,38 @@ export function toReadable(body: BodyInput): Readable {
 
 /**
  * Reads a whole body into memory. For small objects and tests; fails with `PAYLOAD_TOO_LARGE`
- * beyond `maxBytes` (default 64 MiB).
+ * beyond `maxBytes` (default 64 MiB). The result is a copy the caller owns, unless `copy: false`:
+ * then a body that is one buffer (or a stream of one chunk) comes back as a view of that memory,
+ * for a caller that is done with it before the body's owner reuses it (a part sent to S3).
  *
  * @example
  * const text = (await readAll((await driver.get("a.txt")).body)).toString("utf8");
  */
-export async function readAll(body: BodyInput, options: { maxBytes?: number } = {}): Promise<Buffer> {
+export async function readAll(
+  body: BodyInput,
+  options: { maxBytes?: number; copy?: boolean } = {},
+): Promise<Buffer> {
   const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+  const copy = options.copy ?? true;
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of toReadable(body)) {
-    const buffer = typeof chunk === "string" ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
+    const buffer =
+      typeof chunk === "string"
+        ? Buffer.from(chunk)
+        : copy
+          ? Buffer.from(chunk as Uint8Array)
+          : Buffer.from(
+              (chunk as Uint8Array).buffer,
+              (chunk as Uint8Array).byteOffset,
+              (chunk as Uint8Array).byteLength,
+            );
     total += buffer.length;
     if (total > maxBytes) throw new WharfError("PAYLOAD_TOO_LARGE", `body exceeds ${maxBytes} bytes`);
     chunks.push(buffer);
   }
+  // Buffer.concat copies even a single chunk: 2 extra copies of every 5-64 MiB part otherwise.
+  if (!copy && chunks.length === 1) return chunks[0]!;
   return Buffer.concat(chunks, total);
 }
 

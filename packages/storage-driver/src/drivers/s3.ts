@@ -606,10 +606,11 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
         throw new WharfError("INVALID_ARGUMENT", "part numbers run from 1 to 10000");
       }
-      // A part needs a Content-Length: buffer it unless its size is declared.
+      // A part needs a Content-Length: buffer it unless its size is declared. A buffer passed in is
+      // sent as it is (no copy): the caller keeps it until this call returns.
       const known = typeof body === "string" || body instanceof Uint8Array || partOptions.size === undefined;
       const data = known
-        ? await readAll(body, { maxBytes: 64 * 1024 * 1024 }).catch((error) => {
+        ? await readAll(body, { maxBytes: 64 * 1024 * 1024, copy: false }).catch((error) => {
             throw bodyError(error, partOptions.signal);
           })
         : undefined;

@@ -27,6 +27,12 @@ export interface ObjectInfo {
   readonly metadata: Readonly<Record<string, string>>;
   /** Hex sha256 of the body, when the driver recorded or verified it. */
   readonly sha256?: string;
+  /**
+   * Server-side encryption the store reports for the object (S3 only): `AES256` (SSE-S3),
+   * `aws:kms`, `aws:kms:dsse`, or `SSE-C:<algorithm>` for a customer-provided key. S3's ETag is the
+   * body's md5 only for unencrypted and SSE-S3 objects.
+   */
+  readonly encryption?: string;
 }
 
 /** Inclusive byte range as in HTTP: `{ start: 0, end: 99 }` is the first 100 bytes; `{ suffix: 50 }` the last 50. */

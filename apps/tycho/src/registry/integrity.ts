@@ -17,12 +17,18 @@ const maxParts = 10_000;
 /**
  * The sha256 recorded at push when there is one. Otherwise, on S3 only (a local folder's etag is
  * not necessarily an md5), the ETag: a plain one is the body's md5; a multipart one `<md5>-N` is
- * checked against the part layout tychoreg's boto3 upload produces, when N fits it.
+ * checked against the part layout tychoreg's boto3 upload produces, when N fits it. The ETag of an
+ * object under SSE-KMS or SSE-C is not an md5 at all: such a version pulls unverified, with a warning.
  */
 export function integrityPlan(storage: StorageDriver, info: ObjectInfo): IntegrityPlan {
   const recorded = info.metadata[metadataKeys.sha256] ?? info.sha256;
   if (recorded) return { by: "sha256", expected: recorded };
   if (storage.name !== "s3") return { by: null, reason: "no sha256 recorded" };
+  if (info.encryption !== undefined && info.encryption !== "AES256")
+    return {
+      by: null,
+      reason: `no sha256 recorded and the ETag of an object under ${info.encryption} is not its md5`,
+    };
   const etag = info.etag.toLowerCase();
   if (/^[0-9a-f]{32}$/.test(etag)) return { by: "etag", expected: etag, layout: { kind: "md5" } };
   const multipart = /^[0-9a-f]{32}-(\d+)$/.exec(etag);

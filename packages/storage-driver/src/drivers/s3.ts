@@ -191,6 +191,9 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
 
   function toInfo(key: string, output: HeadObjectCommandOutput, size?: number): ObjectInfo {
     const { metadata, sha256 } = userMetadata(output.Metadata);
+    const encryption = output.SSECustomerAlgorithm
+      ? `SSE-C:${output.SSECustomerAlgorithm}`
+      : output.ServerSideEncryption;
     return {
       key,
       size: size ?? output.ContentLength ?? 0,
@@ -199,6 +202,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       metadata,
       ...(output.ContentType === undefined ? {} : { contentType: output.ContentType }),
       ...(sha256 === undefined ? {} : { sha256 }),
+      ...(encryption === undefined ? {} : { encryption }),
     };
   }
 

@@ -85,7 +85,7 @@ function stopper(child: ChildProcess): () => Promise<void> {
   };
 }
 
-/** The gateway (src/main.ts) in its own Node process. */
+/** The gateway (bin/ftps-gateway.mjs, as its start script runs it) in its own Node process. */
 export async function startGateway(options: {
   storageUrl: string;
   cert: string;
@@ -93,27 +93,31 @@ export async function startGateway(options: {
   env?: Record<string, string>;
 }): Promise<Running> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(import.meta.dirname, "../apps/ftps-gateway/src/main.ts")], {
-    env: {
-      ...process.env,
-      STORAGE_URL: options.storageUrl,
-      FTP_LISTEN_HOST: "127.0.0.1",
-      FTP_COMMAND_PORT: String(port),
-      FTP_TLS_REQUIRED: "false",
-      FTP_TLS_CERT_FILE: options.cert,
-      FTP_TLS_KEY_FILE: options.key,
-      FTP_USERS__1__LOGIN: benchUser.login,
-      FTP_USERS__1__PASSWORD: benchUser.password,
-      FTP_MAX_CONNECTIONS: "1000",
-      FTP_MAX_CONNECTIONS_PER_IP: "1000",
-      FTP_SHUTDOWN_GRACE_SECONDS: "1",
-      LOG_LEVEL: "warn",
-      // The gateway's recommended runtime setting (its package.json start script; README "Memory").
-      NODE_OPTIONS: "--max-semi-space-size=1",
-      ...options.env,
+  const child = spawn(
+    process.execPath,
+    [join(import.meta.dirname, "../apps/ftps-gateway/bin/ftps-gateway.mjs")],
+    {
+      env: {
+        ...process.env,
+        STORAGE_URL: options.storageUrl,
+        FTP_LISTEN_HOST: "127.0.0.1",
+        FTP_COMMAND_PORT: String(port),
+        FTP_TLS_REQUIRED: "false",
+        FTP_TLS_CERT_FILE: options.cert,
+        FTP_TLS_KEY_FILE: options.key,
+        FTP_USERS__1__LOGIN: benchUser.login,
+        FTP_USERS__1__PASSWORD: benchUser.password,
+        FTP_MAX_CONNECTIONS: "1000",
+        FTP_MAX_CONNECTIONS_PER_IP: "1000",
+        FTP_SHUTDOWN_GRACE_SECONDS: "1",
+        LOG_LEVEL: "warn",
+        // The gateway's recommended runtime setting (its package.json start script; README "Memory").
+        NODE_OPTIONS: "--max-semi-space-size=1",
+        ...options.env,
+      },
+      stdio: ["ignore", "ignore", "inherit"],
     },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  );
   await waitForPort(port, child);
   return { port, pid: child.pid!, stop: stopper(child) };
 }

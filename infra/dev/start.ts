@@ -65,15 +65,16 @@ for (const name of readdirSync(join(root, "apps")).sort()) {
     wharf?: { dev?: DevSpec };
   };
   const spec = pkg.wharf?.dev;
-  // Node flags from the app's own `start` script (`node --flag … src/main.ts`), so both run alike.
-  const nodeFlags = /^node((?: --[\w-]+(?:=\S+)?)*) src\/main\.ts$/
-    .exec(pkg.scripts?.start ?? "")?.[1]
-    ?.trim();
+  // Node flags and entry file from the app's own `start` script (`node --flag … src/main.ts`), so
+  // both run alike.
+  const start = /^node((?: --[\w-]+(?:=\S+)?)*) ([\w./-]+\.(?:ts|mjs|js))$/.exec(pkg.scripts?.start ?? "");
+  const nodeFlags = start?.[1]?.trim();
+  const entry = start?.[2] ?? "src/main.ts";
   if (!spec || (only.size > 0 && !only.has(name))) continue;
   if (spec.note) process.stdout.write(`[${name}] ${expand(spec.note)}\n`);
   if (spec.serve === false) continue;
   const env = shiftPorts(Object.fromEntries(Object.entries(spec.env ?? {}).map(([k, v]) => [k, expand(v)])));
-  const child = spawn(process.execPath, [...(nodeFlags ? nodeFlags.split(" ") : []), "src/main.ts"], {
+  const child = spawn(process.execPath, [...(nodeFlags ? nodeFlags.split(" ") : []), entry], {
     cwd: join(root, "apps", name),
     env: { ...process.env, ...env, WHARF_DEV: "1" },
     stdio: ["ignore", "inherit", "inherit"],

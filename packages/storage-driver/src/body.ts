@@ -30,16 +30,10 @@ export async function readAll(
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of toReadable(body)) {
-    const buffer =
-      typeof chunk === "string"
-        ? Buffer.from(chunk)
-        : copy
-          ? Buffer.from(chunk as Uint8Array)
-          : Buffer.from(
-              (chunk as Uint8Array).buffer,
-              (chunk as Uint8Array).byteOffset,
-              (chunk as Uint8Array).byteLength,
-            );
+    const bytes = chunk as string | Uint8Array;
+    let buffer: Buffer;
+    if (typeof bytes === "string") buffer = Buffer.from(bytes);
+    else buffer = copy ? Buffer.from(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     total += buffer.length;
     if (total > maxBytes) throw new WharfError("PAYLOAD_TOO_LARGE", `body exceeds ${maxBytes} bytes`);
     chunks.push(buffer);

@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from "node:crypto";
 import {
+  close,
   closeSync,
   constants,
   createReadStream,
-  createWriteStream,
   fsync,
   linkSync,
   lstatSync,
@@ -62,6 +62,7 @@ import { errno, translateFsError } from "./fs-errors.ts";
 import { withFileLock } from "./fs-lock.ts";
 import { sweepStaleFiles } from "./fs-sweep.ts";
 import { fsWalker } from "./fs-walk.ts";
+import { writeNewFile } from "./fs-write.ts";
 
 export interface FsPresignOptions {
   /** Public base URL of the route that mounts `handlePresignedRequest`, e.g. `https://app/storage`. */
@@ -329,10 +330,11 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       digests: { md5: md5Etags, sha256: md5Etags || (options.verifySha256 ?? false) },
     });
     try {
+      const flush = durable && (options.flush ?? true);
       await pipeline(
         body,
         digest,
-        createWriteStream(path, { flags: "wx", flush: durable && (options.flush ?? true) }),
+        (source: AsyncIterable<Buffer>) => writeNewFile(path, source, { flush, durable }),
         ...(signal ? [{ signal }] : []),
       );
       const { ino, mtime } = await stat(path);
@@ -467,7 +469,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
             if (conditions.ifNoneMatch === "*") {
               linkSync(staged.path, path);
               linked = true;
-            } else renameSync(staged.path, path);
+            } else replaceWith(staged.path, path);
             break;
           } catch (error) {
             if (errno(error) === "EEXIST") throw preconditionFailed(key, "an object exists");
@@ -487,6 +489,26 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     } catch (error) {
       await sidecarFile.then((file) => rm(file, { force: true })).catch(() => {});
       throw translateFsError(error, key);
+    }
+  }
+
+  /**
+   * Renames `from` over `to`. When that replaces a file, the old one stays open across the rename
+   * and is closed in the thread pool: the last close frees its blocks, which for a large file that
+   * reached the disk takes a few hundred milliseconds (discard, journal), and must not stall every
+   * other request on the event loop.
+   */
+  function replaceWith(from: string, to: string): void {
+    let replaced: number | undefined;
+    try {
+      replaced = openSync(to, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch {
+      // Nothing there (or not a file we can open): the rename decides.
+    }
+    try {
+      renameSync(from, to);
+    } finally {
+      if (replaced !== undefined) close(replaced, () => {});
     }
   }
 

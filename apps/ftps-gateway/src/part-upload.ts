@@ -3,6 +3,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { isWharfError, WharfError } from "@wharf/errors";
 import type { MultipartPart, StorageDriver } from "@wharf/storage-driver";
 import type { PartPool } from "./part-pool.ts";
+import { isFillable } from "./socket-body.ts";
 
 export interface PartUploadOptions {
   readonly driver: StorageDriver;
@@ -57,26 +58,42 @@ export async function uploadInParts(key: string, body: Readable, options: PartUp
     running.add(task);
   };
 
+  /** The buffer to fill next: waits while this upload holds its share or the pool is empty. */
+  const nextBuffer = async (): Promise<Buffer> => {
+    while (held >= options.partsPerUpload && !failure) await Promise.race(running);
+    if (failure) throw failure.error;
+    const buffer = await pool.acquire(inner.signal);
+    held++;
+    filled = 0;
+    return buffer;
+  };
+
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      let offset = 0;
-      while (offset < chunk.length) {
-        if (!current) {
-          while (held >= options.partsPerUpload && !failure) await Promise.race(running);
-          if (failure) throw failure.error;
-          current = await pool.acquire(inner.signal);
-          held++;
-          filled = 0;
-        }
-        const copied = chunk.copy(current, filled, offset);
-        filled += copied;
-        offset += copied;
-        if (filled === current.length) {
-          startPart(current, filled);
-          current = undefined;
-        }
+    if (isFillable(body)) {
+      // The data connection reads straight into the part buffers: no copy, no garbage per read.
+      for (;;) {
+        current ??= await nextBuffer();
+        filled += await body.fill(current, filled);
+        if (failure) throw failure.error;
+        if (filled < current.length) break;
+        startPart(current, filled);
+        current = undefined;
       }
-      if (failure) throw failure.error;
+    } else {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        let offset = 0;
+        while (offset < chunk.length) {
+          current ??= await nextBuffer();
+          const copied = chunk.copy(current, filled, offset);
+          filled += copied;
+          offset += copied;
+          if (filled === current.length) {
+            startPart(current, filled);
+            current = undefined;
+          }
+        }
+        if (failure) throw failure.error;
+      }
     }
     if (!uploadId) {
       await driver.put(key, current ? current.subarray(0, filled) : Buffer.alloc(0), {

@@ -6,6 +6,7 @@ import { WharfError } from "@wharf/errors";
 import { connectActive } from "./data.ts";
 import { replyFor } from "./replies.ts";
 import type { ActiveTransfer, Session } from "./session.ts";
+import { SocketBody } from "./socket-body.ts";
 
 export type Direction = "upload" | "download" | "listing";
 
@@ -53,7 +54,7 @@ export async function runTransfer(
   let outcome = "ok";
   let bytes = 0;
   try {
-    socket = await openData(s, plan).catch((cause) => {
+    socket = await openData(s, plan, direction).catch((cause) => {
       throw new DataConnectionError("no data connection", { cause });
     });
     if (transfer.aborted) throw new DataConnectionError("aborted");
@@ -87,12 +88,29 @@ function isStorageError(error: unknown): boolean {
   return error instanceof WharfError && error.code !== "CANCELLED";
 }
 
-async function openData(s: Session, plan: NonNullable<Session["data"]>): Promise<Socket | TLSSocket> {
+/** Upload bodies of plain data connections taken over for `onread`, by their new socket. */
+const socketBodies = new WeakMap<Socket, SocketBody>();
+
+async function openData(
+  s: Session,
+  plan: NonNullable<Session["data"]>,
+  direction: Direction,
+): Promise<Socket | TLSSocket> {
   const raw =
     plan.kind === "passive"
       ? await plan.listener.accept()
       : await connectActive(plan.host, plan.port, s.ctx.config.dataTimeoutMs);
   if (!s.protectData) {
+    // Uploads into pooled part buffers (S3) take the bytes straight from the socket. Only a passive
+    // connection is sure not to have read anything yet (`pauseOnConnect`). The fs driver keeps the
+    // socket's own reads: it writes them as they come, and pausing the socket at every block of a
+    // stream-mode read cost more than the buffers it saves.
+    const fillsParts = direction === "upload" && s.ctx.uploads !== undefined;
+    if (fillsParts && plan.kind === "passive" && SocketBody.canAdopt(raw)) {
+      const body = new SocketBody(raw);
+      socketBodies.set(body.socket, body);
+      return body.socket;
+    }
     raw.resume();
     return raw;
   }
@@ -126,7 +144,13 @@ export async function sendBody(body: Readable, socket: Writable, signal: AbortSi
  * died (its control connection drops with the data connection) is told apart from a finished file.
  * A reset, an error, or the control connection closing first destroys the body, so nothing is stored.
  */
-export function uploadBody(socket: Socket | TLSSocket, s: Session, signal: AbortSignal) {
+export function uploadBody(
+  socket: Socket | TLSSocket,
+  s: Session,
+  signal: AbortSignal,
+): { body: Readable; bytes: () => number } {
+  const adopted = socketBodies.get(socket);
+  if (adopted) return socketUploadBody(adopted, s, signal);
   const body = new PassThrough({ highWaterMark: 1 << 20 });
   let bytes = 0;
   let ended = false;
@@ -152,6 +176,26 @@ export function uploadBody(socket: Socket | TLSSocket, s: Session, signal: Abort
   signal.addEventListener("abort", () => fail("aborted"), { once: true });
   s.controlClosed.addEventListener("abort", () => fail("control connection closed"), { once: true });
   return { body, bytes: () => bytes };
+}
+
+/** `uploadBody` for a connection read with `onread` (same end-of-file rules). */
+function socketUploadBody(body: SocketBody, s: Session, signal: AbortSignal) {
+  let ended = false;
+  const fail = (reason: string) => body.fail(new DataConnectionError(reason));
+  body.socket.on("end", () => {
+    ended = true;
+    setTimeout(() => {
+      if (s.controlClosed.aborted || signal.aborted) fail("client went away");
+      else body.finish();
+    }, s.ctx.config.eofGraceMs);
+  });
+  body.socket.on("error", () => fail("data connection error"));
+  body.socket.on("close", () => {
+    if (!ended) fail("data connection closed");
+  });
+  signal.addEventListener("abort", () => fail("aborted"), { once: true });
+  s.controlClosed.addEventListener("abort", () => fail("control connection closed"), { once: true });
+  return { body, bytes: () => body.bytes };
 }
 
 /** Wraps errors from the upload body so the caller replies 426, not a storage code. */

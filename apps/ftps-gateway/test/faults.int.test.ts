@@ -55,35 +55,45 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 20_000): Pr
   }
 }
 
-/** Logs in, starts `STOR key` and sends `bytes` without finishing. */
-async function startUpload(port: number, ca: string, key: string, bytes: number) {
-  const ftp = await RawFtp.connect(port, { ca, implicit: true });
+/**
+ * Logs in, starts `STOR key` and sends `bytes` without finishing: implicit FTPS, or with `plain` a
+ * clear data connection (AUTH TLS on the control connection, then PROT C).
+ */
+async function startUpload(port: number, ca: string, key: string, bytes: number, plain = false) {
+  const ftp = await RawFtp.connect(port, { ca, implicit: !plain });
   await ftp.read();
   await ftp.login();
+  if (plain) expect((await ftp.send("PROT C")).code).toBe(200);
   const dataPort = await ftp.epsvPort();
   ftp.write(`STOR ${key}\r\n`);
-  const data = await ftp.openData(dataPort);
+  const data = await ftp.openData(dataPort, { plain });
   expect((await ftp.read()).code).toBe(150);
   await new Promise<void>((resolve) => data.write(randomBytes(bytes), () => resolve()));
   return { ftp, data };
 }
 
-describe("faults on s3 (Ceph)", () => {
+// Plain data connections to S3 are read straight into the part buffers (SocketBody); FTPS ones as a stream.
+describe.each([
+  { mode: "implicit FTPS", plain: false },
+  { mode: "plain FTP", plain: true },
+])("faults on s3 (Ceph), $mode", ({ plain }) => {
   let gateway: Gateway;
   let ca: string;
   beforeAll(async () => {
-    gateway = await startGateway({ driver });
+    gateway = await startGateway({ driver, ...(plain ? { env: { FTP_TLS_REQUIRED: "false" } } : {}) });
     ca = await readFile(gateway.caFile, "utf8");
   });
   afterAll(async () => {
     await gateway?.[Symbol.asyncDispose]();
   });
+  const port = () => (plain ? gateway.port : gateway.implicitPort);
 
   it("leaves no object and no multipart upload when the client disconnects mid-upload; others go on", async () => {
-    const { ftp, data } = await startUpload(gateway.implicitPort, ca, "dropped.bin", 12 * 1024 * 1024);
-    const other = await RawFtp.connect(gateway.implicitPort, { ca, implicit: true });
+    const { ftp, data } = await startUpload(port(), ca, "dropped.bin", 12 * 1024 * 1024, plain);
+    const other = await RawFtp.connect(port(), { ca, implicit: !plain });
     await other.read();
     await other.login();
+    if (plain) await other.send("PROT C");
     data.destroy();
     ftp.socket.destroy();
     await eventually(() =>
@@ -91,9 +101,9 @@ describe("faults on s3 (Ceph)", () => {
     );
     await eventually(async () => (await pendingUploads()) === 0);
     expect(await exists("dropped.bin")).toBe(false);
-    const port = await other.epsvPort();
+    const dataPort = await other.epsvPort();
     other.write("STOR kept.bin\r\n");
-    const otherData = await other.openData(port);
+    const otherData = await other.openData(dataPort, { plain });
     expect((await other.read()).code).toBe(150);
     otherData.end("still here");
     expect((await other.read()).code).toBe(226);
@@ -102,7 +112,7 @@ describe("faults on s3 (Ceph)", () => {
   });
 
   it("answers 426 and stores nothing when ABOR interrupts an upload", async () => {
-    const { ftp } = await startUpload(gateway.implicitPort, ca, "aborted.bin", 6 * 1024 * 1024);
+    const { ftp } = await startUpload(port(), ca, "aborted.bin", 6 * 1024 * 1024, plain);
     ftp.write("ABOR\r\n");
     expect((await ftp.read()).code).toBe(426);
     expect((await ftp.read()).code).toBe(226);

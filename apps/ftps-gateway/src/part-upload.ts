@@ -1,9 +1,8 @@
 import { Readable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { isWharfError, WharfError } from "@wharf/errors";
-import type { MultipartPart, StorageDriver } from "@wharf/storage-driver";
+import { isFillable, type MultipartPart, type StorageDriver } from "@wharf/storage-driver";
 import type { PartPool } from "./part-pool.ts";
-import { isFillable } from "./socket-body.ts";
 
 export interface PartUploadOptions {
   readonly driver: StorageDriver;

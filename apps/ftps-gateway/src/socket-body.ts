@@ -1,37 +1,26 @@
 import { Socket } from "node:net";
 import { Readable } from "node:stream";
+import type { FillableBody } from "@wharf/storage-driver";
 
-/** Bytes of each block when the body is read as a stream (by the fs driver, or behind a resumed prefix). */
+/** Bytes of each block when the body is read as a stream (behind a resumed prefix, the memory driver). */
 const STREAM_BLOCK_BYTES = 256 * 1024;
 /** Where a read lands when no fill is waiting (the first read, or one already under way at a pause). */
 const SPARE_BYTES = 64 * 1024;
 
-/** A body that can put its bytes straight into the caller's memory. */
-export interface Fillable {
-  /**
-   * Reads into `target` from `offset` until it is full or the body ends; resolves with the bytes
-   * added (fewer than asked only at the end, 0 once it has ended). One fill at a time.
-   */
-  fill(target: Buffer, offset: number): Promise<number>;
-}
-
-export function isFillable(body: unknown): body is Readable & Fillable {
-  return body instanceof SocketBody;
-}
-
 /**
  * An upload's body read from a plain data connection with Node's `onread`: the kernel copies each
- * socket read straight into the memory the consumer hands to `fill` (an S3 part buffer), instead
- * of into a fresh 64 KiB buffer per read that is copied once more and then waits for the garbage
- * collector. At a few hundred MB/s those waiting buffers were most of the gateway's resident memory
- * (glibc's heap grew by ~90 MiB with four uploads), and their allocation much of its CPU.
+ * socket read straight into the memory the consumer hands to `fill` (an S3 part buffer, or the fs
+ * driver's write buffers) instead of into a fresh 64 KiB buffer per read that is copied once more
+ * and then waits for the garbage collector. At a few hundred MB/s those waiting buffers were most of
+ * the gateway's resident memory (glibc's heap grew by ~90 MiB with four uploads to S3), and their
+ * allocation and page faults much of its CPU.
  *
  * It is also a Readable, in blocks of 256 KiB, for consumers that take a stream.
  *
  * The end of the connection is not the end of the body yet: the session calls `finish` or `fail`
  * (it holds EOF back for a moment, so a client that died is told apart from one that finished).
  */
-export class SocketBody extends Readable implements Fillable {
+export class SocketBody extends Readable implements FillableBody {
   readonly socket: Socket;
   readonly #spare = Buffer.allocUnsafe(SPARE_BYTES);
   /** Bytes read before a fill wanted them (copied out of the spare buffer). */

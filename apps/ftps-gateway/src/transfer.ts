@@ -101,12 +101,10 @@ async function openData(
       ? await plan.listener.accept()
       : await connectActive(plan.host, plan.port, s.ctx.config.dataTimeoutMs);
   if (!s.protectData) {
-    // Uploads into pooled part buffers (S3) take the bytes straight from the socket. Only a passive
-    // connection is sure not to have read anything yet (`pauseOnConnect`). The fs driver keeps the
-    // socket's own reads: it writes them as they come, and pausing the socket at every block of a
-    // stream-mode read cost more than the buffers it saves.
-    const fillsParts = direction === "upload" && s.ctx.uploads !== undefined;
-    if (fillsParts && plan.kind === "passive" && SocketBody.canAdopt(raw)) {
+    // A plain upload is read from the socket straight into the store's buffers (S3 part buffers,
+    // the fs driver's write buffers). Only a passive connection is sure not to have read anything
+    // yet (`pauseOnConnect`).
+    if (direction === "upload" && plan.kind === "passive" && SocketBody.canAdopt(raw)) {
       const body = new SocketBody(raw);
       socketBodies.set(body.socket, body);
       return body.socket;

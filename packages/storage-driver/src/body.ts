@@ -1,7 +1,12 @@
 import { createHash, type Hash } from "node:crypto";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { WharfError } from "@wharf/errors";
-import type { BodyInput } from "./types.ts";
+import type { BodyInput, FillableBody } from "./types.ts";
+
+/** Whether `body` is a Readable that can also fill buffers itself (`FillableBody`). */
+export function isFillable(body: unknown): body is Readable & FillableBody {
+  return body instanceof Readable && typeof (body as Partial<FillableBody>).fill === "function";
+}
 
 /** Any accepted body as a Node stream of Buffers. */
 export function toReadable(body: BodyInput): Readable {

@@ -1,4 +1,4 @@
-export { bodyError, readAll, toReadable } from "./body.ts";
+export { bodyError, isFillable, readAll, toReadable } from "./body.ts";
 export { compareKeys } from "./compare-keys.ts";
 export { createFsDriver, type FsDriverOptions, type FsPresignOptions } from "./drivers/fs.ts";
 export { createMemoryDriver, type MemoryDriverOptions } from "./drivers/memory.ts";

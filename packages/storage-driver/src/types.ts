@@ -40,6 +40,20 @@ export type ByteRange = { readonly start: number; readonly end?: number } | { re
 
 export type BodyInput = Readable | AsyncIterable<Uint8Array> | Uint8Array | string;
 
+/**
+ * A body that can put its bytes straight into memory the driver hands it, instead of yielding chunks
+ * of its own: an FTP data connection read with Node's `onread` fills the driver's write buffers with
+ * no buffer per socket read. A Readable that also has `fill`: the fs driver uses `fill`, the others
+ * read it as a stream. Never both on one body.
+ */
+export interface FillableBody {
+  /**
+   * Reads into `target` from `offset` until it is full or the body ends; resolves with the bytes
+   * added (fewer than asked only at the end, 0 once it has ended). One fill at a time.
+   */
+  fill(target: Buffer, offset: number): Promise<number>;
+}
+
 export interface GetOptions {
   readonly range?: ByteRange;
   /** Fail with `PRECONDITION_FAILED` unless the current etag equals this one. */

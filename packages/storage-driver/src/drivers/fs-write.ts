@@ -1,10 +1,13 @@
 import type { FileHandle } from "node:fs/promises";
 import { open } from "node:fs/promises";
+import type { FillableBody } from "../types.ts";
 
 /** Bytes gathered before one `writev` (a network body arrives in 16-64 KiB chunks). */
 const BATCH_BYTES = 1 << 20;
 /** Unsynced bytes after which a background `fdatasync` starts, so the final fsync finds little left. */
 const SYNC_EVERY = 32 << 20;
+/** Fill buffers kept for later writes (reused memory needs no page faults); more are made as needed. */
+const SPARE_FILL_BUFFERS = 8;
 
 export interface WriteFileOptions {
   /** fsync before the file is closed. */
@@ -29,23 +32,86 @@ export async function writeNewFile(
   source: AsyncIterable<Buffer>,
   options: WriteFileOptions,
 ): Promise<void> {
+  await withWriter(path, options, async (writer) => {
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    for await (const chunk of source) {
+      batch.push(chunk);
+      batchBytes += chunk.length;
+      if (batchBytes >= BATCH_BYTES) {
+        await writer.submit(batch, batchBytes);
+        batch = [];
+        batchBytes = 0;
+      }
+    }
+    if (batchBytes > 0) await writer.submit(batch, batchBytes);
+  });
+}
+
+/**
+ * `writeNewFile` for a body that fills buffers itself: two 1 MiB buffers take turns, one being
+ * filled while the other is written, so the bytes go from the socket to the page cache through
+ * memory that is reused (no buffer per read, no page faults for fresh memory). `onData` sees each
+ * filled batch before it is written (hashing, a size limit); a throw there fails the write.
+ * Returns the bytes written.
+ */
+export async function writeNewFileFilled(
+  path: string,
+  body: FillableBody,
+  options: WriteFileOptions & { onData?: (batch: Buffer) => void; signal?: AbortSignal },
+): Promise<number> {
+  const buffers = [takeFillBuffer(), takeFillBuffer()];
+  let total = 0;
+  let ended = false;
+  try {
+    await withWriter(path, options, async (writer) => {
+      for (let turn = 0; ; turn ^= 1) {
+        const buffer = buffers[turn]!;
+        // The buffer's previous write was the one before the last, awaited by the last submit.
+        const filled = await abortable(body.fill(buffer, 0), options.signal);
+        if (filled > 0) {
+          const batch = buffer.subarray(0, filled);
+          options.onData?.(batch);
+          total += filled;
+          await writer.submit([batch], filled);
+        }
+        if (filled < buffer.length) {
+          ended = true;
+          return;
+        }
+      }
+    });
+  } finally {
+    // Reused only after a clean end: a failed or aborted body may still have a fill pending, and its
+    // socket could write into the buffer until the caller destroys it.
+    if (ended) for (const buffer of buffers) giveFillBuffer(buffer);
+  }
+  return total;
+}
+
+interface SequentialWriter {
+  /** Starts writing `buffers` after the previous write finished; they must stay unchanged until the next submit returns. */
+  submit(buffers: Buffer[], bytes: number): Promise<void>;
+}
+
+/** Opens `path` exclusively, runs `produce` with a writer for it, waits for its writes, then closes. */
+async function withWriter(
+  path: string,
+  options: WriteFileOptions,
+  produce: (writer: SequentialWriter) => Promise<void>,
+): Promise<void> {
   const handle = await open(path, "wx");
   let writing: Promise<void> | undefined;
   let syncing: Promise<void> | undefined;
   let position = 0;
   let synced = 0;
-  try {
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    const submit = async () => {
+  const writer: SequentialWriter = {
+    async submit(buffers, bytes) {
       // One write at a time: the kernel serialises a file's writes anyway.
       if (writing) await writing;
-      const buffers = batch;
       const at = position;
-      position += batchBytes;
+      position += bytes;
       const end = position;
-      batch = [];
-      batchBytes = 0;
       writing = writeAll(handle, buffers, at).then(() => {
         if (options.durable && !syncing && end - synced >= SYNC_EVERY) {
           syncing = handle.datasync().then(
@@ -62,13 +128,10 @@ export async function writeNewFile(
       });
       // Observed by the next submit or the final await; never unhandled meanwhile.
       writing.catch(() => {});
-    };
-    for await (const chunk of source) {
-      batch.push(chunk);
-      batchBytes += chunk.length;
-      if (batchBytes >= BATCH_BYTES) await submit();
-    }
-    if (batchBytes > 0) await submit();
+    },
+  };
+  try {
+    await produce(writer);
     await writing;
     await syncing;
     if (options.flush) await handle.sync();
@@ -78,6 +141,32 @@ export async function writeNewFile(
     await syncing;
     await handle.close();
   }
+}
+
+const spareFillBuffers: Buffer[] = [];
+const takeFillBuffer = () => spareFillBuffers.pop() ?? Buffer.allocUnsafeSlow(BATCH_BYTES);
+const giveFillBuffer = (buffer: Buffer) => {
+  if (spareFillBuffers.length < SPARE_FILL_BUFFERS) spareFillBuffers.push(buffer);
+};
+
+/** `promise`, or a rejection with the signal's reason once it aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** `writev` until every byte is written (a regular file takes all of it unless the disk is full). */

@@ -40,6 +40,7 @@ import {
   checkBody,
   checkPutOptions,
   DigestingStream,
+  isFillable,
   multipartEtag,
   throwIfAborted,
   toReadable,
@@ -51,6 +52,7 @@ import { resolveRange } from "../range.ts";
 import type {
   BodyInput,
   Capabilities,
+  FillableBody,
   ListedObject,
   MultipartPart,
   ObjectInfo,
@@ -62,7 +64,7 @@ import { errno, translateFsError } from "./fs-errors.ts";
 import { withFileLock } from "./fs-lock.ts";
 import { sweepStaleFiles } from "./fs-sweep.ts";
 import { fsWalker } from "./fs-walk.ts";
-import { writeNewFile } from "./fs-write.ts";
+import { writeNewFile, writeNewFileFilled } from "./fs-write.ts";
 
 export interface FsPresignOptions {
   /** Public base URL of the route that mounts `handlePresignedRequest`, e.g. `https://app/storage`. */
@@ -325,6 +327,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     throwIfAborted(signal);
     await ready();
     const path = join(stagingDir, randomUUID());
+    if (isFillable(body)) return stageFilled(path, body, limit, signal, options);
     const digest = new DigestingStream({
       ...(limit === undefined ? {} : { limit }),
       digests: { md5: md5Etags, sha256: md5Etags || (options.verifySha256 ?? false) },
@@ -339,6 +342,47 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       );
       const { ino, mtime } = await stat(path);
       return { path, ino, mtime, size: digest.byteCount, ...digest.digests() };
+    } catch (error) {
+      body.destroy();
+      await rm(path, { force: true });
+      if (diskErrors.has(errno(error) ?? "")) throw translateFsError(error);
+      throw bodyError(error, signal);
+    }
+  }
+
+  /** `stage` for a body that fills the writer's buffers itself (see `writeNewFileFilled`). */
+  async function stageFilled(
+    path: string,
+    body: Readable & FillableBody,
+    limit: number | undefined,
+    signal: AbortSignal | undefined,
+    options: { verifySha256?: boolean; flush?: boolean },
+  ): Promise<Staged> {
+    const md5 = md5Etags ? createHash("md5") : undefined;
+    const sha256 = md5Etags || options.verifySha256 ? createHash("sha256") : undefined;
+    let seen = 0;
+    try {
+      const size = await writeNewFileFilled(path, body, {
+        flush: durable && (options.flush ?? true),
+        durable,
+        ...(signal ? { signal } : {}),
+        onData: (batch) => {
+          seen += batch.length;
+          if (limit !== undefined && seen > limit)
+            throw new WharfError("INVALID_ARGUMENT", `body is longer than the declared ${limit} bytes`);
+          md5?.update(batch);
+          sha256?.update(batch);
+        },
+      });
+      const { ino, mtime } = await stat(path);
+      return {
+        path,
+        ino,
+        mtime,
+        size,
+        ...(md5 ? { md5: md5.digest("hex") } : {}),
+        ...(sha256 ? { sha256: sha256.digest("hex") } : {}),
+      };
     } catch (error) {
       body.destroy();
       await rm(path, { force: true });

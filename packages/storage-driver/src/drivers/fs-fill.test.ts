@@ -20,11 +20,12 @@ const driver = createFsDriver({ root });
 class FakeFillable extends Readable implements FillableBody {
   #at = 0;
   fills = 0;
-  constructor(
-    readonly data: Buffer,
-    readonly failAt?: number,
-  ) {
+  readonly data: Buffer;
+  readonly failAt: number | undefined;
+  constructor(data: Buffer, failAt?: number) {
     super();
+    this.data = data;
+    this.failAt = failAt;
   }
   override _read(): void {
     this.destroy(new Error("read as a stream"));

@@ -62,6 +62,7 @@ import type {
 } from "../types.ts";
 import { errno, translateFsError } from "./fs-errors.ts";
 import { withFileLock } from "./fs-lock.ts";
+import { FileBody } from "./fs-read.ts";
 import { sweepStaleFiles } from "./fs-sweep.ts";
 import { fsWalker } from "./fs-walk.ts";
 import { writeNewFile, writeNewFileFilled } from "./fs-write.ts";
@@ -687,13 +688,12 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
           throw preconditionFailed(key, "the etag does not match");
         }
         const range = getOptions.range ? resolveRange(getOptions.range, info.size) : undefined;
-        const body = handle.createReadStream({
-          // 1 MiB reads: the 64 KiB default costs RETR and git-lfs downloads about half their speed.
-          highWaterMark: 1 << 20,
-          start: range?.start ?? 0,
-          ...(range ? { end: range.end } : {}),
-          ...(getOptions.signal ? { signal: getOptions.signal } : {}),
-        });
+        const body = new FileBody(
+          handle,
+          range?.start ?? 0,
+          range ? range.end + 1 : info.size,
+          getOptions.signal,
+        );
         return range ? { info, body, range } : { info, body };
       } catch (error) {
         await handle.close();

@@ -6,7 +6,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, open, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,14 +45,26 @@ export async function workDir(): Promise<{
 /** A file of `bytes` random bytes (written in 1 MiB blocks). */
 export async function randomFile(path: string, bytes: number): Promise<void> {
   const out = createWriteStream(path);
-  const block = randomBytes(1 << 20);
-  for (let written = 0; written < bytes; written += block.length) {
-    block[0] = written & 255;
-    if (!out.write(block.subarray(0, Math.min(block.length, bytes - written))))
+  const blockBytes = 1 << 20;
+  for (let written = 0; written < bytes; written += blockBytes) {
+    // A fresh block each time: one still queued in the stream must not change under it.
+    if (!out.write(randomBytes(Math.min(blockBytes, bytes - written))))
       await new Promise<void>((r) => out.once("drain", () => r()));
   }
   out.end();
   await finished(out);
+}
+
+/** Seconds to copy `from` to a new file `to` and fdatasync it (what a durable write costs on this disk); `to` is removed. */
+export async function durableCopy(from: string, to: string): Promise<number> {
+  const started = performance.now();
+  await copyFile(from, to);
+  const handle = await open(to, "r+");
+  await handle.datasync();
+  await handle.close();
+  const seconds = (performance.now() - started) / 1000;
+  await rm(to);
+  return seconds;
 }
 
 export interface Running {

@@ -3,7 +3,7 @@ import { PassThrough, type Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { TLSSocket } from "node:tls";
 import { WharfError } from "@wharf/errors";
-import { type FillableBody, isFillable } from "@wharf/storage-driver";
+import { BufferPool, type FillableBody, isFillable } from "@wharf/storage-driver";
 import { connectActive } from "./data.ts";
 import { replyFor } from "./replies.ts";
 import type { ActiveTransfer, Session } from "./session.ts";
@@ -125,7 +125,7 @@ async function openData(
 
 /** Bytes of each of the two buffers a download from a fillable body (fs) takes turns with. */
 const SEND_BUFFER_BYTES = 1 << 20;
-const spareSendBuffers: Buffer[] = [];
+const sendBuffers = new BufferPool(SEND_BUFFER_BYTES, 8);
 
 /**
  * Sends a body that fills buffers itself (the fs driver's files): two reused 1 MiB buffers take
@@ -137,10 +137,7 @@ async function sendFilled(
   socket: Writable,
   signal: AbortSignal,
 ): Promise<number> {
-  const buffers = [
-    spareSendBuffers.pop() ?? Buffer.allocUnsafeSlow(SEND_BUFFER_BYTES),
-    spareSendBuffers.pop() ?? Buffer.allocUnsafeSlow(SEND_BUFFER_BYTES),
-  ];
+  const buffers = [sendBuffers.take(), sendBuffers.take()];
   const sending: (Promise<void> | undefined)[] = [undefined, undefined];
   let bytes = 0;
   try {
@@ -169,7 +166,7 @@ async function sendFilled(
   }
   body.destroy();
   // Reused only after a clean send: a failed write may still be queued on a destroyed socket.
-  for (const buffer of buffers) if (spareSendBuffers.length < 8) spareSendBuffers.push(buffer);
+  for (const buffer of buffers) sendBuffers.give(buffer);
   return bytes;
 }
 
@@ -200,52 +197,55 @@ export function uploadBody(
   signal: AbortSignal,
 ): { body: Readable; bytes: () => number } {
   const adopted = socketBodies.get(socket);
-  if (adopted) return socketUploadBody(adopted, s, signal);
+  if (adopted) {
+    // Read with `onread` straight into the store's buffers (see SocketBody).
+    watchUpload(adopted.socket, s, signal, {
+      finish: () => adopted.finish(),
+      fail: (reason) => adopted.fail(new DataConnectionError(reason)),
+    });
+    return { body: adopted, bytes: () => adopted.bytes };
+  }
   const body = new PassThrough({ highWaterMark: 1 << 20 });
   let bytes = 0;
-  let ended = false;
-  const fail = (reason: string) => {
-    if (!body.destroyed) body.destroy(new DataConnectionError(reason));
-  };
   socket.on("data", (chunk: Buffer) => {
     bytes += chunk.length;
     if (!body.write(chunk)) socket.pause();
   });
   body.on("drain", () => socket.resume());
-  socket.on("end", () => {
-    ended = true;
-    setTimeout(() => {
-      if (s.controlClosed.aborted || signal.aborted) fail("client went away");
-      else body.end();
-    }, s.ctx.config.eofGraceMs);
+  watchUpload(socket, s, signal, {
+    finish: () => body.end(),
+    fail: (reason) => {
+      if (!body.destroyed) body.destroy(new DataConnectionError(reason));
+    },
   });
-  socket.on("error", () => fail("data connection error"));
-  socket.on("close", () => {
-    if (!ended) fail("data connection closed");
-  });
-  signal.addEventListener("abort", () => fail("aborted"), { once: true });
-  s.controlClosed.addEventListener("abort", () => fail("control connection closed"), { once: true });
   return { body, bytes: () => bytes };
 }
 
-/** `uploadBody` for a connection read with `onread` (same end-of-file rules). */
-function socketUploadBody(body: SocketBody, s: Session, signal: AbortSignal) {
+/**
+ * The end-of-file rules of an upload's data connection: `finish` once the client's EOF has stood for
+ * `eofGraceMs` with the session alive; `fail` on an error, a close before EOF, an abort, or the
+ * control connection closing.
+ */
+function watchUpload(
+  socket: Socket,
+  s: Session,
+  signal: AbortSignal,
+  body: { finish: () => void; fail: (reason: string) => void },
+): void {
   let ended = false;
-  const fail = (reason: string) => body.fail(new DataConnectionError(reason));
-  body.socket.on("end", () => {
+  socket.on("end", () => {
     ended = true;
     setTimeout(() => {
-      if (s.controlClosed.aborted || signal.aborted) fail("client went away");
+      if (s.controlClosed.aborted || signal.aborted) body.fail("client went away");
       else body.finish();
     }, s.ctx.config.eofGraceMs);
   });
-  body.socket.on("error", () => fail("data connection error"));
-  body.socket.on("close", () => {
-    if (!ended) fail("data connection closed");
+  socket.on("error", () => body.fail("data connection error"));
+  socket.on("close", () => {
+    if (!ended) body.fail("data connection closed");
   });
-  signal.addEventListener("abort", () => fail("aborted"), { once: true });
-  s.controlClosed.addEventListener("abort", () => fail("control connection closed"), { once: true });
-  return { body, bytes: () => body.bytes };
+  signal.addEventListener("abort", () => body.fail("aborted"), { once: true });
+  s.controlClosed.addEventListener("abort", () => body.fail("control connection closed"), { once: true });
 }
 
 /** Wraps errors from the upload body so the caller replies 426, not a storage code. */

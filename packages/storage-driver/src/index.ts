@@ -1,4 +1,5 @@
 export { bodyError, isFillable, readAll, toReadable } from "./body.ts";
+export { BufferPool } from "./buffer-pool.ts";
 export { compareKeys } from "./compare-keys.ts";
 export { createFsDriver, type FsDriverOptions, type FsPresignOptions } from "./drivers/fs.ts";
 export { createMemoryDriver, type MemoryDriverOptions } from "./drivers/memory.ts";

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, mkdtemp, readdir, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -93,11 +93,64 @@ describe("fs driver on disk", () => {
     await driver.delete("prune/a/b/c");
     expect(await readdir(root)).not.toContain("prune");
   });
+});
+
+describe("fs lock files", () => {
+  let locks: string;
+  beforeAll(async () => {
+    locks = await mkdtemp(join(tmpdir(), "wharf-fs-locks-"));
+  });
+  afterAll(async () => {
+    await rm(locks, { recursive: true, force: true });
+  });
 
   it("breaks a lock left by a dead process", async () => {
-    const lockFile = join(root, "dead.lock");
-    await writeFile(lockFile, `999999999\n${(await import("node:os")).hostname()}\nnonce\n${Date.now()}`);
+    const lockFile = join(locks, "dead.lock");
+    await writeFile(lockFile, `999999999\n${hostname()}\nnonce\n${Date.now()}`);
     expect(await withFileLock(lockFile, async () => "acquired")).toBe("acquired");
+  });
+
+  it("waits for a fresh lock of another host and breaks it once unchanged for staleMs", async () => {
+    const lockFile = join(locks, "elsewhere.lock");
+    await writeFile(lockFile, `1\nanother-host\nnonce\n${Date.now()}`);
+    expect(await codeOf(withFileLock(lockFile, async () => "acquired", { timeoutMs: 50 }))).toBe(
+      "UNAVAILABLE",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(await withFileLock(lockFile, async () => "acquired", { staleMs: 100 })).toBe("acquired");
+  });
+
+  it("takes a lock as a link to the process's owner file: no inode per lock, nothing left after", async () => {
+    const first = join(locks, "a.lock");
+    const second = join(locks, "b.lock");
+    const inodes = await withFileLock(first, () =>
+      withFileLock(second, async () => [
+        (await stat(first)).ino,
+        (await stat(second)).ino,
+        (await stat(first)).nlink,
+      ]),
+    );
+    expect(inodes[0]).toBe(inodes[1]);
+    expect(inodes[2]).toBe(3);
+    const owners = await readdir(join(locks, ".owners"));
+    expect(owners).toHaveLength(1);
+    expect((await stat(join(locks, ".owners", owners[0]!))).nlink).toBe(1);
+    expect((await readdir(locks)).filter((name) => name.endsWith(".lock"))).toEqual([]);
+  });
+
+  it("serialises callers of one lock in one process and recreates a removed owner file", async () => {
+    const lockFile = join(locks, "queue.lock");
+    const order: string[] = [];
+    const step = (name: string) =>
+      withFileLock(lockFile, async () => {
+        order.push(`${name} in`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        order.push(`${name} out`);
+      });
+    await Promise.all([step("a"), step("b"), step("c")]);
+    expect(order).toEqual(["a in", "a out", "b in", "b out", "c in", "c out"]);
+    await rm(join(locks, ".owners"), { recursive: true });
+    expect(await withFileLock(lockFile, async () => "again")).toBe("again");
   });
 });
 

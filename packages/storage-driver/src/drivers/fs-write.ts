@@ -1,6 +1,11 @@
-import type { FileHandle } from "node:fs/promises";
-import { open } from "node:fs/promises";
+import { closeSync, fdatasync, fstatSync, fsync, openSync, writev } from "node:fs";
+import { promisify } from "node:util";
+import { BufferPool } from "../buffer-pool.ts";
 import type { FillableBody } from "../types.ts";
+
+const writevFd = promisify(writev);
+const fdatasyncFd = promisify(fdatasync);
+const fsyncFd = promisify(fsync);
 
 /** Bytes gathered before one `writev` (a network body arrives in 16-64 KiB chunks). */
 const BATCH_BYTES = 1 << 20;
@@ -20,6 +25,12 @@ export interface WriteFileOptions {
   readonly durable: boolean;
 }
 
+/** What the written file is: its inode and modification time, read before it was closed. */
+export interface WrittenFile {
+  readonly ino: number;
+  readonly mtime: Date;
+}
+
 /**
  * Writes `source` to a new file at `path` (created exclusively), gathering chunks into batches of
  * about 1 MiB so each trip through libuv's thread pool moves a batch, not a 64 KiB socket read: every
@@ -31,8 +42,8 @@ export async function writeNewFile(
   path: string,
   source: AsyncIterable<Buffer>,
   options: WriteFileOptions,
-): Promise<void> {
-  await withWriter(path, options, async (writer) => {
+): Promise<WrittenFile> {
+  return withWriter(path, options, async (writer) => {
     let batch: Buffer[] = [];
     let batchBytes = 0;
     for await (const chunk of source) {
@@ -53,18 +64,19 @@ export async function writeNewFile(
  * filled while the other is written, so the bytes go from the socket to the page cache through
  * memory that is reused (no buffer per read, no page faults for fresh memory). `onData` sees each
  * filled batch before it is written (hashing, a size limit); a throw there fails the write.
- * Returns the bytes written.
+ * Returns the bytes written with the file's stamp.
  */
 export async function writeNewFileFilled(
   path: string,
   body: FillableBody,
   options: WriteFileOptions & { onData?: (batch: Buffer) => void; signal?: AbortSignal },
-): Promise<number> {
-  const buffers = [takeFillBuffer(), takeFillBuffer()];
+): Promise<WrittenFile & { size: number }> {
+  const buffers = [fillBuffers.take(), fillBuffers.take()];
   let total = 0;
   let ended = false;
+  let written: WrittenFile;
   try {
-    await withWriter(path, options, async (writer) => {
+    written = await withWriter(path, options, async (writer) => {
       for (let turn = 0; ; turn ^= 1) {
         const buffer = buffers[turn]!;
         // The buffer's previous write was the one before the last, awaited by the last submit.
@@ -84,9 +96,9 @@ export async function writeNewFileFilled(
   } finally {
     // Reused only after a clean end: a failed or aborted body may still have a fill pending, and its
     // socket could write into the buffer until the caller destroys it.
-    if (ended) for (const buffer of buffers) giveFillBuffer(buffer);
+    if (ended) for (const buffer of buffers) fillBuffers.give(buffer);
   }
-  return total;
+  return { ...written, size: total };
 }
 
 interface SequentialWriter {
@@ -94,13 +106,17 @@ interface SequentialWriter {
   submit(buffers: Buffer[], bytes: number): Promise<void>;
 }
 
-/** Opens `path` exclusively, runs `produce` with a writer for it, waits for its writes, then closes. */
+/**
+ * Opens `path` exclusively, runs `produce` with a writer for it, waits for its writes, then closes.
+ * Opening, the final `fstat` and closing a new file are metadata calls of microseconds, made
+ * synchronously; only writes and fsyncs go through the thread pool (a 64 KiB file: one trip).
+ */
 async function withWriter(
   path: string,
   options: WriteFileOptions,
   produce: (writer: SequentialWriter) => Promise<void>,
-): Promise<void> {
-  const handle = await open(path, "wx");
+): Promise<WrittenFile> {
+  const fd = openSync(path, "wx");
   let writing: Promise<void> | undefined;
   let syncing: Promise<void> | undefined;
   let position = 0;
@@ -112,9 +128,9 @@ async function withWriter(
       const at = position;
       position += bytes;
       const end = position;
-      writing = writeAll(handle, buffers, at).then(() => {
+      writing = writeAll(fd, buffers, at).then(() => {
         if (options.durable && !syncing && end - synced >= SYNC_EVERY) {
-          syncing = handle.datasync().then(
+          syncing = fdatasyncFd(fd).then(
             () => {
               synced = end;
               syncing = undefined;
@@ -134,20 +150,18 @@ async function withWriter(
     await produce(writer);
     await writing;
     await syncing;
-    if (options.flush) await handle.sync();
+    if (options.flush) await fsyncFd(fd);
+    const { ino, mtime } = fstatSync(fd);
+    return { ino, mtime };
   } finally {
-    // A failed body still leaves a write or sync in flight on this handle: close after them.
+    // A failed body still leaves a write or sync in flight on this descriptor: close after them.
     await writing?.catch(() => {});
     await syncing;
-    await handle.close();
+    closeSync(fd);
   }
 }
 
-const spareFillBuffers: Buffer[] = [];
-const takeFillBuffer = () => spareFillBuffers.pop() ?? Buffer.allocUnsafeSlow(BATCH_BYTES);
-const giveFillBuffer = (buffer: Buffer) => {
-  if (spareFillBuffers.length < SPARE_FILL_BUFFERS) spareFillBuffers.push(buffer);
-};
+const fillBuffers = new BufferPool(BATCH_BYTES, SPARE_FILL_BUFFERS);
 
 /** `promise`, or a rejection with the signal's reason once it aborts. */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
@@ -170,11 +184,11 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
 }
 
 /** `writev` until every byte is written (a regular file takes all of it unless the disk is full). */
-async function writeAll(handle: FileHandle, buffers: Buffer[], position: number): Promise<void> {
+async function writeAll(fd: number, buffers: Buffer[], position: number): Promise<void> {
   let at = position;
   let rest = buffers;
   for (;;) {
-    const { bytesWritten } = await handle.writev(rest, at);
+    const { bytesWritten } = await writevFd(fd, rest, at);
     at += bytesWritten;
     let skip = bytesWritten;
     while (rest.length > 0 && skip >= rest[0]!.length) {

@@ -4,14 +4,17 @@ import {
   closeSync,
   constants,
   createReadStream,
+  fdatasync,
   fsync,
   linkSync,
   lstatSync,
   mkdirSync,
   openSync,
+  readFileSync,
   realpathSync,
   renameSync,
   type Stats,
+  writeFileSync,
 } from "node:fs";
 import {
   type FileHandle,
@@ -65,7 +68,7 @@ import { withFileLock } from "./fs-lock.ts";
 import { FileBody } from "./fs-read.ts";
 import { sweepStaleFiles } from "./fs-sweep.ts";
 import { fsWalker } from "./fs-walk.ts";
-import { writeNewFile, writeNewFileFilled } from "./fs-write.ts";
+import { type WrittenFile, writeNewFile, writeNewFileFilled } from "./fs-write.ts";
 
 export interface FsPresignOptions {
   /** Public base URL of the route that mounts `handlePresignedRequest`, e.g. `https://app/storage`. */
@@ -131,6 +134,7 @@ type UploadRecord = {
 } & Conditions;
 
 const fsyncFd = promisify(fsync);
+const fdatasyncFd = promisify(fdatasync);
 
 const diskErrors = new Set(["ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS", "EIO", "ENAMETOOLONG"]);
 const uploadIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -237,9 +241,10 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     }
   }
 
+  /** The sidecar of `key`, read synchronously: a file of a few hundred bytes, like the metadata calls above. */
   async function readSidecar(key: string): Promise<Sidecar | undefined> {
     try {
-      return JSON.parse(await readFile(metaPath(key), "utf8")) as Sidecar;
+      return JSON.parse(readFileSync(metaPath(key), "utf8")) as Sidecar;
     } catch (error) {
       if (errno(error) === "ENOENT" || errno(error) === "ENOTDIR" || errno(error) === "EISDIR")
         return undefined;
@@ -294,6 +299,26 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     return sidecar;
   }
 
+  /**
+   * `head` without a thread-pool trip: `lstat` of the data file and its sidecar. Undefined sends the
+   * caller to `openConsistent` (not a plain file, or a writer between its two renames).
+   */
+  async function quickInfo(key: string, path = dataPath(key)): Promise<ObjectInfo | undefined> {
+    let stats: Stats;
+    try {
+      await assertInside(key, dirname(path));
+      stats = lstatSync(path);
+    } catch (error) {
+      if (errno(error) === "ENOENT" || errno(error) === "ENOTDIR") throw translateFsError(error, key);
+      return undefined;
+    }
+    if (!stats.isFile()) return undefined;
+    const sidecar = await readSidecar(key).catch(() => undefined);
+    if (sidecar && sidecar.ino === stats.ino && sidecar.size === stats.size)
+      return toInfo(key, sidecar, stats);
+    return undefined;
+  }
+
   /** Opens the data file with the sidecar of the same version; `locked` when the key lock is held. */
   async function openConsistent(
     key: string,
@@ -335,13 +360,16 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     });
     try {
       const flush = durable && (options.flush ?? true);
+      let written: WrittenFile | undefined;
       await pipeline(
         body,
         digest,
-        (source: AsyncIterable<Buffer>) => writeNewFile(path, source, { flush, durable }),
+        async (source: AsyncIterable<Buffer>) => {
+          written = await writeNewFile(path, source, { flush, durable });
+        },
         ...(signal ? [{ signal }] : []),
       );
-      const { ino, mtime } = await stat(path);
+      const { ino, mtime } = written as WrittenFile;
       return { path, ino, mtime, size: digest.byteCount, ...digest.digests() };
     } catch (error) {
       body.destroy();
@@ -363,7 +391,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     const sha256 = md5Etags || options.verifySha256 ? createHash("sha256") : undefined;
     let seen = 0;
     try {
-      const size = await writeNewFileFilled(path, body, {
+      const { size, ino, mtime } = await writeNewFileFilled(path, body, {
         flush: durable && (options.flush ?? true),
         durable,
         ...(signal ? { signal } : {}),
@@ -375,7 +403,6 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
           sha256?.update(batch);
         },
       });
-      const { ino, mtime } = await stat(path);
       return {
         path,
         ino,
@@ -419,10 +446,22 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     if (sync) await syncDir(dirname(path));
   }
 
-  /** Writes a sidecar to a staging file, flushed (no lock needed: nobody else knows the name). */
+  /**
+   * Writes a sidecar to a staging file, flushed (no lock needed: nobody else knows the name). Only
+   * the fsync goes through the thread pool; the rest is a few hundred bytes into the page cache.
+   */
   async function stageSidecar(sidecar: Sidecar): Promise<string> {
     const temporary = join(stagingDir, `${randomUUID()}.json`);
-    await writeFile(temporary, JSON.stringify(sidecar), { flush: durable });
+    const fd = openSync(temporary, "wx");
+    try {
+      writeFileSync(fd, JSON.stringify(sidecar));
+      if (durable) await fdatasyncFd(fd);
+    } catch (error) {
+      closeSync(fd);
+      await rm(temporary, { force: true });
+      throw error;
+    }
+    closeSync(fd);
     return temporary;
   }
 
@@ -463,6 +502,9 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     if (stats.isDirectory()) throw conflict(key);
     if (!stats.isFile())
       throw new WharfError("INVALID_ARGUMENT", `${key} is not a regular file`, { details: { key } });
+    const sidecar = await readSidecar(key);
+    if (sidecar && sidecar.ino === stats.ino && sidecar.size === stats.size)
+      return toInfo(key, sidecar, stats);
     const { handle, info } = await openConsistent(key, true);
     await handle.close();
     return info;
@@ -674,6 +716,8 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
 
     async head(key) {
       validateKey(key);
+      const quick = await quickInfo(key);
+      if (quick) return quick;
       const { handle, info } = await openConsistent(key);
       await handle.close();
       return info;

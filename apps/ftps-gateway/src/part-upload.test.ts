@@ -101,6 +101,32 @@ describe("uploadInParts", () => {
     expect(abandoned).toEqual([...state.open]);
     expect(pool.inUse()).toBe(0);
   });
+
+  it("refuses a body needing more parts than the store takes: QUOTA_EXCEEDED, nothing stored", async () => {
+    const { driver, state } = watched();
+    const pool = createPartPool({ partBytes, parts: 2 });
+    const abandoned: string[] = [];
+    const upload = uploadInParts("too-big", Readable.from([randomBytes(partBytes * 3 + 1)]), {
+      driver,
+      pool,
+      partsPerUpload: 2,
+      maxParts: 3,
+      abandon: (_key, id) => abandoned.push(id),
+    });
+    await expect(upload).rejects.toMatchObject({ code: "QUOTA_EXCEEDED", message: /at most 3 parts/ });
+    await expect(driver.head("too-big")).rejects.toMatchObject({ code: "NOT_FOUND" });
+    expect(abandoned).toEqual([...state.open]);
+    expect(abandoned).toHaveLength(1);
+    expect(pool.inUse()).toBe(0);
+    await uploadInParts("fits", Readable.from([randomBytes(partBytes * 3)]), {
+      driver,
+      pool,
+      partsPerUpload: 2,
+      maxParts: 3,
+      abandon: () => {},
+    });
+    expect((await driver.head("fits")).size).toBe(partBytes * 3);
+  });
 });
 
 describe("createAbortRetrier", () => {

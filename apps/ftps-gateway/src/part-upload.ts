@@ -12,6 +12,8 @@ export interface PartUploadOptions {
   /** Called with an upload that must be aborted; it owns the retries (see `createAbortRetrier`). */
   readonly abandon: (key: string, uploadId: string) => void;
   readonly signal?: AbortSignal;
+  /** Most parts one upload may have (default 10,000, S3's limit); beyond, it fails with QUOTA_EXCEEDED. */
+  readonly maxParts?: number;
 }
 
 /** Delays before the second and third attempt of a part that failed with a transient error. */
@@ -25,6 +27,7 @@ const partRetryDelaysMs = [200, 1000];
  */
 export async function uploadInParts(key: string, body: Readable, options: PartUploadOptions): Promise<void> {
   const { driver, pool } = options;
+  const maxParts = options.maxParts ?? 10_000;
   const inner = new AbortController();
   const onAbort = () => inner.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
@@ -39,6 +42,18 @@ export async function uploadInParts(key: string, body: Readable, options: PartUp
 
   const startPart = (buffer: Buffer, length: number) => {
     const number = ++partNumber;
+    if (number > maxParts) {
+      const limitGiB = (maxParts * pool.partBytes) / 2 ** 30;
+      const error = new WharfError(
+        "QUOTA_EXCEEDED",
+        `S3 takes at most ${maxParts} parts: files are limited to ${limitGiB.toFixed(limitGiB < 1 ? 3 : 0)} GiB with ${pool.partBytes / 2 ** 20} MiB parts (FTP_UPLOAD_PART_MIB)`,
+      );
+      pool.release(buffer);
+      held--;
+      failure ??= { error };
+      inner.abort(error);
+      return;
+    }
     uploadId ??= driver.createMultipart(key);
     const id = uploadId;
     const task: Promise<void> = (async () => {

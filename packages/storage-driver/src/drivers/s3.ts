@@ -144,6 +144,14 @@ function decodeUploadId(uploadId: string): { id: string; ifNoneMatch?: "*"; ifMa
 }
 
 /**
+ * The part size for a put of `size` bytes: `partSize`, or larger when the size would need more than
+ * S3's 10,000 parts (an unknown size is limited to 10,000 × `partSize`).
+ */
+export function multipartPartSize(partSize: number, size: number | undefined): number {
+  return size === undefined ? partSize : Math.max(partSize, Math.ceil(size / 10_000));
+}
+
+/**
  * Objects in an S3 bucket (AWS, Ceph RGW, …) under an optional key prefix. Streams of unknown
  * length go through lib-storage multipart uploads with bounded memory; a body that fails its
  * size or sha256 check errors before the upload completes, so nothing becomes visible.
@@ -395,7 +403,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
           await new Upload({
             client: conditional ? claimingClient(key, putOptions, putOptions.signal) : client,
             params: { ...params, Body: digest, Metadata: metadata },
-            partSize,
+            partSize: multipartPartSize(partSize, putOptions.size),
             queueSize,
             leavePartsOnError: false,
             abortController,

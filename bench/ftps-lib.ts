@@ -6,7 +6,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { copyFile, mkdtemp, open, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,18 +53,6 @@ export async function randomFile(path: string, bytes: number): Promise<void> {
   }
   out.end();
   await finished(out);
-}
-
-/** Seconds to copy `from` to a new file `to` and fdatasync it (what a durable write costs on this disk); `to` is removed. */
-export async function durableCopy(from: string, to: string): Promise<number> {
-  const started = performance.now();
-  await copyFile(from, to);
-  const handle = await open(to, "r+");
-  await handle.datasync();
-  await handle.close();
-  const seconds = (performance.now() - started) / 1000;
-  await rm(to);
-  return seconds;
 }
 
 export interface Running {
@@ -217,6 +205,27 @@ export async function timedCurl(port: number, tls: boolean, args: string[], path
     child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`curl exited ${code}`))));
   });
   return (performance.now() - started) / 1000;
+}
+
+/** Deletes `name` in the server's root with curl (`DELE`); rejects when the server refuses. */
+export async function ftpDelete(port: number, tls: boolean, name: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(
+      "curl",
+      [
+        "-sS",
+        "--fail",
+        ...(tls ? ["--ssl-reqd", "-k"] : []),
+        "-Q",
+        `DELE ${name}`,
+        "-o",
+        "/dev/null",
+        `ftp://${benchUser.login}:${benchUser.password}@127.0.0.1:${port}/`,
+      ],
+      { stdio: ["ignore", "ignore", "ignore"] },
+    );
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`curl DELE exited ${code}`))));
+  });
 }
 
 export function median(values: number[]): number {

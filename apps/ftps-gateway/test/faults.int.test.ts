@@ -151,10 +151,13 @@ describe("SIGTERM mid-transfer", () => {
         FTP_USERS__1__LOGIN: "u",
         FTP_USERS__1__PASSWORD: "p",
         FTP_SHUTDOWN_GRACE_SECONDS: "0.5",
-        LOG_LEVEL: "warn",
+        LOG_LEVEL: "info",
       },
-      stdio: ["ignore", "ignore", "pipe"],
+      stdio: ["ignore", "pipe", "pipe"],
     });
+    // The gateway's log, shown when a reply is not the expected one (it says why a transfer failed).
+    let log = "";
+    for (const stream of [child.stdout, child.stderr]) stream?.on("data", (chunk: Buffer) => (log += chunk));
     const exited = new Promise<number | null>((resolve) => child!.once("exit", (code) => resolve(code)));
     await eventually(
       () =>
@@ -166,8 +169,8 @@ describe("SIGTERM mid-transfer", () => {
     );
     const { ftp } = await startUpload(implicitPort, tls.cert, "sigterm.bin", 12 * 1024 * 1024);
     child.kill("SIGTERM");
-    expect((await ftp.read()).code).toBe(426);
-    expect((await ftp.read()).code).toBe(421);
+    expect((await ftp.read()).code, log).toBe(426);
+    expect((await ftp.read()).code, log).toBe(421);
     expect(await exited).toBe(0);
     await eventually(async () => (await pendingUploads()) === 0);
     expect(await exists("sigterm.bin")).toBe(false);

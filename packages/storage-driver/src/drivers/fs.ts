@@ -270,7 +270,10 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     try {
       await assertInside(key, dirname(path));
       const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-      const stats = await handle.stat();
+      const stats = await handle.stat().catch(async (error: unknown) => {
+        await handle.close();
+        throw error;
+      });
       if (stats.isFile()) return { handle, stats };
       await handle.close();
     } catch (error) {

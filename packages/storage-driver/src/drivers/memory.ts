@@ -166,7 +166,9 @@ export function createMemoryDriver(options: MemoryDriverOptions = {}): StorageDr
 
     async list(options: ListOptions = {}): Promise<ListPage> {
       if (options.prefix) validatePrefix(options.prefix);
-      const keys = [...objects.keys()].sort(compareKeys);
+      // Only the keys under the prefix are sorted, not the whole store, for every page.
+      const prefix = options.prefix ?? "";
+      const keys = [...objects.keys()].filter((key) => key.startsWith(prefix)).sort(compareKeys);
       return listPage(async function* (): AsyncGenerator<WalkEntry> {
         for (const key of keys) {
           yield {

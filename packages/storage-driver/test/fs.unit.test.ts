@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { isWharfError } from "@wharf/errors";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAll } from "../src/body.ts";
-import { createFsDriver } from "../src/drivers/fs.ts";
+import { createFsDriver, makeDirs } from "../src/drivers/fs.ts";
 import { withFileLock } from "../src/drivers/fs-lock.ts";
 import { sweepStaleFiles } from "../src/drivers/fs-sweep.ts";
 import type { StorageDriver } from "../src/types.ts";
@@ -92,6 +92,21 @@ describe("fs driver on disk", () => {
     await driver.put("prune/a/b/c", "x");
     await driver.delete("prune/a/b/c");
     expect(await readdir(root)).not.toContain("prune");
+  });
+});
+
+describe("fs makeDirs", () => {
+  it("returns the parent of every folder it created (to fsync), nothing when all exist", async () => {
+    const base = await mkdtemp(join(tmpdir(), "wharf-fs-dirs-"));
+    try {
+      expect(makeDirs(join(base, "a", "b", "c")).sort()).toEqual(
+        [base, join(base, "a"), join(base, "a", "b")].sort(),
+      );
+      expect(makeDirs(join(base, "a", "b", "c"))).toEqual([]);
+      expect(makeDirs(join(base, "a", "x"))).toEqual([join(base, "a")]);
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
   });
 });
 

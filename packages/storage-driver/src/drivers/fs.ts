@@ -153,6 +153,21 @@ function preconditionFailed(key: string, why: string): WharfError {
 }
 
 /**
+ * Creates `dir` and its missing parents. Returns the folders that gained an entry for a new folder
+ * (the parent of each one created), which must be fsynced too: on a filesystem without a journal,
+ * fsyncing only `dir` could leave `dir` itself unreachable after a crash.
+ */
+export function makeDirs(dir: string): string[] {
+  const first = mkdirSync(dir, { recursive: true });
+  if (first === undefined) return [];
+  const changed: string[] = [];
+  for (let created = dir; ; created = dirname(created)) {
+    changed.push(dirname(created));
+    if (created === first || dirname(created) === created) return changed;
+  }
+}
+
+/**
  * Objects as plain files under `root` (`root/photos/cat.jpg` for key `photos/cat.jpg`), with a
  * JSON sidecar per object, staging, locks and multipart parts under `root/.wharf-storage/`.
  * Writes go to a staging file, are fsynced and renamed into place; conditional writes hold a
@@ -430,7 +445,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
    */
   async function writeSidecar(key: string, sidecar: Sidecar, sync = true): Promise<void> {
     const path = metaPath(key);
-    mkdirSync(dirname(path), { recursive: true });
+    const changed = makeDirs(dirname(path));
     let handle: FileHandle;
     try {
       handle = await open(path, "w");
@@ -446,7 +461,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     } finally {
       await handle.close();
     }
-    if (sync) await syncDir(dirname(path));
+    if (sync) await Promise.all([syncDir(dirname(path)), ...changed.map((dir) => syncDir(dir))]);
   }
 
   /**
@@ -468,10 +483,13 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     return temporary;
   }
 
-  /** Renames a staged sidecar into place for `key` (the caller holds the lock and fsyncs the folder). */
-  async function placeSidecar(key: string, temporary: string): Promise<void> {
+  /**
+   * Renames a staged sidecar into place for `key` (the caller holds the lock and fsyncs the folder
+   * and the folders returned, see `makeDirs`).
+   */
+  async function placeSidecar(key: string, temporary: string): Promise<string[]> {
     const path = metaPath(key);
-    mkdirSync(dirname(path), { recursive: true });
+    const changed = makeDirs(dirname(path));
     try {
       renameSync(temporary, path);
     } catch (error) {
@@ -480,17 +498,23 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       await rm(path, { recursive: true, force: true });
       renameSync(temporary, path);
     }
+    return changed;
   }
 
-  /** Creates the parents of a data path; a file in the way is a key conflict. */
-  async function makeParents(key: string, path: string): Promise<void> {
+  /**
+   * Creates the parents of a data path; a file in the way is a key conflict. Returns the folders to
+   * fsync besides the path's own (see `makeDirs`).
+   */
+  async function makeParents(key: string, path: string): Promise<string[]> {
+    let changed: string[];
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      changed = makeDirs(dirname(path));
     } catch (error) {
       if (errno(error) === "EEXIST" || errno(error) === "ENOTDIR") throw conflict(key, error);
       throw error;
     }
     await assertInside(key, dirname(path));
+    return changed;
   }
 
   /** The object currently at `key` (lock held), or undefined. */
@@ -547,8 +571,9 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       await Promise.all([syncFile(staged.path), sidecarFile]);
       return await lock(key, async () => {
         let linked = false;
+        const changed = new Set<string>();
         for (let attempt = 0; ; attempt++) {
-          await makeParents(key, path);
+          for (const dir of await makeParents(key, path)) changed.add(dir);
           const existing = await current(key, path);
           if (conditions.ifNoneMatch === "*" && existing) throw preconditionFailed(key, "an object exists");
           if (conditions.ifMatch !== undefined && existing?.etag !== conditions.ifMatch) {
@@ -568,10 +593,13 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
             if (errno(error) !== "ENOENT" || attempt >= 5) throw error;
           }
         }
-        await placeSidecar(key, await sidecarFile);
+        for (const dir of await placeSidecar(key, await sidecarFile)) changed.add(dir);
+        changed.delete(dirname(path));
+        changed.delete(dirname(metaPath(key)));
         await Promise.all([
           syncDir(dirname(path)),
           syncDir(dirname(metaPath(key))),
+          ...[...changed].map((dir) => syncDir(dir)),
           linked ? unlink(staged.path) : undefined,
         ]);
         return toInfo(key, sidecar, staged);
@@ -650,8 +678,9 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
           throw new WharfError("NOT_FOUND", `no object at ${source}`, { details: { key: source } });
         const sidecar = await readSidecar(source);
         if (!sidecar) throw new WharfError("INTERNAL", `the sidecar of ${source} vanished under its lock`);
+        const changed = new Set<string>();
         for (let attempt = 0; ; attempt++) {
-          await makeParents(destination, to);
+          for (const dir of await makeParents(destination, to)) changed.add(dir);
           const existing = await current(destination, to);
           if (conditions.ifNoneMatch === "*" && existing)
             throw preconditionFailed(destination, "an object exists");
@@ -670,8 +699,12 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
         // The inode moved with the data, so the same sidecar describes it at the destination.
         await writeSidecar(destination, sidecar);
         await rm(metaPath(source), { force: true });
-        await syncDir(dirname(from));
-        await syncDir(dirname(to));
+        changed.delete(dirname(to));
+        await Promise.all([
+          syncDir(dirname(from)),
+          syncDir(dirname(to)),
+          ...[...changed].map((dir) => syncDir(dir)),
+        ]);
         return toInfo(destination, sidecar, await stat(to));
       }),
     );

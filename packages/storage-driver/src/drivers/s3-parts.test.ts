@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { multipartPartSize } from "./s3.ts";
+import { decodeUploadId, encodeUploadId, multipartPartSize } from "./s3.ts";
 
 describe("multipartPartSize", () => {
   const mib = 1024 * 1024;
@@ -13,5 +13,21 @@ describe("multipartPartSize", () => {
     const part = multipartPartSize(8 * mib, size);
     expect(part).toBeGreaterThan(8 * mib);
     expect(Math.ceil(size / part)).toBeLessThanOrEqual(10_000);
+  });
+});
+
+describe("upload ids", () => {
+  it("reads back the conditions it encoded, and never mistakes a Ceph id for one", () => {
+    const ceph = "2~mzGGBrRR3-5aaL79qCpuZ6sYG_1j2Ll";
+    expect(decodeUploadId(ceph)).toEqual({ id: ceph });
+    expect(decodeUploadId("2~n")).toEqual({ id: "2", ifNoneMatch: "*" });
+    const etag = "0123456789abcdef0123456789abcdef-3";
+    expect(decodeUploadId(encodeUploadId(ceph, { ifMatch: etag }))).toEqual({ id: ceph, ifMatch: etag });
+    expect(decodeUploadId(encodeUploadId(ceph, { ifNoneMatch: "*" }))).toEqual({
+      id: ceph,
+      ifNoneMatch: "*",
+    });
+    expect(decodeUploadId(encodeUploadId(ceph, {}))).toEqual({ id: ceph });
+    expect(() => encodeUploadId(ceph, { ifMatch: "not-an-md5" })).toThrow(/md5 etag/);
   });
 });

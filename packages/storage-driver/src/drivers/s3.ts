@@ -126,20 +126,34 @@ function userMetadata(raw: Record<string, string> | undefined): {
   return sha256 === undefined ? { metadata } : { metadata, sha256 };
 }
 
-/** Multipart conditions travel inside the opaque upload id, so any process can complete it. */
-function encodeUploadId(s3UploadId: string, conditions: { ifNoneMatch?: "*"; ifMatch?: string }): string {
+/** An etag an upload id can carry for `ifMatch`: an md5, or an md5 of md5s with its part count. */
+const carriedEtag = /^[0-9a-f]{32}(-\d{1,5})?$/;
+
+/**
+ * Multipart conditions travel inside the opaque upload id, so any process can complete it: `~n`
+ * (ifNoneMatch) or `~m<etag>` (ifMatch) after the store's own id. Ceph's ids contain `~` themselves
+ * (`2~UwzmdnmPCnIrj_fI9xKZVZ5hOm_8C8i`), so only these exact forms are read back as conditions.
+ */
+export function encodeUploadId(
+  s3UploadId: string,
+  conditions: { ifNoneMatch?: "*"; ifMatch?: string },
+): string {
   if (conditions.ifNoneMatch) return `${s3UploadId}~n`;
-  if (conditions.ifMatch !== undefined) return `${s3UploadId}~m${conditions.ifMatch}`;
+  if (conditions.ifMatch !== undefined) {
+    if (!carriedEtag.test(conditions.ifMatch))
+      throw new WharfError("UNSUPPORTED", "a conditional multipart upload needs an md5 etag for ifMatch");
+    return `${s3UploadId}~m${conditions.ifMatch}`;
+  }
   return s3UploadId;
 }
 
-function decodeUploadId(uploadId: string): { id: string; ifNoneMatch?: "*"; ifMatch?: string } {
+export function decodeUploadId(uploadId: string): { id: string; ifNoneMatch?: "*"; ifMatch?: string } {
   const at = uploadId.lastIndexOf("~");
   if (at < 0) return { id: uploadId };
   const flag = uploadId.slice(at + 1);
   const id = uploadId.slice(0, at);
   if (flag === "n") return { id, ifNoneMatch: "*" };
-  if (flag.startsWith("m")) return { id, ifMatch: flag.slice(1) };
+  if (flag.startsWith("m") && carriedEtag.test(flag.slice(1))) return { id, ifMatch: flag.slice(1) };
   return { id: uploadId };
 }
 
@@ -594,6 +608,8 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     async createMultipart(key, multipartOptions = {}) {
       validateKey(key, markers);
       checkPutOptions(multipartOptions);
+      // Before the upload exists: an ifMatch the id cannot carry would leave it behind.
+      encodeUploadId("", multipartOptions);
       try {
         const output = await client.send(
           new CreateMultipartUploadCommand({

@@ -151,6 +151,14 @@ export interface MultipartPart {
   readonly size: number;
 }
 
+/** A multipart upload neither completed nor aborted. */
+export interface PendingMultipart {
+  readonly key: string;
+  /** The store's id: good for `abortMultipart` and `listParts` (conditions given at create are not carried). */
+  readonly uploadId: string;
+  readonly initiated: Date;
+}
+
 /**
  * One storage backend. Keys are validated before a driver sees them (see `validateKey`); drivers
  * still refuse anything that would escape their root. Every method rejects only with `WharfError`:
@@ -207,6 +215,11 @@ export interface StorageDriver {
   completeMultipart(key: string, uploadId: string, parts: readonly MultipartPart[]): Promise<ObjectInfo>;
   /** Idempotent. */
   abortMultipart(key: string, uploadId: string): Promise<void>;
+  /**
+   * The multipart uploads under `prefix` that were neither completed nor aborted (a crashed
+   * writer's), page by page. `UNSUPPORTED` unless `capabilities.multipart`.
+   */
+  listMultipartUploads(prefix?: string): AsyncIterable<PendingMultipart>;
 
   /** Releases sockets and handles. */
   close(): Promise<void>;

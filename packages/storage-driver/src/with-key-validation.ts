@@ -45,6 +45,10 @@ export function withKeyValidation(driver: StorageDriver): StorageDriver {
     listParts: async (key, uploadId) => driver.listParts(valid(key), uploadId),
     completeMultipart: async (key, uploadId, parts) => driver.completeMultipart(valid(key), uploadId, parts),
     abortMultipart: async (key, uploadId) => driver.abortMultipart(valid(key), uploadId),
+    listMultipartUploads: (prefix) => {
+      if (prefix) validatePrefix(prefix);
+      return driver.listMultipartUploads(prefix);
+    },
     close: () => driver.close(),
   };
   wrapped.add(safe);

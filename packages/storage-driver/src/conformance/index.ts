@@ -630,6 +630,38 @@ export function testDriver(options: ConformanceOptions): void {
         expect(await codeOf(driver.uploadPart(key, uploadId, 2, "x"))).toBe("NOT_FOUND");
         expect(await codeOf(driver.head(key))).toBe("NOT_FOUND");
       });
+
+      it("lists the uploads left pending under a prefix, usable to abort them", async () => {
+        if (!driver.capabilities.multipart) return;
+        const folder = fresh("mp-pending");
+        const before = Date.now();
+        const kept = await driver.createMultipart(`${folder}/a/kept`);
+        const done = await driver.createMultipart(`${folder}/b/done`);
+        await driver.uploadPart(`${folder}/b/done`, done, 1, "x");
+        await driver.completeMultipart(
+          `${folder}/b/done`,
+          done,
+          await driver.listParts(`${folder}/b/done`, done),
+        );
+        const outside = await driver.createMultipart(`${folder}-other/c`);
+        const pending = async (prefix: string) => {
+          const found: { key: string; initiated: Date; uploadId: string }[] = [];
+          for await (const upload of driver.listMultipartUploads(prefix)) found.push(upload);
+          return found;
+        };
+        const listed = await pending(`${folder}/`);
+        expect(listed.map((upload) => upload.key)).toEqual([`${folder}/a/kept`]);
+        // Store clocks round to seconds.
+        expect(listed[0]!.initiated.getTime()).toBeGreaterThanOrEqual(before - 2000);
+        expect(listed[0]!.initiated.getTime()).toBeLessThanOrEqual(Date.now() + 2000);
+        await driver.abortMultipart(listed[0]!.key, listed[0]!.uploadId);
+        expect(await codeOf(driver.listParts(`${folder}/a/kept`, kept))).toBe("NOT_FOUND");
+        expect(await pending(`${folder}/`)).toEqual([]);
+        expect((await pending(`${folder}-other/`)).map((upload) => upload.key)).toEqual([
+          `${folder}-other/c`,
+        ]);
+        await driver.abortMultipart(`${folder}-other/c`, outside);
+      });
     });
 
     describe("presign", () => {

@@ -1048,6 +1048,33 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       });
     },
 
+    async *listMultipartUploads(prefix = "") {
+      if (prefix) validatePrefix(prefix);
+      await ready();
+      let ids: string[];
+      try {
+        ids = (await readdir(uploadsDir)).filter((id) => uploadIdPattern.test(id)).sort();
+      } catch (error) {
+        throw translateFsError(error);
+      }
+      for (const uploadId of ids) {
+        const recordPath = join(uploadsDir, uploadId, "upload.json");
+        // Gone meanwhile (completed or aborted), or not yet written: not pending.
+        const found = await Promise.all([readFile(recordPath, "utf8"), stat(recordPath)]).catch(
+          () => undefined,
+        );
+        if (!found) continue;
+        let key: unknown;
+        try {
+          key = (JSON.parse(found[0]) as UploadRecord).key;
+        } catch {
+          continue;
+        }
+        if (typeof key === "string" && key.startsWith(prefix))
+          yield { key, uploadId, initiated: found[1].mtime };
+      }
+    },
+
     async close() {
       await sweeping;
     },

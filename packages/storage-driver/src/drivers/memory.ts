@@ -43,6 +43,7 @@ interface PendingUpload {
   readonly key: string;
   readonly options: Omit<PutOptions, "size" | "sha256" | "signal">;
   readonly parts: Map<number, { data: Buffer; part: MultipartPart }>;
+  readonly initiated: Date;
 }
 
 const capabilities: Capabilities = Object.freeze({
@@ -231,7 +232,7 @@ export function createMemoryDriver(options: MemoryDriverOptions = {}): StorageDr
     async createMultipart(key, options = {}) {
       validateKey(key, markers);
       const uploadId = randomUUID();
-      uploads.set(uploadId, { key, options, parts: new Map() });
+      uploads.set(uploadId, { key, options, parts: new Map(), initiated: new Date() });
       return uploadId;
     },
 
@@ -245,6 +246,14 @@ export function createMemoryDriver(options: MemoryDriverOptions = {}): StorageDr
       const part: MultipartPart = { partNumber, etag: result.md5, size: result.size };
       pending.parts.set(partNumber, { data: result.data, part });
       return part;
+    },
+
+    async *listMultipartUploads(prefix = "") {
+      if (prefix) validatePrefix(prefix);
+      for (const [uploadId, pending] of [...uploads]) {
+        if (pending.key.startsWith(prefix))
+          yield { key: pending.key, uploadId, initiated: pending.initiated };
+      }
     },
 
     async listParts(key, uploadId) {

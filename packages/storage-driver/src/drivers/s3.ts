@@ -9,6 +9,8 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
+  ListMultipartUploadsCommand,
+  type ListMultipartUploadsCommandOutput,
   ListObjectsV2Command,
   ListPartsCommand,
   PutObjectCommand,
@@ -661,6 +663,37 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       } catch (error) {
         throw translateS3Error(error, key);
       }
+    },
+
+    async *listMultipartUploads(listPrefix = "") {
+      if (listPrefix) validatePrefix(listPrefix);
+      let keyMarker: string | undefined;
+      let uploadIdMarker: string | undefined;
+      do {
+        let output: ListMultipartUploadsCommandOutput;
+        try {
+          output = await client.send(
+            new ListMultipartUploadsCommand({
+              Bucket: bucket,
+              Prefix: full(listPrefix),
+              ...(keyMarker === undefined ? {} : { KeyMarker: keyMarker }),
+              ...(uploadIdMarker === undefined ? {} : { UploadIdMarker: uploadIdMarker }),
+            }),
+          );
+        } catch (error) {
+          throw translateS3Error(error);
+        }
+        for (const upload of output.Uploads ?? []) {
+          if (!upload.Key?.startsWith(prefix) || !upload.UploadId) continue;
+          yield {
+            key: upload.Key.slice(prefix.length),
+            uploadId: upload.UploadId,
+            initiated: upload.Initiated ?? new Date(0),
+          };
+        }
+        keyMarker = output.IsTruncated ? output.NextKeyMarker : undefined;
+        uploadIdMarker = output.IsTruncated ? output.NextUploadIdMarker : undefined;
+      } while (keyMarker !== undefined);
     },
 
     async listParts(key, uploadId) {

@@ -9,7 +9,7 @@ import type { Config } from "./config.ts";
 import { createPassivePool } from "./data.ts";
 import { createFtpMetrics } from "./metrics.ts";
 import { createPartPool } from "./part-pool.ts";
-import { createAbortRetrier } from "./part-upload.ts";
+import { abortAbandonedUploads, createAbortRetrier } from "./part-upload.ts";
 import { type ServerContext, type SessionHandle, startSession } from "./session.ts";
 import { createTlsUpgrader, type TlsMaterial } from "./tls.ts";
 
@@ -55,6 +55,20 @@ export function createApp(deps: AppDeps) {
         "gave up aborting a multipart upload; its parts are left behind",
       ),
   });
+  // In the background at start: uploads left by a gateway that died mid-transfer.
+  const abandonedUploads =
+    deps.driver.capabilities.multipart && config.uploads.abandonedAfterMs > 0
+      ? abortAbandonedUploads(deps.driver, config.uploads.abandonedAfterMs).then(
+          (aborted) => {
+            if (aborted > 0) logger.info({ aborted }, "aborted abandoned multipart uploads");
+            return aborted;
+          },
+          (error: unknown) => {
+            logger.warn({ err: error }, "could not look for abandoned multipart uploads");
+            return 0;
+          },
+        )
+      : Promise.resolve(0);
   // S3 parts need a length, so they are buffered: in a fixed budget shared by every session.
   const uploads =
     deps.driver.name === "s3"
@@ -163,6 +177,8 @@ export function createApp(deps: AppDeps) {
     sessionCount: () => sessions.size,
     /** Failed multipart uploads whose abort is still being retried. */
     pendingAborts: () => aborts.pending(),
+    /** How many abandoned multipart uploads the start-up sweep aborted, once it is done. */
+    abandonedUploads: () => abandonedUploads,
     async listen(): Promise<Listening> {
       const commandPort = await listenOn(command, config.commandPort);
       const implicitPort =
@@ -179,6 +195,7 @@ export function createApp(deps: AppDeps) {
       );
       await Promise.all([...sessions].map((handle) => handle.shutdown(graceMs)));
       await Promise.all(closing);
+      await abandonedUploads;
       for (const left of aborts.stop())
         logger.error(left, "shutting down with a multipart upload not aborted; its parts are left behind");
       await health?.close(1000);

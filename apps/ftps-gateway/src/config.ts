@@ -64,6 +64,7 @@ const schema = z
     FTP_UPLOAD_PART_MIB: z.coerce.number().int().min(5).max(512).default(5),
     FTP_UPLOAD_BUFFERS: z.coerce.number().int().min(1).max(10_000).default(6),
     FTP_UPLOAD_BUFFERS_PER_SESSION: z.coerce.number().int().min(1).max(64).default(4),
+    FTP_ABANDONED_UPLOAD_HOURS: z.coerce.number().min(0).default(24),
     FTP_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).default(10),
     FTP_JWT_SECRET: z.string().min(16).optional(),
     FTP_JWT_PUBLIC_KEY_FILE: z.string().min(1).optional(),
@@ -258,6 +259,7 @@ function toConfig(c: z.output<typeof schema>, users: z.output<typeof userSchema>
       partBytes: c.FTP_UPLOAD_PART_MIB * 1024 * 1024,
       buffers: c.FTP_UPLOAD_BUFFERS,
       buffersPerSession: Math.min(c.FTP_UPLOAD_BUFFERS_PER_SESSION, c.FTP_UPLOAD_BUFFERS),
+      abandonedAfterMs: c.FTP_ABANDONED_UPLOAD_HOURS * 3600 * 1000,
     },
     shutdownGraceMs: c.FTP_SHUTDOWN_GRACE_SECONDS * 1000,
     users: users.map(

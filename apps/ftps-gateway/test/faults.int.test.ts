@@ -122,57 +122,86 @@ describe.each([
   });
 });
 
-describe("SIGTERM mid-transfer", () => {
+/** The gateway as its own process (main.ts) on the test bucket, healthy; `log` collects its output. */
+async function spawnGateway(dir: string) {
+  const tls = await testTls();
+  await writeFile(join(dir, "cert.pem"), tls.cert);
+  await writeFile(join(dir, "key.pem"), tls.key);
+  const [port, implicitPort, healthPort] = [await freePort(), await freePort(), await freePort()];
+  const env = s3Env();
+  const child = spawn(process.execPath, [join(import.meta.dirname, "../src/main.ts")], {
+    env: {
+      ...process.env,
+      STORAGE_URL: storageUrl,
+      AWS_ACCESS_KEY_ID: env.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: env.secretAccessKey,
+      FTP_LISTEN_HOST: "127.0.0.1",
+      FTP_COMMAND_PORT: String(port),
+      FTP_IMPLICIT_PORT: String(implicitPort),
+      HEALTHCHECK_PORT: String(healthPort),
+      HEALTHCHECK_HOST: "127.0.0.1",
+      FTP_TLS_CERT_FILE: join(dir, "cert.pem"),
+      FTP_TLS_KEY_FILE: join(dir, "key.pem"),
+      FTP_USERS__1__LOGIN: "u",
+      FTP_USERS__1__PASSWORD: "p",
+      FTP_SHUTDOWN_GRACE_SECONDS: "0.5",
+      LOG_LEVEL: "info",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  // The gateway's log, shown when a reply is not the expected one (it says why a transfer failed).
+  const gateway = { child, implicitPort, ca: tls.cert, log: "" };
+  for (const stream of [child.stdout, child.stderr])
+    stream?.on("data", (chunk: Buffer) => (gateway.log += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  await eventually(
+    () =>
+      fetch(`http://127.0.0.1:${healthPort}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      ),
+    90_000,
+  );
+  return { ...gateway, exited };
+}
+
+describe("a gateway process stopped mid-transfer", () => {
   let child: ChildProcess | undefined;
   afterAll(() => {
     if (child?.exitCode === null) child.kill("SIGKILL");
   });
 
-  it("aborts the upload after the grace period: 426, no object, no multipart upload, exit 0", async () => {
+  it("SIGTERM: aborts the upload after the grace period: 426, no object, no multipart upload, exit 0", async () => {
     await using dir = await tempDir("ftps-sigterm-");
-    const tls = await testTls();
-    await writeFile(join(dir.path, "cert.pem"), tls.cert);
-    await writeFile(join(dir.path, "key.pem"), tls.key);
-    const [port, implicitPort, healthPort] = [await freePort(), await freePort(), await freePort()];
-    const env = s3Env();
-    child = spawn(process.execPath, [join(import.meta.dirname, "../src/main.ts")], {
-      env: {
-        ...process.env,
-        STORAGE_URL: storageUrl,
-        AWS_ACCESS_KEY_ID: env.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: env.secretAccessKey,
-        FTP_LISTEN_HOST: "127.0.0.1",
-        FTP_COMMAND_PORT: String(port),
-        FTP_IMPLICIT_PORT: String(implicitPort),
-        HEALTHCHECK_PORT: String(healthPort),
-        HEALTHCHECK_HOST: "127.0.0.1",
-        FTP_TLS_CERT_FILE: join(dir.path, "cert.pem"),
-        FTP_TLS_KEY_FILE: join(dir.path, "key.pem"),
-        FTP_USERS__1__LOGIN: "u",
-        FTP_USERS__1__PASSWORD: "p",
-        FTP_SHUTDOWN_GRACE_SECONDS: "0.5",
-        LOG_LEVEL: "info",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    // The gateway's log, shown when a reply is not the expected one (it says why a transfer failed).
-    let log = "";
-    for (const stream of [child.stdout, child.stderr]) stream?.on("data", (chunk: Buffer) => (log += chunk));
-    const exited = new Promise<number | null>((resolve) => child!.once("exit", (code) => resolve(code)));
-    await eventually(
-      () =>
-        fetch(`http://127.0.0.1:${healthPort}/healthz`).then(
-          (r) => r.ok,
-          () => false,
-        ),
-      90_000,
-    );
-    const { ftp } = await startUpload(implicitPort, tls.cert, "sigterm.bin", 12 * 1024 * 1024);
+    const gateway = await spawnGateway(dir.path);
+    child = gateway.child;
+    const { ftp } = await startUpload(gateway.implicitPort, gateway.ca, "sigterm.bin", 12 * 1024 * 1024);
     child.kill("SIGTERM");
-    expect((await ftp.read()).code, log).toBe(426);
-    expect((await ftp.read()).code, log).toBe(421);
-    expect(await exited).toBe(0);
+    expect((await ftp.read()).code, gateway.log).toBe(426);
+    expect((await ftp.read()).code, gateway.log).toBe(421);
+    expect(await gateway.exited).toBe(0);
     await eventually(async () => (await pendingUploads()) === 0);
     expect(await exists("sigterm.bin")).toBe(false);
+  }, 180_000);
+
+  it("SIGKILL: the next gateway aborts the multipart upload left behind when it starts", async () => {
+    await using dir = await tempDir("ftps-sigkill-");
+    const gateway = await spawnGateway(dir.path);
+    child = gateway.child;
+    const { ftp } = await startUpload(gateway.implicitPort, gateway.ca, "killed.bin", 12 * 1024 * 1024);
+    await eventually(async () => (await pendingUploads()) === 1);
+    child.kill("SIGKILL");
+    await gateway.exited;
+    ftp.socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await pendingUploads()).toBe(1);
+    // A young upload could be another replica's: only those older than FTP_ABANDONED_UPLOAD_HOURS go.
+    await using keeping = await startGateway({ driver });
+    expect(await keeping.app.abandonedUploads()).toBe(0);
+    expect(await pendingUploads()).toBe(1);
+    await using next = await startGateway({ driver, env: { FTP_ABANDONED_UPLOAD_HOURS: String(1 / 3600) } });
+    expect(await next.app.abandonedUploads()).toBe(1);
+    expect(await pendingUploads()).toBe(0);
+    expect(await exists("killed.bin")).toBe(false);
   }, 180_000);
 });

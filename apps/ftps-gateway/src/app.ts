@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { Verifier } from "@wharf/auth-jwt";
 import { createHttpApp, createMetrics, type RunningServer, serveHttp } from "@wharf/http-kit";
-import type { StorageDriver } from "@wharf/storage-driver";
+import { abortStaleUploads, type StorageDriver } from "@wharf/storage-driver";
 import type { Logger } from "pino";
 import { createPassiveAddressResolver, plainAddress } from "./addresses.ts";
 import { createAuthenticator, createLoginGuard } from "./auth.ts";
@@ -9,7 +9,7 @@ import type { Config } from "./config.ts";
 import { createPassivePool } from "./data.ts";
 import { createFtpMetrics } from "./metrics.ts";
 import { createPartPool } from "./part-pool.ts";
-import { abortAbandonedUploads, createAbortRetrier } from "./part-upload.ts";
+import { createAbortRetrier } from "./part-upload.ts";
 import { type ServerContext, type SessionHandle, startSession } from "./session.ts";
 import { createTlsUpgrader, type TlsMaterial } from "./tls.ts";
 
@@ -58,7 +58,7 @@ export function createApp(deps: AppDeps) {
   // In the background at start: uploads left by a gateway that died mid-transfer.
   const abandonedUploads =
     deps.driver.capabilities.multipart && config.uploads.abandonedAfterMs > 0
-      ? abortAbandonedUploads(deps.driver, config.uploads.abandonedAfterMs).then(
+      ? abortStaleUploads(deps.driver, { olderThanMs: config.uploads.abandonedAfterMs }).then(
           (aborted) => {
             if (aborted > 0) logger.info({ aborted }, "aborted abandoned multipart uploads");
             return aborted;

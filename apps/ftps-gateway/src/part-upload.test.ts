@@ -1,13 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, utimes } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { WharfError } from "@wharf/errors";
-import { createFsDriver, createMemoryDriver, readAll, type StorageDriver } from "@wharf/storage-driver";
+import { createMemoryDriver, readAll, type StorageDriver } from "@wharf/storage-driver";
 import { describe, expect, it } from "vitest";
 import { createPartPool } from "./part-pool.ts";
-import { abortAbandonedUploads, createAbortRetrier, uploadInParts } from "./part-upload.ts";
+import { createAbortRetrier, uploadInParts } from "./part-upload.ts";
 
 const partBytes = 64 * 1024;
 
@@ -166,24 +163,5 @@ describe("createAbortRetrier", () => {
     aborts.abandon("k", id);
     await expect.poll(() => given).toEqual([id]);
     expect(aborts.pending()).toBe(0);
-  });
-});
-
-describe("abortAbandonedUploads", () => {
-  it("aborts the uploads older than the threshold and keeps the younger ones (fs driver)", async () => {
-    const root = await mkdtemp(join(tmpdir(), "ftps-abandoned-"));
-    const driver = createFsDriver({ root });
-    try {
-      const old = await driver.createMultipart("home/crashed.bin");
-      const young = await driver.createMultipart("home/uploading.bin");
-      const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
-      await utimes(join(root, ".wharf-storage", "uploads", old, "upload.json"), twoHoursAgo, twoHoursAgo);
-      expect(await abortAbandonedUploads(driver, 3600 * 1000)).toBe(1);
-      await expect(driver.listParts("home/crashed.bin", old)).rejects.toMatchObject({ code: "NOT_FOUND" });
-      expect(await driver.listParts("home/uploading.bin", young)).toEqual([]);
-    } finally {
-      await driver.close();
-      await rm(root, { recursive: true, force: true });
-    }
   });
 });

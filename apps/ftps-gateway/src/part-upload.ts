@@ -16,22 +16,6 @@ export interface PartUploadOptions {
   readonly maxParts?: number;
 }
 
-/**
- * Aborts the multipart uploads initiated at least `olderThanMs` ago: those of a gateway that died
- * mid-upload (killed, or out of memory), which nobody else will ever complete. An upload in progress
- * on another replica is younger than that. Returns how many were aborted.
- */
-export async function abortAbandonedUploads(driver: StorageDriver, olderThanMs: number): Promise<number> {
-  const cutoff = Date.now() - olderThanMs;
-  let aborted = 0;
-  for await (const upload of driver.listMultipartUploads()) {
-    if (upload.initiated.getTime() > cutoff) continue;
-    await driver.abortMultipart(upload.key, upload.uploadId);
-    aborted++;
-  }
-  return aborted;
-}
-
 /** Delays before the second and third attempt of a part that failed with a transient error. */
 const partRetryDelaysMs = [200, 1000];
 

@@ -31,6 +31,7 @@ describe("loadConfig", () => {
       expiresIn: 3600,
       maxBatchObjects: 1000,
       locking: true,
+      abandonedUploadMs: 24 * 3_600_000,
     });
   });
 
@@ -73,10 +74,17 @@ describe("loadConfig", () => {
       LFS_TRANSFER_MODE: "teleport",
       LFS_MAX_BATCH_OBJECTS: "-3",
       LFS_LOCKING: "maybe",
+      LFS_ABANDONED_UPLOAD_HOURS: "a day",
     });
     expect(problems.some((p) => p.startsWith("JWT_SECRET"))).toBe(true);
     expect(problems.some((p) => p.startsWith("STORAGE_URL"))).toBe(true);
-    for (const name of ["PORT", "LFS_TRANSFER_MODE", "LFS_MAX_BATCH_OBJECTS", "LFS_LOCKING"])
+    for (const name of [
+      "PORT",
+      "LFS_TRANSFER_MODE",
+      "LFS_MAX_BATCH_OBJECTS",
+      "LFS_LOCKING",
+      "LFS_ABANDONED_UPLOAD_HOURS",
+    ])
       expect(
         problems.some((p) => p.startsWith(name)),
         name,

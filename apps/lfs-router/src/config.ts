@@ -31,6 +31,8 @@ export interface LfsConfig {
   readonly unscopedTokenScopes: readonly string[];
   readonly realm: string;
   readonly locking: boolean;
+  /** Multipart uploads under the key prefix older than this are aborted at start (0: never). */
+  readonly abandonedUploadMs: number;
   readonly dev: boolean;
 }
 
@@ -88,6 +90,7 @@ const envSchema = z.object({
   LFS_UNSCOPED_TOKEN_SCOPES: list,
   LFS_REALM: optionalString,
   LFS_LOCKING: optionalString,
+  LFS_ABANDONED_UPLOAD_HOURS: optionalString,
   WHARF_DEV: optionalString,
 });
 
@@ -110,6 +113,14 @@ function positiveInt(name: string, value: string | undefined, problems: string[]
   if (Number.isSafeInteger(n) && n > 0) return n;
   problems.push(`${name}: must be a positive integer, got ${JSON.stringify(value)}`);
   return undefined;
+}
+
+function hours(name: string, value: string | undefined, fallback: number, problems: string[]): number {
+  if (value === undefined) return fallback;
+  const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
+  if (Number.isFinite(n)) return n;
+  problems.push(`${name}: must be a number of hours (0 or more), got ${JSON.stringify(value)}`);
+  return fallback;
 }
 
 function flag(name: string, value: string | undefined, fallback: boolean, problems: string[]): boolean {
@@ -174,6 +185,8 @@ function build(e: Env, problems: string[]): LfsConfig {
     unscopedTokenScopes: e.LFS_UNSCOPED_TOKEN_SCOPES,
     realm: e.LFS_REALM ?? "Git LFS",
     locking: flag("LFS_LOCKING", e.LFS_LOCKING, true, problems),
+    abandonedUploadMs:
+      hours("LFS_ABANDONED_UPLOAD_HOURS", e.LFS_ABANDONED_UPLOAD_HOURS, 24, problems) * 3_600_000,
     dev: flag("WHARF_DEV", e.WHARF_DEV, false, problems),
   };
 }

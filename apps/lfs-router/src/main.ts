@@ -1,6 +1,7 @@
 import { createIssuer } from "@wharf/auth-jwt";
 import { createLogger, createMetrics, loadConfigOrExit, onShutdown, serveHttp } from "@wharf/http-kit";
 import { openStorage } from "@wharf/storage-driver";
+import { abortAbandonedUploads } from "./abandoned.ts";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { nodeFetch } from "./http.ts";
@@ -27,6 +28,13 @@ const storeEnforcesSha256 =
   mode === "direct" ? await probeSha256Enforcement(driver, config.keyPrefix) : false;
 if (mode === "direct" && !storeEnforcesSha256)
   logger.warn("the store ignores x-amz-checksum-sha256: direct uploads are staged and hashed at verify");
+
+// In the background: multipart uploads of objects over 5 GiB left by a router killed mid-upload.
+void abortAbandonedUploads(driver, {
+  olderThanMs: config.abandonedUploadMs,
+  keyPrefix: config.keyPrefix,
+  logger,
+});
 
 const app = createApp({
   config,

@@ -42,6 +42,8 @@ const sdk = createRequire(createRequire(import.meta.url).resolve("@wharf/test-ki
 ) as {
   HeadObjectCommand: new (input: { Bucket: string; Key: string }) => SdkCommand;
   ListMultipartUploadsCommand: new (input: { Bucket: string; Prefix: string }) => SdkCommand;
+  CreateMultipartUploadCommand: new (input: { Bucket: string; Key: string }) => SdkCommand;
+  AbortMultipartUploadCommand: new (input: { Bucket: string; Key: string; UploadId: string }) => SdkCommand;
 };
 
 /** HeadObject through the AWS SDK: the object's length and ETag as S3 reports them. */
@@ -61,4 +63,18 @@ export async function multipartUploads(bucket: TestBucket, prefix: string): Prom
     new sdk.ListMultipartUploadsCommand({ Bucket: bucket.name, Prefix: prefix }),
   )) as { Uploads?: { Key?: string }[] };
   return (output.Uploads ?? []).map((upload) => upload.Key ?? "");
+}
+
+/** Starts a multipart upload straight on the bucket (outside any driver's prefix); returns its id. */
+export async function startRawUpload(bucket: TestBucket, key: string): Promise<string> {
+  const output = (await bucket.client.send(
+    new sdk.CreateMultipartUploadCommand({ Bucket: bucket.name, Key: key }),
+  )) as { UploadId?: string };
+  return output.UploadId ?? "";
+}
+
+export async function abortRawUpload(bucket: TestBucket, key: string, uploadId: string): Promise<void> {
+  await bucket.client.send(
+    new sdk.AbortMultipartUploadCommand({ Bucket: bucket.name, Key: key, UploadId: uploadId }),
+  );
 }

@@ -1,10 +1,18 @@
 import { createHash, randomBytes } from "node:crypto";
-import { type RunningServer, serveHttp } from "@wharf/http-kit";
+import { type RunningServer, serveHttp, silentLogger } from "@wharf/http-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { abortAbandonedUploads } from "../src/abandoned.ts";
 import { createApp } from "../src/app.ts";
 import { nodeFetch } from "../src/http.ts";
 import { basic, lfsHeaders, testConfig, token } from "../src/test-support.ts";
-import { type CephStore, cephStore, headObject, multipartUploads } from "./ceph.ts";
+import {
+  abortRawUpload,
+  type CephStore,
+  cephStore,
+  headObject,
+  multipartUploads,
+  startRawUpload,
+} from "./ceph.ts";
 
 interface Action {
   href: string;
@@ -43,6 +51,24 @@ describe("proxied multipart uploads to Ceph RGW", () => {
   afterAll(async () => {
     await server?.close(1000);
     await store?.dispose();
+  });
+
+  it("aborts, at start, the uploads of its store left by a router that died, and nothing else", async () => {
+    const oid = "c".repeat(64);
+    const objectKey = `org/big/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`;
+    const crashed = await store.driver.createMultipart(objectKey);
+    // Outside the store's prefix: another tenant's upload in the same bucket.
+    const foreign = await startRawUpload(store.bucket, "elsewhere/not-ours.bin");
+    await new Promise((resolve) => setTimeout(resolve, 2100)); // Ceph dates uploads to the second
+    const options = { keyPrefix: "", logger: silentLogger() };
+    // Younger than the threshold (24 h by default): could be another replica's upload in progress.
+    expect(await abortAbandonedUploads(store.driver, { ...options, olderThanMs: 3_600_000 })).toBe(0);
+    expect(await pendingUploads()).toEqual([keyOf(oid)]);
+    expect(await abortAbandonedUploads(store.driver, { ...options, olderThanMs: 1000 })).toBe(1);
+    expect(await pendingUploads()).toEqual([]);
+    expect(await multipartUploads(store.bucket, "elsewhere/")).toEqual(["elsewhere/not-ours.bin"]);
+    await abortRawUpload(store.bucket, "elsewhere/not-ours.bin", foreign);
+    await store.driver.abortMultipart(objectKey, crashed);
   });
 
   it("stores a proxied upload in several parts, byte-identical and downloadable", async () => {

@@ -1,0 +1,28 @@
+import { mkdtemp, rm, utimes } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createFsDriver } from "./drivers/fs.ts";
+import { abortStaleUploads } from "./stale-uploads.ts";
+
+describe("abortStaleUploads", () => {
+  it("aborts the uploads under the prefix older than the threshold, nothing else (fs driver)", async () => {
+    const root = await mkdtemp(join(tmpdir(), "wharf-stale-uploads-"));
+    const driver = createFsDriver({ root });
+    try {
+      const old = await driver.createMultipart("home/crashed.bin");
+      const young = await driver.createMultipart("home/uploading.bin");
+      const elsewhere = await driver.createMultipart("other/crashed.bin");
+      const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
+      for (const id of [old, elsewhere])
+        await utimes(join(root, ".wharf-storage", "uploads", id, "upload.json"), twoHoursAgo, twoHoursAgo);
+      expect(await abortStaleUploads(driver, { olderThanMs: 3600 * 1000, prefix: "home/" })).toBe(1);
+      await expect(driver.listParts("home/crashed.bin", old)).rejects.toMatchObject({ code: "NOT_FOUND" });
+      expect(await driver.listParts("home/uploading.bin", young)).toEqual([]);
+      expect(await driver.listParts("other/crashed.bin", elsewhere)).toEqual([]);
+    } finally {
+      await driver.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

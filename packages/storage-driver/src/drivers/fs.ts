@@ -317,6 +317,14 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     return sidecar;
   }
 
+  /** The object's info when its sidecar describes the data file of `stats` (same inode and size). */
+  async function sidecarInfo(key: string, stats: Stats): Promise<ObjectInfo | undefined> {
+    const sidecar = await readSidecar(key);
+    return sidecar && sidecar.ino === stats.ino && sidecar.size === stats.size
+      ? toInfo(key, sidecar, stats)
+      : undefined;
+  }
+
   /**
    * `head` without a thread-pool trip: `lstat` of the data file and its sidecar. Undefined sends the
    * caller to `openConsistent` (not a plain file, or a writer between its two renames).
@@ -331,10 +339,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       return undefined;
     }
     if (!stats.isFile()) return undefined;
-    const sidecar = await readSidecar(key).catch(() => undefined);
-    if (sidecar && sidecar.ino === stats.ino && sidecar.size === stats.size)
-      return toInfo(key, sidecar, stats);
-    return undefined;
+    return sidecarInfo(key, stats).catch(() => undefined);
   }
 
   /** Opens the data file with the sidecar of the same version; `locked` when the key lock is held. */
@@ -344,10 +349,8 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
   ): Promise<{ handle: FileHandle; info: ObjectInfo }> {
     const { handle, stats } = await openData(key);
     try {
-      const sidecar = await readSidecar(key);
-      if (sidecar && sidecar.ino === stats.ino && sidecar.size === stats.size) {
-        return { handle, info: toInfo(key, sidecar, stats) };
-      }
+      const info = await sidecarInfo(key, stats);
+      if (info) return { handle, info };
       if (locked) return { handle, info: toInfo(key, await repairSidecar(key, handle, stats), stats) };
     } catch (error) {
       await handle.close();
@@ -529,9 +532,8 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     if (stats.isDirectory()) throw conflict(key);
     if (!stats.isFile())
       throw new WharfError("INVALID_ARGUMENT", `${key} is not a regular file`, { details: { key } });
-    const sidecar = await readSidecar(key);
-    if (sidecar && sidecar.ino === stats.ino && sidecar.size === stats.size)
-      return toInfo(key, sidecar, stats);
+    const described = await sidecarInfo(key, stats);
+    if (described) return described;
     const { handle, info } = await openConsistent(key, true);
     await handle.close();
     return info;

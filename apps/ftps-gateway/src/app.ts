@@ -56,19 +56,10 @@ export function createApp(deps: AppDeps) {
       ),
   });
   // In the background at start: uploads left by a gateway that died mid-transfer.
-  const abandonedUploads =
-    deps.driver.capabilities.multipart && config.uploads.abandonedAfterMs > 0
-      ? abortStaleUploads(deps.driver, { olderThanMs: config.uploads.abandonedAfterMs }).then(
-          (aborted) => {
-            if (aborted > 0) logger.info({ aborted }, "aborted abandoned multipart uploads");
-            return aborted;
-          },
-          (error: unknown) => {
-            logger.warn({ err: error }, "could not look for abandoned multipart uploads");
-            return 0;
-          },
-        )
-      : Promise.resolve(0);
+  const abandonedUploads = abortStaleUploads(deps.driver, {
+    olderThanMs: config.uploads.abandonedAfterMs,
+    log: logger,
+  });
   // S3 parts need a length, so they are buffered: in a fixed budget shared by every session.
   const uploads =
     deps.driver.name === "s3"

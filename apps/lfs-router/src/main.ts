@@ -1,7 +1,6 @@
 import { createIssuer } from "@wharf/auth-jwt";
 import { createLogger, createMetrics, loadConfigOrExit, onShutdown, serveHttp } from "@wharf/http-kit";
-import { openStorage } from "@wharf/storage-driver";
-import { abortAbandonedUploads } from "./abandoned.ts";
+import { abortStaleUploads, openStorage } from "@wharf/storage-driver";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { nodeFetch } from "./http.ts";
@@ -30,10 +29,10 @@ if (mode === "direct" && !storeEnforcesSha256)
   logger.warn("the store ignores x-amz-checksum-sha256: direct uploads are staged and hashed at verify");
 
 // In the background: multipart uploads of objects over 5 GiB left by a router killed mid-upload.
-void abortAbandonedUploads(driver, {
+void abortStaleUploads(driver, {
   olderThanMs: config.abandonedUploadMs,
-  keyPrefix: config.keyPrefix,
-  logger,
+  ...(config.keyPrefix ? { prefix: config.keyPrefix } : {}),
+  log: logger,
 });
 
 const app = createApp({

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { type RunningServer, serveHttp, silentLogger } from "@wharf/http-kit";
+import { abortStaleUploads } from "@wharf/storage-driver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { abortAbandonedUploads } from "../src/abandoned.ts";
 import { createApp } from "../src/app.ts";
 import { nodeFetch } from "../src/http.ts";
 import { basic, lfsHeaders, testConfig, token } from "../src/test-support.ts";
@@ -60,11 +60,11 @@ describe("proxied multipart uploads to Ceph RGW", () => {
     // Outside the store's prefix: another tenant's upload in the same bucket.
     const foreign = await startRawUpload(store.bucket, "elsewhere/not-ours.bin");
     await new Promise((resolve) => setTimeout(resolve, 2100)); // Ceph dates uploads to the second
-    const options = { keyPrefix: "", logger: silentLogger() };
+    const options = { log: silentLogger() };
     // Younger than the threshold (24 h by default): could be another replica's upload in progress.
-    expect(await abortAbandonedUploads(store.driver, { ...options, olderThanMs: 3_600_000 })).toBe(0);
+    expect(await abortStaleUploads(store.driver, { ...options, olderThanMs: 3_600_000 })).toBe(0);
     expect(await pendingUploads()).toEqual([keyOf(oid)]);
-    expect(await abortAbandonedUploads(store.driver, { ...options, olderThanMs: 1000 })).toBe(1);
+    expect(await abortStaleUploads(store.driver, { ...options, olderThanMs: 1000 })).toBe(1);
     expect(await pendingUploads()).toEqual([]);
     expect(await multipartUploads(store.bucket, "elsewhere/")).toEqual(["elsewhere/not-ours.bin"]);
     await abortRawUpload(store.bucket, "elsewhere/not-ours.bin", foreign);

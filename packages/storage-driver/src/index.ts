@@ -11,6 +11,6 @@ export { type ListAllEntry, listAll, listAllObjects } from "./list-all.ts";
 export { checkRenamePrefixes, moveObject, movePrefix } from "./move.ts";
 export { type OpenStorageOptions, openStorage, parseStorageUrl, type StorageConfig } from "./open-storage.ts";
 export { handlePresignedRequest } from "./presigned-handler.ts";
-export { abortStaleUploads } from "./stale-uploads.ts";
+export { abortStaleUploads, type StaleUploadsLog } from "./stale-uploads.ts";
 export type * from "./types.ts";
 export { withKeyValidation } from "./with-key-validation.ts";

@@ -1,8 +1,10 @@
 import { mkdtemp, rm, utimes } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { WharfError } from "@wharf/errors";
 import { describe, expect, it } from "vitest";
 import { createFsDriver } from "./drivers/fs.ts";
+import { createMemoryDriver } from "./drivers/memory.ts";
 import { abortStaleUploads } from "./stale-uploads.ts";
 
 describe("abortStaleUploads", () => {
@@ -16,6 +18,7 @@ describe("abortStaleUploads", () => {
       const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
       for (const id of [old, elsewhere])
         await utimes(join(root, ".wharf-storage", "uploads", id, "upload.json"), twoHoursAgo, twoHoursAgo);
+      expect(await abortStaleUploads(driver, { olderThanMs: 0, prefix: "home/" })).toBe(0); // off
       expect(await abortStaleUploads(driver, { olderThanMs: 3600 * 1000, prefix: "home/" })).toBe(1);
       await expect(driver.listParts("home/crashed.bin", old)).rejects.toMatchObject({ code: "NOT_FOUND" });
       expect(await driver.listParts("home/uploading.bin", young)).toEqual([]);
@@ -24,5 +27,19 @@ describe("abortStaleUploads", () => {
       await driver.close();
       await rm(root, { recursive: true, force: true });
     }
+  });
+
+  it("with a log, reports a store that fails instead of rejecting", async () => {
+    const broken = createMemoryDriver();
+    broken.listMultipartUploads = () => {
+      throw new WharfError("UNAVAILABLE", "store unreachable");
+    };
+    const warnings: string[] = [];
+    const log = { info: () => {}, warn: (_fields: object, message: string) => warnings.push(message) };
+    expect(await abortStaleUploads(broken, { olderThanMs: 1000, log })).toBe(0);
+    expect(warnings).toEqual(["could not look for abandoned multipart uploads"]);
+    await expect(abortStaleUploads(broken, { olderThanMs: 1000 })).rejects.toMatchObject({
+      code: "UNAVAILABLE",
+    });
   });
 });

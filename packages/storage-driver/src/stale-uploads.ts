@@ -1,24 +1,40 @@
 import type { StorageDriver } from "./types.ts";
 
+/** What `abortStaleUploads` reports through (a pino logger fits). */
+export interface StaleUploadsLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
 /**
  * Aborts the multipart uploads under `prefix` initiated at least `olderThanMs` ago: those of a writer
  * that died mid-upload (killed, out of memory), which nobody will ever complete or abort. An upload
- * still in progress on another replica is younger than a sensible threshold (hours). Returns how
- * many were aborted.
+ * still in progress on another replica is younger than a sensible threshold (hours). Resolves with
+ * how many were aborted: 0 when `olderThanMs` is 0 (off) or the store has no multipart uploads.
+ * With `log`, what it did is logged and a failure is logged too instead of rejecting, for a sweep
+ * an app starts in the background.
  *
  * @example
- * await abortStaleUploads(driver, { olderThanMs: 24 * 3600 * 1000, prefix: "lfs/" });
+ * void abortStaleUploads(driver, { olderThanMs: 24 * 3600 * 1000, prefix: "lfs/", log: logger });
  */
 export async function abortStaleUploads(
   driver: StorageDriver,
-  options: { olderThanMs: number; prefix?: string },
+  options: { olderThanMs: number; prefix?: string; log?: StaleUploadsLog },
 ): Promise<number> {
+  if (!driver.capabilities.multipart || options.olderThanMs <= 0) return 0;
   const cutoff = Date.now() - options.olderThanMs;
   let aborted = 0;
-  for await (const upload of driver.listMultipartUploads(options.prefix)) {
-    if (upload.initiated.getTime() > cutoff) continue;
-    await driver.abortMultipart(upload.key, upload.uploadId);
-    aborted++;
+  try {
+    for await (const upload of driver.listMultipartUploads(options.prefix)) {
+      if (upload.initiated.getTime() > cutoff) continue;
+      await driver.abortMultipart(upload.key, upload.uploadId);
+      aborted++;
+    }
+  } catch (error) {
+    if (!options.log) throw error;
+    options.log.warn({ err: error, aborted }, "could not look for abandoned multipart uploads");
+    return aborted;
   }
+  if (aborted > 0) options.log?.info({ aborted }, "aborted abandoned multipart uploads");
   return aborted;
 }

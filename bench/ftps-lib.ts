@@ -187,45 +187,34 @@ export async function startVsftpd(options: {
 }
 
 /** Runs curl against `port`; returns the wall time in seconds. */
-export async function timedCurl(port: number, tls: boolean, args: string[], path: string): Promise<number> {
-  const started = performance.now();
-  const tlsArgs = tls ? ["--ssl-reqd", "-k"] : [];
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(
-      "curl",
-      [
-        "-sS",
-        "--fail",
-        ...tlsArgs,
-        ...args,
-        `ftp://${benchUser.login}:${benchUser.password}@127.0.0.1:${port}${path}`,
-      ],
-      { stdio: ["ignore", "ignore", "inherit"] },
-    );
-    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`curl exited ${code}`))));
-  });
-  return (performance.now() - started) / 1000;
-}
-
-/** Deletes `name` in the server's root with curl (`DELE`); rejects when the server refuses. */
-export async function ftpDelete(port: number, tls: boolean, name: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
+/** Runs curl against the bench user's `path` on the server at `port`; rejects unless it exits 0. */
+function curl(port: number, tls: boolean, args: string[], path: string, quiet = false): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     const child = spawn(
       "curl",
       [
         "-sS",
         "--fail",
         ...(tls ? ["--ssl-reqd", "-k"] : []),
-        "-Q",
-        `DELE ${name}`,
-        "-o",
-        "/dev/null",
-        `ftp://${benchUser.login}:${benchUser.password}@127.0.0.1:${port}/`,
+        ...args,
+        `ftp://${benchUser.login}:${benchUser.password}@127.0.0.1:${port}${path}`,
       ],
-      { stdio: ["ignore", "ignore", "ignore"] },
+      { stdio: ["ignore", "ignore", quiet ? "ignore" : "inherit"] },
     );
-    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`curl DELE exited ${code}`))));
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`curl exited ${code}`))));
   });
+}
+
+/** Seconds one curl transfer takes. */
+export async function timedCurl(port: number, tls: boolean, args: string[], path: string): Promise<number> {
+  const started = performance.now();
+  await curl(port, tls, args, path);
+  return (performance.now() - started) / 1000;
+}
+
+/** Deletes `name` in the server's root with curl (`DELE`); rejects when the server refuses. */
+export function ftpDelete(port: number, tls: boolean, name: string): Promise<void> {
+  return curl(port, tls, ["-Q", `DELE ${name}`, "-o", "/dev/null"], "/", true);
 }
 
 export function median(values: number[]): number {

@@ -1,14 +1,14 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { fdsOn } from "../../test/fixtures/open-fds.ts";
 import { writeNewFile } from "./fs-write.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "fs-write-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const openFds = () => readdirSync("/proc/self/fd").length;
 const sha = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 
 /** Chunks of uneven sizes, as a socket delivers them. */
@@ -26,10 +26,9 @@ describe("writeNewFile", () => {
     // 40 MiB + 17 bytes: several 1 MiB batches, at least one sync ahead, a last short batch.
     const bytes = randomBytes(40 * 1024 * 1024 + 17);
     const path = join(dir, "big");
-    const before = openFds();
     await writeNewFile(path, chunksOf(bytes, [65536, 1000, 29696, 7]), { flush: true, durable: true });
     expect(sha(readFileSync(path))).toBe(sha(bytes));
-    expect(openFds()).toBe(before);
+    expect(fdsOn(path)).toBe(0);
   });
 
   it("writes an empty body as an empty file", async () => {
@@ -40,7 +39,6 @@ describe("writeNewFile", () => {
 
   it("fails on a body that fails, after closing the file (no descriptor left open)", async () => {
     const path = join(dir, "broken");
-    const before = openFds();
     async function* failing(): AsyncGenerator<Buffer> {
       yield Buffer.alloc(3 * 1024 * 1024, 1);
       throw new Error("client went away");
@@ -48,7 +46,7 @@ describe("writeNewFile", () => {
     await expect(writeNewFile(path, failing(), { flush: true, durable: true })).rejects.toThrow(
       "client went away",
     );
-    expect(openFds()).toBe(before);
+    expect(fdsOn(path)).toBe(0);
   });
 
   it("never replaces an existing file", async () => {

@@ -3,8 +3,8 @@
  * plain and explicit FTPS, curl as the client, median of 3. The last line is FTPS STOR.
  * `pnpm bench ftps-transfer [MiB]`
  *
- * STOR uploads a new file each run, and the file of the run before is deleted (untimed) and given
- * 3 s, so every upload starts with the page cache in the same state. On this kind of VM (Firecracker
+ * STOR uploads a new file each run, gateway and vsftpd taking turns, and the file of the run before
+ * is deleted (untimed) and given 3 s, so every upload starts with the page cache in the same state. On this kind of VM (Firecracker
  * with free-page reporting) memory freed more than about 2 s ago is handed back to the host, and
  * first touching it again costs more than the copy: speed depends on whether memory was freed just
  * before, not on the server. Uploading over an existing file shows it: vsftpd truncates the old file
@@ -40,17 +40,23 @@ const vsftpd = await startVsftpd({ root: vsftpdRoot, cert: dir.cert, key: dir.ke
 
 const rate = (seconds: number[]) => bytes / 1e6 / median(seconds);
 
-/** MB/s of `runs` uploads of new files; the last one stays as `/big.bin` for RETR. */
-async function storNew(port: number, tls: boolean): Promise<number> {
-  const times: number[] = [];
+/**
+ * MB/s of `runs` uploads of new files to each server, the servers taking turns run by run (so a
+ * change in the machine's speed meanwhile, which on a shared VM moves page-cache writes by ±30%,
+ * hits both alike); the last one stays as `/big.bin` for RETR.
+ */
+async function storNew(ports: readonly number[], tls: boolean): Promise<number[]> {
+  const times: number[][] = ports.map(() => []);
   for (let i = 0; i < runs; i++) {
     const name = i === runs - 1 ? "big.bin" : `big-${i}.bin`;
-    await ftpDelete(port, tls, "big.bin").catch(() => {});
-    await delay(settleMs);
-    times.push(await timedCurl(port, tls, ["-T", source], `/${name}`));
-    if (i < runs - 1) await ftpDelete(port, tls, name);
+    for (const [at, port] of ports.entries()) {
+      await ftpDelete(port, tls, "big.bin").catch(() => {});
+      await delay(settleMs);
+      times[at]!.push(await timedCurl(port, tls, ["-T", source], `/${name}`));
+      if (i < runs - 1) await ftpDelete(port, tls, name);
+    }
   }
-  return rate(times);
+  return times.map(rate);
 }
 
 /** MB/s of `runs` uploads over the same existing file. */
@@ -76,7 +82,8 @@ const report = (name: string, gatewayRate: number, vsftpdRate: number) => {
 try {
   for (const tls of [false, true]) {
     const mode = tls ? "FTPS" : "plain";
-    report(`${mode} STOR`, await storNew(gateway.port, tls), await storNew(vsftpd.port, tls));
+    const [gatewayStor = 0, vsftpdStor = 0] = await storNew([gateway.port, vsftpd.port], tls);
+    report(`${mode} STOR`, gatewayStor, vsftpdStor);
     report(`${mode} RETR`, await retr(gateway.port, tls), await retr(vsftpd.port, tls));
   }
   report(
@@ -84,7 +91,7 @@ try {
     await storOver(gateway.port, false),
     await storOver(vsftpd.port, false),
   );
-  const withoutFsync = await storNew(unsynced.port, false);
+  const [withoutFsync = 0] = await storNew([unsynced.port], false);
   process.stdout.write(
     `plain STOR without fsync (?fsync=false, as vsftpd): gateway ${withoutFsync.toFixed(0)} MB/s (${(withoutFsync / results["plain STOR"]!.vsftpd).toFixed(2)}x vsftpd)\n`,
   );

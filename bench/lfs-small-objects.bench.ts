@@ -134,7 +134,11 @@ async function plainPuts(url: string, client: HttpClient, parallel: number, tag:
   return (performance.now() - started) / count;
 }
 
-const router = await startRouter({ STORAGE_URL: `file://${join(work.path, "store")}` });
+// LFS_BENCH_STORAGE_URL (e.g. `memory://`): another store under the router, to tell its own cost
+// from the store's.
+const router = await startRouter({
+  STORAGE_URL: process.env.LFS_BENCH_STORAGE_URL ?? `file://${join(work.path, "store")}`,
+});
 const ours = await push(router.url, router.pid, "org/small", concurrency);
 const serial = await push(router.url, router.pid, "org/small-serial", 1);
 await router.stop();

@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { isWharfError, WharfError } from "@wharf/errors";
-import { isFillable, type MultipartPart, type StorageDriver } from "@wharf/storage-driver";
+import { isFillable, MAX_PARTS, type MultipartPart, type StorageDriver } from "@wharf/storage-driver";
 import type { PartPool } from "./part-pool.ts";
 
 export interface PartUploadOptions {
@@ -27,7 +27,7 @@ const partRetryDelaysMs = [200, 1000];
  */
 export async function uploadInParts(key: string, body: Readable, options: PartUploadOptions): Promise<void> {
   const { driver, pool } = options;
-  const maxParts = options.maxParts ?? 10_000;
+  const maxParts = options.maxParts ?? MAX_PARTS;
   const inner = new AbortController();
   const onAbort = () => inner.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });

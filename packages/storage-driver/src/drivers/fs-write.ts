@@ -4,8 +4,8 @@ import { BufferPool } from "../buffer-pool.ts";
 import type { FillableBody } from "../types.ts";
 
 const writevFd = promisify(writev);
-const fdatasyncFd = promisify(fdatasync);
-const fsyncFd = promisify(fsync);
+export const fdatasyncFd = promisify(fdatasync);
+export const fsyncFd = promisify(fsync);
 
 /** Bytes gathered before one `writev` (a network body arrives in 16-64 KiB chunks). */
 const BATCH_BYTES = 1 << 20;

@@ -4,8 +4,6 @@ import {
   closeSync,
   constants,
   createReadStream,
-  fdatasync,
-  fsync,
   linkSync,
   lstatSync,
   mkdirSync,
@@ -35,7 +33,6 @@ import {
 import { dirname, join, sep } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { promisify } from "node:util";
 import { WharfError } from "@wharf/errors";
 import { createPresigner, escapeKeyPath } from "@wharf/s3-signing";
 import {
@@ -51,6 +48,7 @@ import {
 import { RESERVED_SEGMENT, validateKey, validatePrefix } from "../keys.ts";
 import { listPage } from "../list-page.ts";
 import { checkRenamePrefixes } from "../move.ts";
+import { checkPartNumber } from "../parts.ts";
 import { resolveRange } from "../range.ts";
 import type {
   BodyInput,
@@ -68,7 +66,7 @@ import { withFileLock } from "./fs-lock.ts";
 import { FileBody } from "./fs-read.ts";
 import { sweepStaleFiles } from "./fs-sweep.ts";
 import { fsWalker } from "./fs-walk.ts";
-import { type WrittenFile, writeNewFile, writeNewFileFilled } from "./fs-write.ts";
+import { fdatasyncFd, fsyncFd, type WrittenFile, writeNewFile, writeNewFileFilled } from "./fs-write.ts";
 
 export interface FsPresignOptions {
   /** Public base URL of the route that mounts `handlePresignedRequest`, e.g. `https://app/storage`. */
@@ -132,9 +130,6 @@ type UploadRecord = {
   readonly contentType?: string;
   readonly metadata?: Record<string, string>;
 } & Conditions;
-
-const fsyncFd = promisify(fsync);
-const fdatasyncFd = promisify(fdatasync);
 
 const diskErrors = new Set(["ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS", "EIO", "ENAMETOOLONG"]);
 const uploadIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -969,9 +964,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
 
     async uploadPart(key, uploadId, partNumber, body, partOptions = {}) {
       validateKey(key);
-      if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
-        throw new WharfError("INVALID_ARGUMENT", "part numbers run from 1 to 10000");
-      }
+      checkPartNumber(partNumber);
       await readUpload(key, uploadId);
       const staged = await stage(toReadable(body), partOptions.size, partOptions.signal);
       try {

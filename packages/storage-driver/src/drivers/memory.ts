@@ -19,6 +19,7 @@ const markers: KeyOptions = { folderMarker: true };
 
 import { listPage, type WalkEntry } from "../list-page.ts";
 import { checkRenamePrefixes } from "../move.ts";
+import { checkPartNumber } from "../parts.ts";
 import { resolveRange } from "../range.ts";
 import type {
   BodyInput,
@@ -238,9 +239,7 @@ export function createMemoryDriver(options: MemoryDriverOptions = {}): StorageDr
 
     async uploadPart(key, uploadId, partNumber, body, options = {}) {
       const pending = upload(key, uploadId);
-      if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
-        throw new WharfError("INVALID_ARGUMENT", "part numbers run from 1 to 10000");
-      }
+      checkPartNumber(partNumber);
       const result = await consume(body, options.size, options.signal);
       checkBody(result, options);
       const part: MultipartPart = { partNumber, etag: result.md5, size: result.size };

@@ -36,6 +36,7 @@ import { type KeyOptions, RESERVED_SEGMENT, validateKey, validatePrefix } from "
 const markers: KeyOptions = { folderMarker: true };
 
 import { pageLimit } from "../list-page.ts";
+import { checkPartNumber, MAX_PARTS } from "../parts.ts";
 import type {
   BodyInput,
   ByteRange,
@@ -164,7 +165,7 @@ export function decodeUploadId(uploadId: string): { id: string; ifNoneMatch?: "*
  * S3's 10,000 parts (an unknown size is limited to 10,000 × `partSize`).
  */
 export function multipartPartSize(partSize: number, size: number | undefined): number {
-  return size === undefined ? partSize : Math.max(partSize, Math.ceil(size / 10_000));
+  return size === undefined ? partSize : Math.max(partSize, Math.ceil(size / MAX_PARTS));
 }
 
 /**
@@ -633,9 +634,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
 
     async uploadPart(key, uploadId, partNumber, body, partOptions = {}) {
       validateKey(key, markers);
-      if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
-        throw new WharfError("INVALID_ARGUMENT", "part numbers run from 1 to 10000");
-      }
+      checkPartNumber(partNumber);
       // A part needs a Content-Length: buffer it unless its size is declared. A buffer passed in is
       // sent as it is (no copy): the caller keeps it until this call returns.
       const known = typeof body === "string" || body instanceof Uint8Array || partOptions.size === undefined;

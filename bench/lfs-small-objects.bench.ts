@@ -16,6 +16,11 @@
  * - the storage driver alone, in-process (head + put with sha256 + head per object): the store's part;
  * - the router's CPU time (user + system) per object, which the noise of a shared machine moves
  *   far less than wall time.
+ *
+ * On ext4 without a journal, each file created within about 1-6 minutes of a bulk delete (such as
+ * the clean-up at the end of this bench's previous run) first scans past every recently freed inode
+ * (`recently_deleted` in the kernel). On a 2-core VM that took 10% of the router's CPU. Leave a few
+ * minutes between runs, or compare only runs that waited alike.
  */
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";

@@ -4,10 +4,10 @@
  * `pnpm bench ftps-transfer [MiB]`
  *
  * STOR uploads a new file each run, gateway and vsftpd taking turns, and the file of the run before
- * is deleted (untimed) and given 3 s, so every upload starts with the page cache in the same state. On this kind of VM (Firecracker
- * with free-page reporting) memory freed more than about 2 s ago is handed back to the host, and
- * first touching it again costs more than the copy: speed depends on whether memory was freed just
- * before, not on the server. Uploading over an existing file shows it: vsftpd truncates the old file
+ * is deleted (untimed) and given 3 s, so every upload starts with the page cache in the same state.
+ * On this kind of VM (Firecracker with free-page reporting) memory freed more than about 2 s ago is
+ * handed back to the host, and first touching it again costs more than the copy: speed depends on
+ * whether memory was freed just before, not on the server. Uploading over an existing file shows it: vsftpd truncates the old file
  * first (losing it if the upload fails) and writes into the pages just freed; the gateway keeps the
  * old file until the new one is complete and fsynced. That case is printed too ("over an existing
  * file"), as is the gateway without fsync (`?fsync=false`, vsftpd's durability).

@@ -75,6 +75,12 @@ export interface PutOptions {
   readonly metadata?: Readonly<Record<string, string>>;
   /** Hex sha256 the body must have, else `CHECKSUM_MISMATCH` and nothing becomes visible. */
   readonly sha256?: string;
+  /**
+   * `false`: verify `sha256` without asking the driver to record it for later `head`s, for keys
+   * that already name their content (Git LFS objects). The fs driver in `"version"` etag mode then
+   * keeps no sidecar for the object; drivers that record it anyway (s3, memory) still report it.
+   */
+  readonly recordSha256?: boolean;
   /** `"*"`: create only; fails with `PRECONDITION_FAILED` when the key exists. */
   readonly ifNoneMatch?: "*";
   /** Replace only if the current etag equals this one, else `PRECONDITION_FAILED`. */
@@ -202,7 +208,10 @@ export interface StorageDriver {
   presign(key: string, options: PresignOptions): Promise<PresignedRequest>;
 
   /** `UNSUPPORTED` unless `capabilities.multipart`. Returns an upload id. */
-  createMultipart(key: string, options?: Omit<PutOptions, "size" | "sha256" | "signal">): Promise<string>;
+  createMultipart(
+    key: string,
+    options?: Omit<PutOptions, "size" | "sha256" | "recordSha256" | "signal">,
+  ): Promise<string>;
   uploadPart(
     key: string,
     uploadId: string,

@@ -12,6 +12,7 @@ import {
   realpathSync,
   renameSync,
   type Stats,
+  unlinkSync,
   writeFileSync,
 } from "node:fs";
 import {
@@ -96,6 +97,12 @@ export interface FsDriverOptions {
   readonly etag?: FsEtagMode;
 }
 
+/**
+ * The content type a `"version"` mode write leaves unrecorded: what readers serve when an object
+ * has none, so recording it would only cost a sidecar.
+ */
+const DEFAULT_CONTENT_TYPE = "application/octet-stream";
+
 export type FsEtagMode = "md5" | "version";
 
 /** What the sidecar beside each object records. `ino` ties it to one version of the data file. */
@@ -107,6 +114,12 @@ interface Sidecar {
   readonly sha256?: string;
   readonly contentType?: string;
   readonly metadata: Record<string, string>;
+}
+
+/** An object's info, and whether a sidecar holds it (else the data file describes itself). */
+interface Described {
+  readonly info: ObjectInfo;
+  readonly sidecar: boolean;
 }
 
 interface Staged {
@@ -251,15 +264,55 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     }
   }
 
-  /** The sidecar of `key`, read synchronously: a file of a few hundred bytes, like the metadata calls above. */
-  async function readSidecar(key: string): Promise<Sidecar | undefined> {
+  /**
+   * The sidecar of `key`, read synchronously: a file of a few hundred bytes, like the metadata calls
+   * above. `"none"`: there is no sidecar file; undefined: one that cannot be read as a sidecar (being
+   * rewritten in place, cut short by a crash, or an orphan folder).
+   */
+  async function readSidecar(key: string): Promise<Sidecar | "none" | undefined> {
     try {
       return JSON.parse(readFileSync(metaPath(key), "utf8")) as Sidecar;
     } catch (error) {
-      if (errno(error) === "ENOENT" || errno(error) === "ENOTDIR" || errno(error) === "EISDIR")
-        return undefined;
-      if (error instanceof SyntaxError) return undefined;
+      if (errno(error) === "ENOENT" || errno(error) === "ENOTDIR") return "none";
+      if (errno(error) === "EISDIR" || error instanceof SyntaxError) return undefined;
       throw error;
+    }
+  }
+
+  /**
+   * In `"version"` mode, a file without a sidecar describes itself: no content type, no metadata,
+   * and an etag derived from its inode, birth time, mtime and size, so it changes with every write
+   * (each one renames a new file into place) and with any change made to the file in place.
+   */
+  function bareInfo(key: string, stats: Stats): ObjectInfo {
+    const identity = `${stats.ino}:${stats.birthtimeMs}:${stats.mtimeMs}:${stats.size}`;
+    return {
+      key,
+      size: stats.size,
+      etag: createHash("md5").update(identity).digest("hex"),
+      lastModified: stats.mtime,
+      metadata: {},
+    };
+  }
+
+  /** Whether `path` is still the file of `stats`, unchanged. */
+  function isStill(path: string, stats: Stats): boolean {
+    try {
+      const now = lstatSync(path);
+      return now.ino === stats.ino && now.size === stats.size && now.mtimeMs === stats.mtimeMs;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Removes a sidecar (or an orphan folder of them) that no longer describes the object at `key`. */
+  async function dropSidecar(key: string): Promise<void> {
+    try {
+      unlinkSync(metaPath(key));
+    } catch (error) {
+      if (errno(error) === "ENOENT" || errno(error) === "ENOTDIR") return;
+      if (errno(error) !== "EISDIR" && errno(error) !== "EPERM") throw error;
+      await rm(metaPath(key), { recursive: true, force: true });
     }
   }
 
@@ -295,12 +348,15 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     throw new WharfError("NOT_FOUND", `no object at ${key}`, { details: { key } });
   }
 
-  /** Hashes a data file whose sidecar is missing or stale (a crash between the two renames). */
-  async function repairSidecar(key: string, handle: FileHandle, stats: Stats): Promise<Sidecar> {
+  /**
+   * Describes a data file whose sidecar is missing or stale (a crash between a write's two renames),
+   * under the key's lock. `"version"` mode drops the stale sidecar and lets the file describe itself;
+   * `"md5"` mode hashes the file and writes a new sidecar.
+   */
+  async function repairSidecar(key: string, handle: FileHandle, stats: Stats): Promise<ObjectInfo> {
     if (!md5Etags) {
-      const sidecar: Sidecar = { v: 1, ino: stats.ino, size: stats.size, etag: newVersion(), metadata: {} };
-      await writeSidecar(key, sidecar);
-      return sidecar;
+      await dropSidecar(key);
+      return bareInfo(key, stats);
     }
     const digest = new DigestingStream();
     await pipeline(handle.createReadStream({ start: 0, autoClose: false }), digest, async (source) => {
@@ -309,14 +365,25 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     const { md5, sha256 } = digest.allDigests();
     const sidecar: Sidecar = { v: 1, ino: stats.ino, size: stats.size, etag: md5, sha256, metadata: {} };
     await writeSidecar(key, sidecar);
-    return sidecar;
+    return toInfo(key, sidecar, stats);
   }
 
-  /** The object's info when its sidecar describes the data file of `stats` (same inode and size). */
-  async function sidecarInfo(key: string, stats: Stats): Promise<ObjectInfo | undefined> {
+  /**
+   * The object of the data file of `stats`: from its sidecar when that names the same inode and
+   * size, from the file itself when there is no sidecar in `"version"` mode. Undefined otherwise: a
+   * writer between its renames (or one that crashed there), which the key's lock settles.
+   */
+  async function describeFile(key: string, stats: Stats): Promise<Described | undefined> {
     const sidecar = await readSidecar(key);
+    if (sidecar === "none") {
+      // A write without a sidecar removes the old one only after renaming its own file into place:
+      // if ours is still there, it never had one (else it was replaced and its sidecar may be gone).
+      return !md5Etags && isStill(dataPath(key), stats)
+        ? { info: bareInfo(key, stats), sidecar: false }
+        : undefined;
+    }
     return sidecar && sidecar.ino === stats.ino && sidecar.size === stats.size
-      ? toInfo(key, sidecar, stats)
+      ? { info: toInfo(key, sidecar, stats), sidecar: true }
       : undefined;
   }
 
@@ -334,7 +401,10 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       return undefined;
     }
     if (!stats.isFile()) return undefined;
-    return sidecarInfo(key, stats).catch(() => undefined);
+    return describeFile(key, stats).then(
+      (described) => described?.info,
+      () => undefined,
+    );
   }
 
   /** Opens the data file with the sidecar of the same version; `locked` when the key lock is held. */
@@ -344,9 +414,9 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
   ): Promise<{ handle: FileHandle; info: ObjectInfo }> {
     const { handle, stats } = await openData(key);
     try {
-      const info = await sidecarInfo(key, stats);
-      if (info) return { handle, info };
-      if (locked) return { handle, info: toInfo(key, await repairSidecar(key, handle, stats), stats) };
+      const described = await describeFile(key, stats);
+      if (described) return { handle, info: described.info };
+      if (locked) return { handle, info: await repairSidecar(key, handle, stats) };
     } catch (error) {
       await handle.close();
       throw translateFsError(error, key);
@@ -516,7 +586,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
   }
 
   /** The object currently at `key` (lock held), or undefined. */
-  async function current(key: string, path: string): Promise<ObjectInfo | undefined> {
+  async function current(key: string, path: string): Promise<Described | undefined> {
     let stats: Stats;
     try {
       stats = lstatSync(path);
@@ -527,18 +597,43 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     if (stats.isDirectory()) throw conflict(key);
     if (!stats.isFile())
       throw new WharfError("INVALID_ARGUMENT", `${key} is not a regular file`, { details: { key } });
-    const described = await sidecarInfo(key, stats);
+    const described = await describeFile(key, stats);
     if (described) return described;
     const { handle, info } = await openConsistent(key, true);
     await handle.close();
-    return info;
+    // Repaired: "md5" mode wrote a new sidecar, "version" mode dropped the stale one.
+    return { info, sidecar: md5Etags };
+  }
+
+  /**
+   * Whether a write records nothing a file cannot tell by itself, so needs no sidecar: in
+   * `"version"` mode, no metadata, no content type (or the default one) and no sha256 to record.
+   */
+  function needsNoSidecar(described: {
+    sha256?: string;
+    contentType?: string;
+    metadata?: Readonly<Record<string, string>>;
+  }): boolean {
+    return (
+      !md5Etags &&
+      described.sha256 === undefined &&
+      (described.contentType === undefined || described.contentType === DEFAULT_CONTENT_TYPE) &&
+      Object.keys(described.metadata ?? {}).length === 0
+    );
   }
 
   /**
    * Makes a staged file the object at `key`, atomically, under the key's lock, and consumes the
    * staging file (callers stage it with `flush: false` and remove it only when commit fails). The
    * sidecar is staged and both files fsynced together before the lock; the lock covers only renames
-   * and the two folder fsyncs, so a small write costs few sequential disk round trips.
+   * and the folder fsyncs, so a small write costs few sequential disk round trips.
+   *
+   * The rename of the data file is the commit point. A sidecar goes into place before it when the
+   * key has no described object yet (readers find no data, or data whose inode the sidecar does not
+   * name, and wait for the lock), after it when it replaces another sidecar (readers find the new
+   * inode under the old sidecar and wait). A write without a sidecar (`needsNoSidecar`) removes the
+   * old one after the rename; left behind by a crash, it names another inode and is dropped by the
+   * next reader under the lock.
    */
   async function commit(
     key: string,
@@ -552,6 +647,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     conditions: Conditions,
   ): Promise<ObjectInfo> {
     const path = dataPath(key);
+    const bare = needsNoSidecar(described);
     const sidecar: Sidecar = {
       v: 1,
       ino: staged.ino,
@@ -562,48 +658,77 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       ...(described.contentType === undefined ? {} : { contentType: described.contentType }),
     };
     // Both files reach the disk in one overlapped round (one journal commit on ext4), before the lock.
-    const sidecarFile = stageSidecar(sidecar);
-    sidecarFile.catch(() => {});
+    const sidecarFile = bare ? undefined : stageSidecar(sidecar);
+    sidecarFile?.catch(() => {});
+    let placed = false;
     try {
       await Promise.all([syncFile(staged.path), sidecarFile]);
       return await lock(key, async () => {
-        let linked = false;
-        const changed = new Set<string>();
-        for (let attempt = 0; ; attempt++) {
-          for (const dir of await makeParents(key, path)) changed.add(dir);
-          const existing = await current(key, path);
-          if (conditions.ifNoneMatch === "*" && existing) throw preconditionFailed(key, "an object exists");
-          if (conditions.ifMatch !== undefined && existing?.etag !== conditions.ifMatch) {
-            throw preconditionFailed(key, existing ? "the etag does not match" : "no object exists");
-          }
-          try {
-            // link() fails with EEXIST if anything appeared meanwhile, even from a writer not using our lock.
-            if (conditions.ifNoneMatch === "*") {
-              linkSync(staged.path, path);
-              linked = true;
-            } else replaceWith(staged.path, path);
-            break;
-          } catch (error) {
-            if (errno(error) === "EEXIST") throw preconditionFailed(key, "an object exists");
-            if (errno(error) === "EISDIR" || errno(error) === "ENOTEMPTY") throw conflict(key, error);
-            // A delete pruned the empty parent folder between mkdir and rename: try again.
-            if (errno(error) !== "ENOENT" || attempt >= 5) throw error;
-          }
+        try {
+          return await commitLocked();
+        } catch (error) {
+          // A sidecar placed before a data file that never came (the lock kept other writers of the
+          // key out meanwhile) describes nothing.
+          if (placed && !dataNamesInode(path, staged.ino)) await dropSidecar(key).catch(() => {});
+          throw error;
         }
-        for (const dir of await placeSidecar(key, await sidecarFile)) changed.add(dir);
-        changed.delete(dirname(path));
-        changed.delete(dirname(metaPath(key)));
-        await Promise.all([
-          syncDir(dirname(path)),
-          syncDir(dirname(metaPath(key))),
-          ...[...changed].map((dir) => syncDir(dir)),
-          linked ? unlink(staged.path) : undefined,
-        ]);
-        return toInfo(key, sidecar, staged);
       });
     } catch (error) {
-      await sidecarFile.then((file) => rm(file, { force: true })).catch(() => {});
+      await sidecarFile?.then((file) => rm(file, { force: true })).catch(() => {});
       throw translateFsError(error, key);
+    }
+
+    async function commitLocked(): Promise<ObjectInfo> {
+      let linked = false;
+      const changed = new Set<string>();
+      for (let attempt = 0; ; attempt++) {
+        for (const dir of await makeParents(key, path)) changed.add(dir);
+        const existing = await current(key, path);
+        if (conditions.ifNoneMatch === "*" && existing) throw preconditionFailed(key, "an object exists");
+        if (conditions.ifMatch !== undefined && existing?.info.etag !== conditions.ifMatch) {
+          throw preconditionFailed(key, existing ? "the etag does not match" : "no object exists");
+        }
+        if (sidecarFile && !placed && !existing?.sidecar) {
+          for (const dir of await placeSidecar(key, await sidecarFile)) changed.add(dir);
+          placed = true;
+        }
+        try {
+          // link() fails with EEXIST if anything appeared meanwhile, even from a writer not using our lock.
+          if (conditions.ifNoneMatch === "*") {
+            linkSync(staged.path, path);
+            linked = true;
+          } else replaceWith(staged.path, path);
+          break;
+        } catch (error) {
+          if (errno(error) === "EEXIST") throw preconditionFailed(key, "an object exists");
+          if (errno(error) === "EISDIR" || errno(error) === "ENOTEMPTY") throw conflict(key, error);
+          // A delete pruned the empty parent folder between mkdir and rename: try again.
+          if (errno(error) !== "ENOENT" || attempt >= 5) throw error;
+        }
+      }
+      if (sidecarFile && !placed) {
+        for (const dir of await placeSidecar(key, await sidecarFile)) changed.add(dir);
+        placed = true;
+      }
+      if (bare) await dropSidecar(key);
+      changed.delete(dirname(path));
+      changed.delete(dirname(metaPath(key)));
+      await Promise.all([
+        syncDir(dirname(path)),
+        bare ? undefined : syncDir(dirname(metaPath(key))),
+        ...[...changed].map((dir) => syncDir(dir)),
+        linked ? unlink(staged.path) : undefined,
+      ]);
+      return bare ? bareInfo(key, lstatSync(path)) : toInfo(key, sidecar, staged);
+    }
+  }
+
+  /** Whether the file at `path` is the inode `ino`. */
+  function dataNamesInode(path: string, ino: number): boolean {
+    try {
+      return lstatSync(path).ino === ino;
+    } catch {
+      return false;
     }
   }
 
@@ -646,12 +771,13 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     });
     try {
       checkBody(staged, options);
+      const recorded = options.recordSha256 === false ? undefined : staged.sha256;
       return await commit(
         key,
         staged,
         {
           etag: etagOf(staged),
-          ...(staged.sha256 === undefined ? {} : { sha256: staged.sha256 }),
+          ...(recorded === undefined ? {} : { sha256: recorded }),
           ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
           ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
         },
@@ -663,7 +789,11 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     }
   }
 
-  /** Moves data file and sidecar under both keys' locks (taken in key order, so never a deadlock). */
+  /**
+   * Moves data file and sidecar under both keys' locks (taken in key order, so never a deadlock).
+   * The inode moves with the data, so the source's sidecar describes it at the destination; it goes
+   * into place before or after the move by the same rule as in `commit`.
+   */
   async function renameObject(source: string, destination: string, conditions: RenameOptions) {
     const [first, second] = [source, destination].sort();
     const from = dataPath(source);
@@ -673,28 +803,42 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
         const moving = await current(source, from);
         if (!moving)
           throw new WharfError("NOT_FOUND", `no object at ${source}`, { details: { key: source } });
-        const sidecar = await readSidecar(source);
-        if (!sidecar) throw new WharfError("INTERNAL", `the sidecar of ${source} vanished under its lock`);
+        const read = moving.sidecar ? await readSidecar(source) : "none";
+        if (read === undefined || (moving.sidecar && read === "none"))
+          throw new WharfError("INTERNAL", `the sidecar of ${source} vanished under its lock`);
+        const sidecar = read === "none" ? undefined : read;
         const changed = new Set<string>();
-        for (let attempt = 0; ; attempt++) {
-          for (const dir of await makeParents(destination, to)) changed.add(dir);
-          const existing = await current(destination, to);
-          if (conditions.ifNoneMatch === "*" && existing)
-            throw preconditionFailed(destination, "an object exists");
-          try {
-            if (conditions.ifNoneMatch === "*") {
-              await link(from, to);
-              await unlink(from);
-            } else await rename(from, to);
-            break;
-          } catch (error) {
-            if (errno(error) === "EEXIST") throw preconditionFailed(destination, "an object exists");
-            if (errno(error) === "EISDIR" || errno(error) === "ENOTEMPTY") throw conflict(destination, error);
-            if (errno(error) !== "ENOENT" || attempt >= 5) throw error;
+        let placed = false;
+        try {
+          for (let attempt = 0; ; attempt++) {
+            for (const dir of await makeParents(destination, to)) changed.add(dir);
+            const existing = await current(destination, to);
+            if (conditions.ifNoneMatch === "*" && existing)
+              throw preconditionFailed(destination, "an object exists");
+            if (sidecar && !placed && !existing?.sidecar) {
+              await writeSidecar(destination, sidecar);
+              placed = true;
+            }
+            try {
+              if (conditions.ifNoneMatch === "*") {
+                await link(from, to);
+                await unlink(from);
+              } else await rename(from, to);
+              break;
+            } catch (error) {
+              if (errno(error) === "EEXIST") throw preconditionFailed(destination, "an object exists");
+              if (errno(error) === "EISDIR" || errno(error) === "ENOTEMPTY")
+                throw conflict(destination, error);
+              if (errno(error) !== "ENOENT" || attempt >= 5) throw error;
+            }
           }
+        } catch (error) {
+          if (placed && sidecar && !dataNamesInode(to, sidecar.ino))
+            await dropSidecar(destination).catch(() => {});
+          throw error;
         }
-        // The inode moved with the data, so the same sidecar describes it at the destination.
-        await writeSidecar(destination, sidecar);
+        if (sidecar && !placed) await writeSidecar(destination, sidecar);
+        if (!sidecar) await dropSidecar(destination);
         await rm(metaPath(source), { force: true });
         changed.delete(dirname(to));
         await Promise.all([
@@ -702,7 +846,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
           syncDir(dirname(to)),
           ...[...changed].map((dir) => syncDir(dir)),
         ]);
-        return toInfo(destination, sidecar, await stat(to));
+        return sidecar ? toInfo(destination, sidecar, await stat(to)) : bareInfo(destination, lstatSync(to));
       }),
     );
   }

@@ -10,11 +10,21 @@ export function isFillable(body: unknown): body is Readable & FillableBody {
 
 /** Any accepted body as a Node stream of Buffers. */
 export function toReadable(body: BodyInput): Readable {
-  if (typeof body === "string") return Readable.from([Buffer.from(body, "utf8")]);
-  if (body instanceof Uint8Array)
-    return Readable.from([Buffer.from(body.buffer, body.byteOffset, body.length)]);
+  const bytes = inMemory(body);
+  if (bytes) return Readable.from([bytes]);
   if (body instanceof Readable) return body;
-  return Readable.from(body);
+  return Readable.from(body as AsyncIterable<Uint8Array>);
+}
+
+/** A body held in memory as a Buffer (no copy), any other as a Node stream of Buffers. */
+export function toBufferOrReadable(body: BodyInput): Buffer | Readable {
+  return inMemory(body) ?? toReadable(body);
+}
+
+function inMemory(body: BodyInput): Buffer | undefined {
+  if (typeof body === "string") return Buffer.from(body, "utf8");
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.length);
+  return undefined;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { closeSync, fdatasync, fstatSync, fsync, openSync, writev } from "node:fs";
+import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { BufferPool } from "../buffer-pool.ts";
 import type { FillableBody } from "../types.ts";
@@ -40,31 +41,115 @@ export interface WrittenFile {
   readonly mtime: Date;
 }
 
+/** What the written file is: its inode and modification time, read before it was closed, and its size. */
+export interface WrittenBody extends WrittenFile {
+  readonly size: number;
+}
+
+export interface WriteBodyOptions extends WriteFileOptions {
+  /** Sees each chunk before it is written (hashing, a size limit); a throw there fails the write. */
+  readonly onData?: (chunk: Buffer) => void;
+  readonly signal?: AbortSignal;
+}
+
 /**
- * Writes `source` to a new file at `path` (created exclusively), gathering chunks into batches of
+ * Writes `body` to a new file at `path` (created exclusively), gathering chunks into batches of
  * about 1 MiB so each trip through libuv's thread pool moves a batch, not a 64 KiB socket read: every
  * trip costs two thread wake-ups, and on a 2-core VM 16,000 trips per GiB were most of an upload's
- * CPU. One batch is written while the next is gathered, and the source is read no faster than the
- * disk takes it, so memory stays at about two batches.
+ * CPU. One batch is written while the next is gathered, and the body is paused while a batch waits
+ * for the disk, so memory stays at about two batches. A body held in memory is written at once.
+ *
+ * The stream is read through its own events, not `pipeline` or an async iterator: their abort
+ * controllers, listeners and promise hops cost more CPU than the whole durable write of a 64 KiB
+ * body (0.3 of 0.7 ms on a 2-core VM). Rejects with the stream's error, or with an
+ * `ERR_STREAM_PREMATURE_CLOSE` error when it closes before its end.
  */
 export async function writeNewFile(
   path: string,
-  source: AsyncIterable<Buffer>,
-  options: WriteFileOptions,
-): Promise<WrittenFile> {
-  return withWriter(path, options, async (writer) => {
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    for await (const chunk of source) {
-      batch.push(chunk);
-      batchBytes += chunk.length;
-      if (batchBytes >= BATCH_BYTES) {
-        await writer.submit(batch, batchBytes);
-        batch = [];
-        batchBytes = 0;
-      }
+  body: Readable | Buffer,
+  options: WriteBodyOptions,
+): Promise<WrittenBody> {
+  let size = 0;
+  const written = await withWriter(path, options, async (writer) => {
+    if (Buffer.isBuffer(body)) {
+      options.onData?.(body);
+      size = body.length;
+      if (size > 0) await writer.submit([body], size);
+      return;
     }
-    if (batchBytes > 0) await writer.submit(batch, batchBytes);
+    await readBatches(body, options, async (batch, bytes) => {
+      size += bytes;
+      await writer.submit(batch, bytes);
+    });
+  });
+  return { ...written, size };
+}
+
+/**
+ * Feeds `body` to `write` in batches of about `BATCH_BYTES`, pausing the body while a batch waits
+ * (`write` resolves once it may be given the next one). Resolves after the last batch was handed over.
+ */
+export function readBatches(
+  body: Readable,
+  options: Pick<WriteBodyOptions, "onData" | "signal">,
+  write: (batch: Buffer[], bytes: number) => Promise<void>,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const { onData, signal } = options;
+    let batch: Buffer[] = [];
+    let bytes = 0;
+    let settled = false;
+    let handing: Promise<void> = Promise.resolve();
+    const settle = (error?: unknown) => {
+      if (settled) return;
+      settled = true;
+      body.off("data", data).off("end", end).off("error", settle).off("close", close);
+      // The body's owner may still destroy it with an error (a client gone after an abort): that
+      // must not become an uncaught exception once nobody reads it.
+      body.on("error", ignore);
+      signal?.removeEventListener("abort", aborted);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const handOver = () => {
+      const full = batch;
+      const length = bytes;
+      batch = [];
+      bytes = 0;
+      handing = handing.then(() => write(full, length));
+      return handing;
+    };
+    const data = (chunk: Buffer) => {
+      if (settled) return;
+      try {
+        onData?.(chunk);
+      } catch (error) {
+        settle(error);
+        return;
+      }
+      batch.push(chunk);
+      bytes += chunk.length;
+      if (bytes < BATCH_BYTES) return;
+      body.pause();
+      handOver().then(() => {
+        if (!settled) body.resume();
+      }, settle);
+    };
+    const end = () => {
+      (bytes > 0 ? handOver() : handing).then(() => settle(), settle);
+    };
+    const close = () => {
+      if (!body.readableEnded)
+        settle(Object.assign(new Error("Premature close"), { code: "ERR_STREAM_PREMATURE_CLOSE" }));
+    };
+    const aborted = () => settle(signal?.reason);
+    if (signal?.aborted) return aborted();
+    if (body.errored) return settle(body.errored);
+    if (body.readableEnded) return end();
+    if (body.destroyed) return close();
+    signal?.addEventListener("abort", aborted, { once: true });
+    body.on("data", data).once("end", end).once("error", settle).once("close", close);
+    body.resume();
   });
 }
 
@@ -78,8 +163,8 @@ export async function writeNewFile(
 export async function writeNewFileFilled(
   path: string,
   body: FillableBody,
-  options: WriteFileOptions & { onData?: (batch: Buffer) => void; signal?: AbortSignal },
-): Promise<WrittenFile & { size: number }> {
+  options: WriteBodyOptions,
+): Promise<WrittenBody> {
   const buffers = [fillBuffers.take(), fillBuffers.take()];
   let total = 0;
   let ended = false;
@@ -171,6 +256,8 @@ async function withWriter(
 }
 
 const fillBuffers = new BufferPool(FILL_BYTES, SPARE_FILL_BUFFERS);
+
+function ignore(): void {}
 
 /** `promise`, or a rejection with the signal's reason once it aborts. */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {

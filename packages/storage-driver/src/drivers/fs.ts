@@ -44,7 +44,7 @@ import {
   isFillable,
   multipartEtag,
   throwIfAborted,
-  toReadable,
+  toBufferOrReadable,
 } from "../body.ts";
 import { RESERVED_SEGMENT, validateKey, validatePrefix } from "../keys.ts";
 import { listPage } from "../list-page.ts";
@@ -54,7 +54,6 @@ import { resolveRange } from "../range.ts";
 import type {
   BodyInput,
   Capabilities,
-  FillableBody,
   ListedObject,
   MultipartPart,
   ObjectInfo,
@@ -67,7 +66,7 @@ import { withFileLock } from "./fs-lock.ts";
 import { FileBody } from "./fs-read.ts";
 import { sweepStaleFiles } from "./fs-sweep.ts";
 import { fsWalker } from "./fs-walk.ts";
-import { fdatasyncFd, fsyncFd, type WrittenFile, writeNewFile, writeNewFileFilled } from "./fs-write.ts";
+import { fdatasyncFd, fsyncFd, writeNewFile, writeNewFileFilled } from "./fs-write.ts";
 
 export interface FsPresignOptions {
   /** Public base URL of the route that mounts `handlePresignedRequest`, e.g. `https://app/storage`. */
@@ -427,11 +426,11 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
   }
 
   /**
-   * Writes a body to a new staging file. `verifySha256`: hash sha256 even in `"version"` mode.
-   * `flush: false` leaves the fsync to `commit`, which overlaps it with the sidecar's.
+   * Writes a body to a new staging file, hashing it on the way. `verifySha256`: hash sha256 even in
+   * `"version"` mode. `flush: false` leaves the fsync to `commit`, which overlaps it with the sidecar's.
    */
   async function stage(
-    body: Readable,
+    body: Readable | Buffer,
     limit: number | undefined,
     signal: AbortSignal | undefined,
     options: { verifySha256?: boolean; flush?: boolean } = {},
@@ -439,56 +438,25 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     throwIfAborted(signal);
     await ready();
     const path = join(stagingDir, randomUUID());
-    if (isFillable(body)) return stageFilled(path, body, limit, signal, options);
-    const digest = new DigestingStream({
-      ...(limit === undefined ? {} : { limit }),
-      digests: { md5: md5Etags, sha256: md5Etags || (options.verifySha256 ?? false) },
-    });
-    try {
-      const flush = durable && (options.flush ?? true);
-      let written: WrittenFile | undefined;
-      await pipeline(
-        body,
-        digest,
-        async (source: AsyncIterable<Buffer>) => {
-          written = await writeNewFile(path, source, { flush, durable });
-        },
-        ...(signal ? [{ signal }] : []),
-      );
-      const { ino, mtime } = written as WrittenFile;
-      return { path, ino, mtime, size: digest.byteCount, ...digest.digests() };
-    } catch (error) {
-      body.destroy();
-      await rm(path, { force: true });
-      if (diskErrors.has(errno(error) ?? "")) throw translateFsError(error);
-      throw bodyError(error, signal);
-    }
-  }
-
-  /** `stage` for a body that fills the writer's buffers itself (see `writeNewFileFilled`). */
-  async function stageFilled(
-    path: string,
-    body: Readable & FillableBody,
-    limit: number | undefined,
-    signal: AbortSignal | undefined,
-    options: { verifySha256?: boolean; flush?: boolean },
-  ): Promise<Staged> {
     const md5 = md5Etags ? createHash("md5") : undefined;
     const sha256 = md5Etags || options.verifySha256 ? createHash("sha256") : undefined;
     let seen = 0;
+    const writeOptions = {
+      flush: durable && (options.flush ?? true),
+      durable,
+      ...(signal ? { signal } : {}),
+      onData: (chunk: Buffer) => {
+        seen += chunk.length;
+        if (limit !== undefined && seen > limit)
+          throw new WharfError("INVALID_ARGUMENT", `body is longer than the declared ${limit} bytes`);
+        md5?.update(chunk);
+        sha256?.update(chunk);
+      },
+    };
     try {
-      const { size, ino, mtime } = await writeNewFileFilled(path, body, {
-        flush: durable && (options.flush ?? true),
-        durable,
-        ...(signal ? { signal } : {}),
-        onData: (batch) => {
-          seen += batch.length;
-          if (limit !== undefined && seen > limit)
-            throw new WharfError("INVALID_ARGUMENT", `body is longer than the declared ${limit} bytes`);
-          md5?.update(batch);
-          sha256?.update(batch);
-        },
-      });
+      const { size, ino, mtime } = isFillable(body)
+        ? await writeNewFileFilled(path, body, writeOptions)
+        : await writeNewFile(path, body, writeOptions);
       return {
         path,
         ino,
@@ -498,7 +466,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
         ...(sha256 ? { sha256: sha256.digest("hex") } : {}),
       };
     } catch (error) {
-      body.destroy();
+      if (!Buffer.isBuffer(body)) body.destroy();
       await rm(path, { force: true });
       if (diskErrors.has(errno(error) ?? "")) throw translateFsError(error);
       throw bodyError(error, signal);
@@ -764,7 +732,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     }
   }
 
-  async function putStaged(key: string, body: Readable, options: PutOptions): Promise<ObjectInfo> {
+  async function putStaged(key: string, body: Readable | Buffer, options: PutOptions): Promise<ObjectInfo> {
     const staged = await stage(body, options.size, options.signal, {
       verifySha256: options.sha256 !== undefined,
       flush: false,
@@ -925,7 +893,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     async put(key, body: BodyInput, putOptions = {}) {
       validateKey(key);
       checkPutOptions(putOptions);
-      return putStaged(key, toReadable(body), putOptions);
+      return putStaged(key, toBufferOrReadable(body), putOptions);
     },
 
     async delete(key) {
@@ -1110,7 +1078,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       validateKey(key);
       checkPartNumber(partNumber);
       await readUpload(key, uploadId);
-      const staged = await stage(toReadable(body), partOptions.size, partOptions.signal);
+      const staged = await stage(toBufferOrReadable(body), partOptions.size, partOptions.signal);
       try {
         checkBody(staged, partOptions);
         const dir = join(uploadsDir, uploadId);

@@ -54,3 +54,48 @@ describe("downloads under node-server", () => {
     expect(downloads.map((l) => l.status)).toEqual([206, 200]);
   });
 });
+
+describe("request bodies under node-server", () => {
+  it("answers 413 with a JSON body to a streamed batch body over the limit, and keeps serving", async () => {
+    const { server } = await served();
+    await using _ = server;
+    const auth = basic("bob", await token("bob", "org/repo:write"));
+    const chunk = new Uint8Array(1024 * 1024).fill(32);
+    let sent = 0;
+    // No Content-Length: the router finds out while reading.
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 9) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const tooLarge = await fetch(`${server.url}/org/repo/info/lfs/objects/batch`, {
+      method: "POST",
+      headers: { ...lfsHeaders, Authorization: auth },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    expect(tooLarge.status).toBe(413);
+    expect(((await tooLarge.json()) as { message: string }).message).toMatch(/limited to/);
+
+    const b = blob("still serving");
+    const batch = await fetch(`${server.url}/org/repo/info/lfs/objects/batch`, {
+      method: "POST",
+      headers: { ...lfsHeaders, Authorization: auth },
+      body: JSON.stringify({ operation: "upload", objects: [{ oid: b.oid, size: b.size }] }),
+    });
+    expect(batch.status).toBe(200);
+    const { objects } = (await batch.json()) as {
+      objects: { actions: { upload: Action; verify: Action } }[];
+    };
+    const actions = objects[0]?.actions;
+    expect((await fetch(actions?.upload.href ?? "", { method: "PUT", body: b.data })).status).toBe(200);
+    const verified = await fetch(actions?.verify.href ?? "", {
+      method: "POST",
+      headers: lfsHeaders,
+      body: JSON.stringify({ oid: b.oid, size: b.size }),
+    });
+    expect(verified.status).toBe(200);
+    expect(await verified.json()).toEqual({ oid: b.oid, size: b.size });
+  });
+});

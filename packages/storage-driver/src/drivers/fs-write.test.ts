@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { fdsOn } from "../../test/fixtures/open-fds.ts";
+import { fdsOn, openFlagsOn } from "../../test/fixtures/open-fds.ts";
 import { readBatches, writeNewFile } from "./fs-write.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "fs-write-"));
@@ -147,6 +147,24 @@ describe("writeNewFile", () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     expect(handed.reduce((sum, bytes) => sum + bytes, 0)).toBe(produced);
+  });
+
+  it("writes a flushed body of one batch through O_DSYNC (durable in its write), a larger one without", async () => {
+    const flagsWhileWriting = async (name: string, size: number, flush: boolean) => {
+      const path = join(dir, name);
+      const body = new PassThrough();
+      const writing = writeNewFile(path, body, { flush, durable: flush, size });
+      body.write(Buffer.alloc(10));
+      await new Promise((resolve) => setImmediate(resolve));
+      const flags = openFlagsOn(path);
+      body.end(Buffer.alloc(size - 10));
+      await writing;
+      expect(flags).toHaveLength(1);
+      return (flags[0] ?? 0) & constants.O_DSYNC;
+    };
+    expect(await flagsWhileWriting("small", 64 * 1024, true)).toBe(constants.O_DSYNC);
+    expect(await flagsWhileWriting("small-unflushed", 64 * 1024, false)).toBe(0);
+    expect(await flagsWhileWriting("large", 3 * 1024 * 1024, true)).toBe(0);
   });
 
   it("never replaces an existing file", async () => {

@@ -66,7 +66,7 @@ import { withFileLock } from "./fs-lock.ts";
 import { FileBody } from "./fs-read.ts";
 import { sweepStaleFiles } from "./fs-sweep.ts";
 import { fsWalker } from "./fs-walk.ts";
-import { fdatasyncFd, fsyncFd, writeNewFile, writeNewFileFilled } from "./fs-write.ts";
+import { fdatasyncFd, fsyncFd, writeNewFile, writeNewFileFilled, writesAtOnce } from "./fs-write.ts";
 
 export interface FsPresignOptions {
   /** Public base URL of the route that mounts `handlePresignedRequest`, e.g. `https://app/storage`. */
@@ -130,6 +130,8 @@ interface Staged {
   readonly md5?: string;
   /** Absent in `"version"` etag mode unless the caller asked for it to be verified. */
   readonly sha256?: string;
+  /** Already on the disk: written through O_DSYNC or fsynced (else `commit` fsyncs it). */
+  readonly synced: boolean;
 }
 
 interface Conditions {
@@ -441,9 +443,13 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     const md5 = md5Etags ? createHash("md5") : undefined;
     const sha256 = md5Etags || options.verifySha256 ? createHash("sha256") : undefined;
     let seen = 0;
+    const size = Buffer.isBuffer(body) ? body.length : limit;
+    // A small body is flushed here even for `commit`: its one O_DSYNC write costs no fsync trip.
+    const flush = durable && ((options.flush ?? true) || writesAtOnce(size));
     const writeOptions = {
-      flush: durable && (options.flush ?? true),
+      flush,
       durable,
+      ...(size === undefined ? {} : { size }),
       ...(signal ? { signal } : {}),
       onData: (chunk: Buffer) => {
         seen += chunk.length;
@@ -454,14 +460,19 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       },
     };
     try {
-      const { size, ino, mtime } = isFillable(body)
+      const {
+        size: written,
+        ino,
+        mtime,
+      } = isFillable(body)
         ? await writeNewFileFilled(path, body, writeOptions)
         : await writeNewFile(path, body, writeOptions);
       return {
         path,
         ino,
         mtime,
-        size,
+        size: written,
+        synced: flush,
         ...(md5 ? { md5: md5.digest("hex") } : {}),
         ...(sha256 ? { sha256: sha256.digest("hex") } : {}),
       };
@@ -630,7 +641,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     sidecarFile?.catch(() => {});
     let placed = false;
     try {
-      await Promise.all([syncFile(staged.path), sidecarFile]);
+      await Promise.all([staged.synced ? undefined : syncFile(staged.path), sidecarFile]);
       return await lock(key, async () => {
         try {
           return await commitLocked();
@@ -665,7 +676,9 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
           if (conditions.ifNoneMatch === "*") {
             linkSync(staged.path, path);
             linked = true;
-          } else replaceWith(staged.path, path);
+          } else if (existing) replaceWith(staged.path, path);
+          // Nothing to replace (the lock keeps our other writers out): no open to try first.
+          else renameSync(staged.path, path);
           break;
         } catch (error) {
           if (errno(error) === "EEXIST") throw preconditionFailed(key, "an object exists");

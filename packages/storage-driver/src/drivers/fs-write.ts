@@ -1,4 +1,4 @@
-import { closeSync, constants, fdatasync, fstatSync, fsync, openSync, writev } from "node:fs";
+import { closeSync, constants, fdatasync, fstatSync, fsync, openSync, type Stats, writev } from "node:fs";
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { BufferPool } from "../buffer-pool.ts";
@@ -45,13 +45,12 @@ export function writesAtOnce(size: number | undefined): boolean {
   return size !== undefined && size <= BATCH_BYTES;
 }
 
-/** What the written file is: its inode and modification time, read before it was closed. */
+/** What the written file is: its stats (inode, times), read before it was closed. */
 export interface WrittenFile {
-  readonly ino: number;
-  readonly mtime: Date;
+  readonly stats: Stats;
 }
 
-/** What the written file is: its inode and modification time, read before it was closed, and its size. */
+/** What the written file is, and the bytes written. */
 export interface WrittenBody extends WrittenFile {
   readonly size: number;
 }
@@ -257,8 +256,7 @@ async function withWriter(
     await writing;
     await syncing;
     if (options.flush && !dsync) await fsyncFd(fd);
-    const { ino, mtime } = fstatSync(fd);
-    return { ino, mtime };
+    return { stats: fstatSync(fd) };
   } finally {
     // A failed body still leaves a write or sync in flight on this descriptor: close after them.
     await writing?.catch(() => {});

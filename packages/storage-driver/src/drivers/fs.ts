@@ -123,9 +123,9 @@ interface Described {
 
 interface Staged {
   readonly path: string;
-  readonly ino: number;
   readonly size: number;
-  readonly mtime: Date;
+  /** The staged file's stats, which its rename into place keeps (but for ctime). */
+  readonly stats: Stats;
   /** Absent in `"version"` etag mode. */
   readonly md5?: string;
   /** Absent in `"version"` etag mode unless the caller asked for it to be verified. */
@@ -155,6 +155,10 @@ function conflict(key: string, cause?: unknown): WharfError {
     `${key} conflicts with an existing object or folder (the fs driver cannot hold both "a" and "a/b")`,
     { cause, details: { key } },
   );
+}
+
+function notFound(key: string): WharfError {
+  return new WharfError("NOT_FOUND", `no object at ${key}`, { details: { key } });
 }
 
 function preconditionFailed(key: string, why: string): WharfError {
@@ -309,6 +313,8 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
   /** Removes a sidecar (or an orphan folder of them) that no longer describes the object at `key`. */
   async function dropSidecar(key: string): Promise<void> {
     try {
+      // Most keys have none: an lstat that finds nothing costs no exception, unlike the unlink.
+      if (!lstatSync(metaPath(key), { throwIfNoEntry: false })) return;
       unlinkSync(metaPath(key));
     } catch (error) {
       if (errno(error) === "ENOENT" || errno(error) === "ENOTDIR") return;
@@ -346,7 +352,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       }
       if (errno(error) !== "EISDIR") throw translateFsError(error, key);
     }
-    throw new WharfError("NOT_FOUND", `no object at ${key}`, { details: { key } });
+    throw notFound(key);
   }
 
   /**
@@ -393,14 +399,16 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
    * caller to `openConsistent` (not a plain file, or a writer between its two renames).
    */
   async function quickInfo(key: string, path = dataPath(key)): Promise<ObjectInfo | undefined> {
-    let stats: Stats;
+    let stats: Stats | undefined;
     try {
-      await assertInside(key, dirname(path));
-      stats = lstatSync(path);
+      // Nothing there is not found wherever the folder resolves: only a file found needs the check.
+      stats = lstatSync(path, { throwIfNoEntry: false });
+      if (stats) await assertInside(key, dirname(path));
     } catch (error) {
-      if (errno(error) === "ENOENT" || errno(error) === "ENOTDIR") throw translateFsError(error, key);
+      if (errno(error) === "ENOTDIR") throw translateFsError(error, key);
       return undefined;
     }
+    if (stats === undefined) throw notFound(key);
     if (!stats.isFile()) return undefined;
     return describeFile(key, stats).then(
       (described) => described?.info,
@@ -460,18 +468,13 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
       },
     };
     try {
-      const {
-        size: written,
-        ino,
-        mtime,
-      } = isFillable(body)
+      const { size: written, stats } = isFillable(body)
         ? await writeNewFileFilled(path, body, writeOptions)
         : await writeNewFile(path, body, writeOptions);
       return {
         path,
-        ino,
-        mtime,
         size: written,
+        stats,
         synced: flush,
         ...(md5 ? { md5: md5.digest("hex") } : {}),
         ...(sha256 ? { sha256: sha256.digest("hex") } : {}),
@@ -566,13 +569,9 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
 
   /** The object currently at `key` (lock held), or undefined. */
   async function current(key: string, path: string): Promise<Described | undefined> {
-    let stats: Stats;
-    try {
-      stats = lstatSync(path);
-    } catch (error) {
-      if (errno(error) === "ENOENT") return undefined;
-      throw error;
-    }
+    // No exception for the common case, a new key: an Error and its stack cost more than the lstat.
+    const stats = lstatSync(path, { throwIfNoEntry: false });
+    if (stats === undefined) return undefined;
     if (stats.isDirectory()) throw conflict(key);
     if (!stats.isFile())
       throw new WharfError("INVALID_ARGUMENT", `${key} is not a regular file`, { details: { key } });
@@ -629,7 +628,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     const bare = needsNoSidecar(described);
     const sidecar: Sidecar = {
       v: 1,
-      ino: staged.ino,
+      ino: staged.stats.ino,
       size: staged.size,
       etag: described.etag,
       metadata: { ...described.metadata },
@@ -648,7 +647,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
         } catch (error) {
           // A sidecar placed before a data file that never came (the lock kept other writers of the
           // key out meanwhile) describes nothing.
-          if (placed && !dataNamesInode(path, staged.ino)) await dropSidecar(key).catch(() => {});
+          if (placed && !dataNamesInode(path, staged.stats.ino)) await dropSidecar(key).catch(() => {});
           throw error;
         }
       });
@@ -700,7 +699,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
         ...[...changed].map((dir) => syncDir(dir)),
         linked ? unlink(staged.path) : undefined,
       ]);
-      return bare ? bareInfo(key, lstatSync(path)) : toInfo(key, sidecar, staged);
+      return bare ? bareInfo(key, staged.stats) : toInfo(key, sidecar, staged.stats);
     }
   }
 

@@ -91,7 +91,8 @@ export async function startRouter(env: Record<string, string>): Promise<Running>
       ...process.env,
       PORT: String(port),
       JWT_SECRET: secret,
-      LOG_LEVEL: "warn",
+      // The default level, as deployed: one JSON line per request (stdout goes nowhere here).
+      LOG_LEVEL: "info",
       ...(process.env.LFS_BENCH_ROUTER_NODE_OPTIONS
         ? { NODE_OPTIONS: process.env.LFS_BENCH_ROUTER_NODE_OPTIONS }
         : {}),

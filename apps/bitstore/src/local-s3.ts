@@ -1,4 +1,4 @@
-import { Readable } from "node:stream";
+import { pipeline, Readable } from "node:stream";
 import type { WharfError } from "@wharf/errors";
 import type { HttpEnv } from "@wharf/http-kit";
 import { toWharfError } from "@wharf/http-kit";
@@ -18,6 +18,8 @@ export interface LocalS3Options {
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
   readonly now?: () => Date;
 }
+
+const ignore = () => {};
 
 const s3StatusByCode: Partial<Record<WharfError["code"], number>> = {
   INVALID_ARGUMENT: 400,
@@ -72,7 +74,8 @@ export function mountLocalS3(app: Hono<HttpEnv>, options: LocalS3Options): void 
       ...(verified.contentMd5 === undefined ? {} : { md5Base64: verified.contentMd5 }),
     });
     const body = c.req.raw.body ? Readable.fromWeb(c.req.raw.body as never) : Readable.from([]);
-    const part = await driver.uploadPart(verified.key, uploadId, partNumber, body.pipe(check));
+    // The pipeline hears both streams from now on; the driver rejects with the check's failure.
+    const part = await driver.uploadPart(verified.key, uploadId, partNumber, pipeline(body, check, ignore));
     return c.body(null, 200, { ETag: `"${part.etag}"` });
   }
 
@@ -157,9 +160,8 @@ export function mountLocalS3(app: Hono<HttpEnv>, options: LocalS3Options): void 
             ...(range ? { min: range.min, max: range.max } : {}),
             ...(verified.contentMd5 ? { md5Base64: verified.contentMd5 } : {}),
           });
-          file.on("error", (error) => check.destroy(error));
           driver
-            .put(verified.key, file.pipe(check), {
+            .put(verified.key, pipeline(file, check, ignore), {
               contentType: verified.contentType ?? "binary/octet-stream",
               metadata: { acl: verified.acl ?? "private" },
             })
@@ -196,8 +198,8 @@ export function mountLocalS3(app: Hono<HttpEnv>, options: LocalS3Options): void 
               ),
             );
         });
-        source.on("error", (error) => busboy.destroy(error));
-        source.pipe(busboy);
+        // busboy's own 'error' listener above answers a broken body (the pipeline destroys it then).
+        pipeline(source, busboy, ignore);
       },
     );
     const location = `${new URL(c.req.url).origin}${options.bucketPath}/${escapeKeyPath(stored.key)}`;

@@ -1,5 +1,6 @@
 import { isIPv4 } from "node:net";
-import { WharfError } from "@wharf/errors";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { listArgument, listLine, mlsxLine } from "./listing.ts";
 import { resolvePath } from "./paths.ts";
 import { ftpError } from "./replies.ts";
@@ -126,23 +127,21 @@ async function listing(s: Session, argument: string, format: Format, onlyDirs: b
   const entries = s.vfs!.list(path);
   const first = await entries.next();
   await runTransfer(s, "listing", "Here comes the directory listing.", async (socket, signal) => {
-    let batch = "";
     let bytes = 0;
-    const flush = async () => {
-      if (!batch) return;
-      const chunk = Buffer.from(batch);
-      batch = "";
-      bytes += chunk.length;
-      if (!socket.write(chunk)) await new Promise((resolve) => socket.once("drain", resolve));
-    };
-    if (!first.done) batch += `${format(first.value)}\r\n`;
-    for await (const entry of entries) {
-      if (signal.aborted || socket.destroyed) throw new WharfError("CANCELLED", "listing aborted");
-      batch += `${format(entry)}\r\n`;
-      if (batch.length > 64 * 1024) await flush();
+    async function* batches() {
+      let batch = first.done ? "" : `${format(first.value)}\r\n`;
+      for await (const entry of entries) {
+        batch += `${format(entry)}\r\n`;
+        if (batch.length < 64 * 1024) continue;
+        bytes += Buffer.byteLength(batch);
+        yield batch;
+        batch = "";
+      }
+      bytes += Buffer.byteLength(batch);
+      if (batch) yield batch;
     }
-    await flush();
-    await new Promise<void>((resolve) => socket.end(resolve));
+    // The pipeline ends the socket after the last line, or destroys both sides on a failure or ABOR.
+    await pipeline(Readable.from(batches(), { objectMode: false }), socket, { signal });
     return bytes;
   });
 }

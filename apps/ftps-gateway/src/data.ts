@@ -2,6 +2,8 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { WharfError } from "@wharf/errors";
 import { plainAddress } from "./addresses.ts";
 
+const ignore = () => {};
+
 /** A passive data listener waiting for exactly one connection from the control connection's peer. */
 export interface PassiveListener {
   readonly port: number;
@@ -82,6 +84,8 @@ export function createPassivePool(options: PassiveOptions) {
       options.timeoutMs,
     );
     server.on("connection", (socket) => {
+      // A reset while nobody reads yet (or under TLS) must not be unheard; reads and writes see it.
+      socket.on("error", ignore);
       const from = plainAddress(socket.remoteAddress);
       if (from !== peer) {
         options.onForeign?.(from);
@@ -126,14 +130,15 @@ export function connectActive(host: string, port: number, timeoutMs: number): Pr
       socket.destroy();
       reject(new WharfError("UNAVAILABLE", "active data connection timed out"));
     }, timeoutMs);
-    socket.once("connect", () => {
-      clearTimeout(timer);
-      socket.removeAllListeners("error");
-      resolve(socket);
-    });
-    socket.once("error", (cause) => {
+    const failed = (cause: Error) => {
       clearTimeout(timer);
       reject(new WharfError("UNAVAILABLE", "active data connection failed", { cause }));
+    };
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      socket.off("error", failed).on("error", ignore);
+      resolve(socket);
     });
+    socket.once("error", failed);
   });
 }

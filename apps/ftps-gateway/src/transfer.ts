@@ -58,6 +58,8 @@ export async function runTransfer(
     socket = await openData(s, plan, direction).catch((cause) => {
       throw new DataConnectionError("no data connection", { cause });
     });
+    // Writes and pipelines fail with the socket's error; this listener keeps it from being unheard.
+    socket.on("error", (error) => s.log.debug({ err: error }, "data connection error"));
     if (transfer.aborted) throw new DataConnectionError("aborted");
     socket.setTimeout(config.dataTimeoutMs, () => socket?.destroy(new Error("data connection stalled")));
     bytes = await work(socket, controller.signal);

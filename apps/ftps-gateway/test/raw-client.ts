@@ -13,22 +13,26 @@ export interface Reply {
  */
 export class RawFtp implements AsyncDisposable {
   socket: Socket | TLSSocket;
+  /** The TCP connection under `socket` (for a reset: `tcp.resetAndDestroy()`). */
+  readonly tcp: Socket;
   readonly ca: string;
   #buffer = "";
   #waiters: Array<() => void> = [];
   #closed = false;
   #tlsSession: Buffer | undefined;
 
-  private constructor(socket: Socket | TLSSocket, ca: string) {
+  private constructor(socket: Socket | TLSSocket, tcp: Socket, ca: string) {
     this.socket = socket;
+    this.tcp = tcp;
     this.ca = ca;
     this.#attach(socket);
   }
 
   static async connect(port: number, options: { ca: string; implicit?: boolean }): Promise<RawFtp> {
+    const tcp = connect({ port, host: "127.0.0.1" });
     const socket = options.implicit
-      ? tlsConnect({ port, host: "127.0.0.1", ca: options.ca, servername: "localhost" })
-      : connect({ port, host: "127.0.0.1" });
+      ? tlsConnect({ socket: tcp, ca: options.ca, servername: "localhost" })
+      : tcp;
     let session: Buffer | undefined;
     socket.on("session", (s: Buffer) => {
       session = s;
@@ -37,7 +41,7 @@ export class RawFtp implements AsyncDisposable {
       socket.once(options.implicit ? "secureConnect" : "connect", () => resolve());
       socket.once("error", reject);
     });
-    const ftp = new RawFtp(socket, options.ca);
+    const ftp = new RawFtp(socket, tcp, options.ca);
     ftp.#tlsSession ??= session;
     return ftp;
   }
@@ -153,7 +157,7 @@ export class RawFtp implements AsyncDisposable {
       raw.once("error", reject);
     });
     if (options.plain) return raw;
-    const secure = tlsConnect({
+    const secure: TLSSocket = tlsConnect({
       socket: raw,
       ca: this.ca,
       servername: "localhost",
@@ -163,12 +167,20 @@ export class RawFtp implements AsyncDisposable {
       secure.once("secureConnect", () => resolve());
       secure.once("error", reject);
     });
+    tcpSockets.set(secure, raw);
     return secure;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.socket.destroy();
   }
+}
+
+const tcpSockets = new WeakMap<Socket, Socket>();
+
+/** The TCP connection under a data socket from `openData` (itself when plain). */
+export function tcpOf(socket: Socket | TLSSocket): Socket {
+  return tcpSockets.get(socket) ?? socket;
 }
 
 /** Reads a data socket to its end. */

@@ -1,11 +1,28 @@
 import { createHash, type Hash } from "node:crypto";
-import { Readable, Transform, type TransformCallback } from "node:stream";
+import { Readable, Stream, Transform, type TransformCallback } from "node:stream";
 import { WharfError } from "@wharf/errors";
 import type { BodyInput, FillableBody } from "./types.ts";
 
 /** Whether `body` is a Readable that can also fill buffers itself (`FillableBody`). */
 export function isFillable(body: unknown): body is Readable & FillableBody {
   return body instanceof Readable && typeof (body as Partial<FillableBody>).fill === "function";
+}
+
+const ignore = () => {};
+
+/**
+ * Makes a stream's errors heard for as long as it lives, and returns it. For every body a driver
+ * takes or hands out: a body may fail while nobody reads it (before the driver starts reading, after
+ * it stopped, or when an abort destroys it), and one unheard `'error'` ends the process for every
+ * user. Readers still get each error (`pipeline`, `for await`, their own listener) and `errored`
+ * keeps it; anything else passes through unchanged.
+ *
+ * @example
+ * const source = heedErrors(file.pipe(check)); // a failure before the driver reads is kept, not thrown
+ */
+export function heedErrors<T>(body: T): T {
+  if (body instanceof Stream && !body.listeners("error").includes(ignore)) body.on("error", ignore);
+  return body;
 }
 
 /** Any accepted body as a Node stream of Buffers. */

@@ -1,4 +1,4 @@
-export { bodyError, isFillable, readAll, toReadable } from "./body.ts";
+export { bodyError, heedErrors, isFillable, readAll, toReadable } from "./body.ts";
 export { BufferPool } from "./buffer-pool.ts";
 export { compareKeys } from "./compare-keys.ts";
 export { createFsDriver, type FsDriverOptions, type FsPresignOptions } from "./drivers/fs.ts";

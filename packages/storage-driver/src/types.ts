@@ -58,6 +58,7 @@ export interface GetOptions {
   readonly range?: ByteRange;
   /** Fail with `PRECONDITION_FAILED` unless the current etag equals this one. */
   readonly ifMatch?: string;
+  /** Aborting destroys the body: a reader gets an `AbortError`, and no reader is needed for it to be heard. */
   readonly signal?: AbortSignal;
 }
 

@@ -1,10 +1,12 @@
+import { heedErrors } from "./body.ts";
 import { validateKey, validatePrefix } from "./keys.ts";
 import type { StorageDriver } from "./types.ts";
 
 const wrapped = new WeakSet<StorageDriver>();
 
 /**
- * Wraps a driver so every key and prefix is validated before the driver sees it. Idempotent:
+ * Wraps a driver so every key and prefix is validated before the driver sees it, and a stream body
+ * that fails before the driver reads it (a key rejected here) never becomes an unheard error. Idempotent:
  * wrapping an already wrapped driver returns it unchanged.
  *
  * @example
@@ -23,7 +25,7 @@ export function withKeyValidation(driver: StorageDriver): StorageDriver {
     capabilities: driver.capabilities,
     head: async (key) => driver.head(valid(key)),
     get: async (key, options) => driver.get(valid(key), options),
-    put: async (key, body, options) => driver.put(valid(key), body, options),
+    put: async (key, body, options) => driver.put(valid(key), heedErrors(body), options),
     delete: async (key) => driver.delete(valid(key)),
     list: async (options = {}) => {
       if (options.prefix !== undefined) validatePrefix(options.prefix);
@@ -41,7 +43,7 @@ export function withKeyValidation(driver: StorageDriver): StorageDriver {
     presign: async (key, options) => driver.presign(valid(key), options),
     createMultipart: async (key, options) => driver.createMultipart(valid(key), options),
     uploadPart: async (key, uploadId, partNumber, body, options) =>
-      driver.uploadPart(valid(key), uploadId, partNumber, body, options),
+      driver.uploadPart(valid(key), uploadId, partNumber, heedErrors(body), options),
     listParts: async (key, uploadId) => driver.listParts(valid(key), uploadId),
     completeMultipart: async (key, uploadId, parts) => driver.completeMultipart(valid(key), uploadId, parts),
     abortMultipart: async (key, uploadId) => driver.abortMultipart(valid(key), uploadId),

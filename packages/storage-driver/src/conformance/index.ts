@@ -41,6 +41,13 @@ async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | "resolved"
   }
 }
 
+/** A stream body that has already failed (its error is emitted on the next tick). */
+function failedBody(): Readable {
+  const body = new Readable({ read() {} });
+  body.destroy(new Error("the size check failed"));
+  return body;
+}
+
 async function text(driver: StorageDriver, key: string): Promise<string> {
   return (await readAll((await driver.get(key)).body)).toString("utf8");
 }
@@ -249,6 +256,32 @@ export function testDriver(options: ConformanceOptions): void {
         setImmediate(() => failing.destroy(new Error("client went away")));
         expect(await codeOf(pending)).not.toBe("resolved");
         expect(await codeOf(driver.head(key))).toBe("NOT_FOUND");
+      });
+
+      // Regression (issue 20): a body that failed before the driver read it (bitstore's size check
+      // on a fresh fs store) was an unheard 'error' that ended the process; vitest fails on one.
+      it.each([
+        ["a put", {}],
+        ["a conditional put", { ifNoneMatch: "*" }],
+      ] as const)(
+        "rejects %s whose stream body failed before it was read, and stores nothing",
+        async (_what, options) => {
+          const key = fresh("failed-early");
+          expect(await codeOf(driver.put(key, failedBody(), options))).not.toBe("resolved");
+          expect(await codeOf(driver.put(fresh("invalid/../key"), failedBody()))).toBe("INVALID_ARGUMENT");
+          expect(await codeOf(driver.head(key))).toBe("NOT_FOUND");
+        },
+      );
+
+      it("destroys a get body when its signal aborts, without an unheard error", async () => {
+        const key = fresh("get-abort");
+        await driver.put(key, prngBytes(256 * 1024, 3));
+        const controller = new AbortController();
+        const { body } = await driver.get(key, { signal: controller.signal });
+        controller.abort();
+        // Nobody reads the body: its AbortError must not be an uncaught exception.
+        await new Promise<void>((resolve) => body.once("close", () => resolve()));
+        expect(body.destroyed).toBe(true);
       });
     });
 
@@ -629,6 +662,18 @@ export function testDriver(options: ConformanceOptions): void {
         expect(await codeOf(driver.listParts(key, uploadId))).toBe("NOT_FOUND");
         expect(await codeOf(driver.uploadPart(key, uploadId, 2, "x"))).toBe("NOT_FOUND");
         expect(await codeOf(driver.head(key))).toBe("NOT_FOUND");
+      });
+
+      it("rejects a part whose stream body failed before it was read (issue 20)", async () => {
+        const key = fresh("mp-failed-early");
+        if (!driver.capabilities.multipart) return;
+        const uploadId = await driver.createMultipart(key);
+        expect(await codeOf(driver.uploadPart(key, uploadId, 1, failedBody(), { size: 4 }))).not.toBe(
+          "resolved",
+        );
+        expect(await codeOf(driver.uploadPart(key, "no-such-upload", 1, failedBody()))).not.toBe("resolved");
+        expect(await driver.listParts(key, uploadId)).toEqual([]);
+        await driver.abortMultipart(key, uploadId);
       });
 
       it("lists the uploads left pending under a prefix, usable to abort them", async () => {

@@ -1,5 +1,6 @@
 import type { FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
+import { heedErrors } from "../body.ts";
 import type { FillableBody } from "../types.ts";
 
 /** Bytes per read in stream mode: the 64 KiB default cost RETR and git-lfs downloads about half their speed. */
@@ -23,6 +24,8 @@ export class FileBody extends Readable implements FillableBody {
     this.#handle = handle;
     this.#position = start;
     this.#end = end;
+    // Destroyed by an abort or a failed read while no stream reader listens (RETR fills buffers).
+    heedErrors(this);
     if (signal) {
       const abort = () => this.destroy(abortError(signal));
       if (signal.aborted) queueMicrotask(abort);

@@ -41,6 +41,7 @@ import {
   checkBody,
   checkPutOptions,
   DigestingStream,
+  heedErrors,
   isFillable,
   multipartEtag,
   throwIfAborted,
@@ -903,6 +904,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     },
 
     async put(key, body: BodyInput, putOptions = {}) {
+      heedErrors(body);
       validateKey(key);
       checkPutOptions(putOptions);
       return putStaged(key, toBufferOrReadable(body), putOptions);
@@ -1087,6 +1089,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     },
 
     async uploadPart(key, uploadId, partNumber, body, partOptions = {}) {
+      heedErrors(body);
       validateKey(key);
       checkPartNumber(partNumber);
       await readUpload(key, uploadId);

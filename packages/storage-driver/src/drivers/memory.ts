@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Readable, Writable } from "node:stream";
+import { addAbortSignal, Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { WharfError } from "@wharf/errors";
 import {
@@ -7,6 +7,7 @@ import {
   checkBody,
   checkPutOptions,
   DigestingStream,
+  heedErrors,
   multipartEtag,
   throwIfAborted,
   toReadable,
@@ -142,12 +143,17 @@ export function createMemoryDriver(options: MemoryDriverOptions = {}): StorageDr
       if (options.ifMatch !== undefined && options.ifMatch !== info.etag) {
         throw new WharfError("PRECONDITION_FAILED", `etag of ${key} does not match`, { details: { key } });
       }
-      if (!options.range) return { info, body: Readable.from([Buffer.from(data)]) };
-      const range = resolveRange(options.range, data.length);
-      return { info, body: Readable.from([Buffer.from(data.subarray(range.start, range.end + 1))]), range };
+      const range = options.range ? resolveRange(options.range, data.length) : undefined;
+      const bytes = Buffer.from(range ? data.subarray(range.start, range.end + 1) : data);
+      // An abort destroys the body, as the fs and S3 drivers' bodies are.
+      const body = Readable.from([bytes]);
+      if (options.signal) addAbortSignal(options.signal, body);
+      heedErrors(body);
+      return range ? { info, body, range } : { info, body };
     },
 
     async put(key, body, options: PutOptions = {}) {
+      heedErrors(body);
       validateKey(key, markers);
       checkPutOptions(options);
       const result = await consume(body, options.size, options.signal);
@@ -238,6 +244,7 @@ export function createMemoryDriver(options: MemoryDriverOptions = {}): StorageDr
     },
 
     async uploadPart(key, uploadId, partNumber, body, options = {}) {
+      heedErrors(body);
       const pending = upload(key, uploadId);
       checkPartNumber(partNumber);
       const result = await consume(body, options.size, options.signal);

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Readable } from "node:stream";
+import { finished, pipeline, type Readable } from "node:stream";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -26,6 +26,7 @@ import {
   checkBody,
   checkPutOptions,
   DigestingStream,
+  heedErrors,
   readAll,
   throwIfAborted,
   toReadable,
@@ -327,7 +328,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
           }),
           getOptions.signal ? { abortSignal: getOptions.signal } : {},
         );
-        const body = output.Body as Readable;
+        const body = heedErrors(output.Body as Readable);
         const contentRange = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(output.ContentRange ?? "");
         if (getOptions.range && contentRange) {
           const range = {
@@ -353,6 +354,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     },
 
     async put(key, body: BodyInput, putOptions = {}) {
+      heedErrors(body);
       validateKey(key, markers);
       checkPutOptions(putOptions);
       throwIfAborted(putOptions.signal);
@@ -407,8 +409,8 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
           verify,
         });
         const source = toReadable(body);
-        source.on("error", (error) => digest.destroy(error));
-        source.pipe(digest);
+        // The Upload reads `digest` and rejects with its error; the pipeline hears both streams.
+        pipeline(source, digest, () => {});
         const abortController = new AbortController();
         const onAbort = () => abortController.abort(putOptions.signal?.reason);
         putOptions.signal?.addEventListener("abort", onAbort, { once: true });
@@ -633,6 +635,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     },
 
     async uploadPart(key, uploadId, partNumber, body, partOptions = {}) {
+      heedErrors(body);
       validateKey(key, markers);
       checkPartNumber(partNumber);
       // A part needs a Content-Length: buffer it unless its size is declared. A buffer passed in is
@@ -645,6 +648,13 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
         : undefined;
       if (data && partOptions.size !== undefined)
         checkBody({ size: data.length, sha256: "" }, { size: partOptions.size });
+      // The SDK pipes a stream body into the request and would wait forever for one that failed:
+      // a failure (or an abort of `signal`) aborts the request.
+      const source = data ? undefined : toReadable(body);
+      const abort = new AbortController();
+      const onAbort = () => abort.abort(partOptions.signal?.reason);
+      partOptions.signal?.addEventListener("abort", onAbort, { once: true });
+      const unwatch = source ? finished(source, (error) => error && abort.abort(error)) : undefined;
       try {
         const output = await client.send(
           new UploadPartCommand({
@@ -652,15 +662,22 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
             Key: full(key),
             UploadId: decodeUploadId(uploadId).id,
             PartNumber: partNumber,
-            Body: data ?? toReadable(body),
+            Body: data ?? source,
             ContentLength: data?.length ?? partOptions.size,
             ...(data ? { ContentMD5: createHash("md5").update(data).digest("base64") } : {}),
           }),
-          partOptions.signal ? { abortSignal: partOptions.signal } : {},
+          { abortSignal: abort.signal },
         );
         return { partNumber, etag: unquote(output.ETag), size: data?.length ?? partOptions.size ?? 0 };
       } catch (error) {
+        if (abort.signal.aborted) {
+          source?.destroy();
+          throw bodyError(partOptions.signal?.aborted ? error : abort.signal.reason, partOptions.signal);
+        }
         throw translateS3Error(error, key);
+      } finally {
+        unwatch?.();
+        partOptions.signal?.removeEventListener("abort", onAbort);
       }
     },
 

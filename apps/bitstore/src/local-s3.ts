@@ -103,6 +103,10 @@ export function mountLocalS3(app: Hono<HttpEnv>, options: LocalS3Options): void 
     }
     for (const [name, value] of Object.entries(headers)) c.header(name, value);
     return stream(c, async (out) => {
+      // A client gone mid-download closes the file now, not when the loop would next write.
+      out.onAbort(() => {
+        result.body.destroy();
+      });
       for await (const chunk of result.body) await out.write(chunk as Uint8Array);
     });
   }

@@ -3,7 +3,7 @@ import { PassThrough, type Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { TLSSocket } from "node:tls";
 import { WharfError } from "@wharf/errors";
-import { BufferPool, type FillableBody, isFillable } from "@wharf/storage-driver";
+import { BufferPool, type FillableBody, heedErrors, isFillable } from "@wharf/storage-driver";
 import { connectActive } from "./data.ts";
 import { replyFor } from "./replies.ts";
 import type { ActiveTransfer, Session } from "./session.ts";
@@ -207,7 +207,8 @@ export function uploadBody(
     });
     return { body: adopted, bytes: () => adopted.bytes };
   }
-  const body = new PassThrough({ highWaterMark: 1 << 20 });
+  // Failed by `watchUpload` perhaps before the store reads it (an APPE copies the old bytes first).
+  const body = heedErrors(new PassThrough({ highWaterMark: 1 << 20 }));
   let bytes = 0;
   socket.on("data", (chunk: Buffer) => {
     bytes += chunk.length;

@@ -1,6 +1,6 @@
-import { PassThrough, type Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { isWharfError } from "@wharf/errors";
-import { listAll, listAllObjects, moveObject, type StorageDriver } from "@wharf/storage-driver";
+import { heedErrors, listAll, listAllObjects, moveObject, type StorageDriver } from "@wharf/storage-driver";
 import { baseName, dirPrefix, keyOf, parentOf } from "./paths.ts";
 import { ftpError } from "./replies.ts";
 
@@ -206,19 +206,25 @@ function emptyStream(): Readable {
   return stream;
 }
 
+/**
+ * `first`'s bytes, then `second`'s. `second` (the client's upload) is not read while `first` is
+ * copied, so its failure then is heeded here and met when its turn comes; both are destroyed when
+ * the result ends, fails or is destroyed.
+ */
 function concatStreams(first: Readable, second: Readable): Readable {
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
-  (async () => {
-    for (const stream of [first, second]) {
-      for await (const chunk of stream) if (!out.write(chunk)) await new Promise((r) => out.once("drain", r));
-    }
-    out.end();
-  })().catch((error: unknown) => {
-    first.destroy();
-    second.destroy();
-    out.destroy(error as Error);
-  });
-  return out;
+  heedErrors(second);
+  return Readable.from(
+    (async function* () {
+      try {
+        yield* first;
+        yield* second;
+      } finally {
+        first.destroy();
+        second.destroy();
+      }
+    })(),
+    { objectMode: false, highWaterMark: 1 << 20 },
+  );
 }
 
 async function forEachBounded<T>(items: AsyncIterable<T>, run: (item: T) => Promise<void>): Promise<void> {

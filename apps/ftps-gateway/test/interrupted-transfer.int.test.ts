@@ -11,6 +11,7 @@ import { RawFtp, readAllData, tcpOf } from "./raw-client.ts";
 // Regression (issue 20): an interrupted RETR on the fs store ended the gateway with an unheard
 // stream error (`ECONNRESET` on the data socket, `AbortError` from the fs driver's body). Vitest
 // fails the run on any uncaught exception, and each case then checks the gateway still serves.
+// An APPE reset over TLS while the old bytes were copied did the same (the upload body's error).
 
 /** Larger than the loopback socket buffers, so the gateway is still sending when the client stops. */
 const BIG = randomBytes(12 * 1024 * 1024);
@@ -79,11 +80,36 @@ async function interrupt(ftp: RawFtp, data: Socket | TLSSocket, way: Way): Promi
   }
 }
 
+/**
+ * An APPE whose data connection is reset at once: the gateway is still copying the file's old bytes
+ * into the new object when the upload body fails (it is read only after them).
+ */
+async function appendReset(gateway: Gateway, ftp: RawFtp, key: string, tls: boolean): Promise<void> {
+  const handshakes = await tlsDataConnections(gateway);
+  const dataPort = await ftp.epsvPort();
+  ftp.write(`APPE ${key}\r\n`);
+  const data = await ftp.openData(dataPort, { plain: !tls });
+  data.on("error", () => {});
+  // The client's handshake ends before the gateway's: a reset before the gateway counts the data
+  // connection is a failed handshake (425), not a failed upload.
+  while (tls && (await tlsDataConnections(gateway)) === handshakes) await new Promise(setImmediate);
+  tcpOf(data).resetAndDestroy();
+  expect([150, 426]).toContain((await ftp.read()).code);
+}
+
+async function tlsDataConnections(gateway: Gateway): Promise<number> {
+  const text = await (await fetch(`${gateway.healthUrl}/metrics`)).text();
+  let total = 0;
+  for (const match of text.matchAll(/^ftps_gateway_tls_data_connections_total\{[^}]*\} (\d+)$/gm))
+    total += Number(match[1]);
+  return total;
+}
+
 function describeStore(name: string, open: () => Promise<{ driver: StorageDriver } & AsyncDisposable>) {
   describe.each([
     { mode: "plain FTP", tls: false },
     { mode: "implicit FTPS", tls: true },
-  ])(`a download interrupted on ${name}, $mode`, ({ tls }) => {
+  ])(`a transfer interrupted on ${name}, $mode`, ({ tls }) => {
     let store: { driver: StorageDriver } & AsyncDisposable;
     let gateway: Gateway;
     let ca: string;
@@ -115,6 +141,18 @@ function describeStore(name: string, open: () => Promise<{ driver: StorageDriver
       );
       expect((await next.read()).code).toBe(226);
       await ftp[Symbol.asyncDispose]();
+    });
+
+    it("keeps a file whole when an APPE to it is reset while its old bytes are copied", async () => {
+      await store.driver.put("append.bin", BIG);
+      await using ftp = await login(gateway, ca, tls);
+      await appendReset(gateway, ftp, "append.bin", tls);
+      const code = (await ftp.read()).code;
+      expect(code === 426 || code === 226, `reply ${code}`).toBe(true);
+      await using next = await login(gateway, ca, tls);
+      const data = await retr(next, "append.bin", tls);
+      expect((await readAllData(data)).equals(BIG)).toBe(true);
+      expect((await next.read()).code).toBe(226);
     });
   });
 }

@@ -1,10 +1,10 @@
 import { createServer, type Server, type Socket } from "node:net";
-import type { Verifier } from "@wharf/auth-jwt";
+import { createLoginGuard, type Verifier } from "@wharf/auth-jwt";
 import { createHttpApp, createMetrics, type RunningServer, serveHttp } from "@wharf/http-kit";
 import { abortStaleUploads, type StorageDriver } from "@wharf/storage-driver";
 import type { Logger } from "pino";
 import { createPassiveAddressResolver, plainAddress } from "./addresses.ts";
-import { createAuthenticator, createLoginGuard } from "./auth.ts";
+import { createAuthenticator } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { createPassivePool } from "./data.ts";
 import { createFtpMetrics } from "./metrics.ts";

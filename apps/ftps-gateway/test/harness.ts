@@ -34,6 +34,8 @@ export async function startGateway(options: {
   env?: Record<string, string>;
   verifier?: Verifier;
   now?: () => Date;
+  /** Wait after an upload's EOF before it commits (default 30 ms). */
+  eofGraceMs?: number;
 }): Promise<Gateway> {
   const dir = await tempDir("ftps-gw-");
   const tls = await testTls();
@@ -72,7 +74,7 @@ export async function startGateway(options: {
     logger,
     verifier: options.verifier,
     now: options.now,
-    eofGraceMs: 30,
+    eofGraceMs: options.eofGraceMs ?? 30,
   });
   const listening = await app.listen();
   return {

@@ -113,4 +113,23 @@ describe("createLoginGuard", () => {
     await attempt({ address: "10.0.1.1", user: "x" }, false);
     expect(guard.size()).toBe(2);
   });
+
+  it("counts addresses against their own limit, or not at all with addressMaxFailures 0", async () => {
+    const clock = { t: 0 };
+    const behindProxy = createLoginGuard({ ...options, addressMaxFailures: 0, now: () => clock.t });
+    for (let i = 0; i < 20; i++) {
+      const admission = await behindProxy.begin({ address: "10.0.0.1", user: `u${i}` });
+      if ("attempt" in admission) admission.attempt.fail();
+    }
+    expect("attempt" in (await behindProxy.begin({ address: "10.0.0.1", user: "alice" }))).toBe(true);
+    const lenient = createLoginGuard({ ...options, addressMaxFailures: 8, now: () => clock.t });
+    const results: unknown[] = [];
+    for (let i = 0; i < 9; i++) {
+      const admission = await lenient.begin({ address: "10.0.0.2", user: `u${i}` });
+      results.push("lockout" in admission ? admission.lockout.by : admission.attempt.fail());
+    }
+    expect(results.slice(0, 7)).toEqual(Array(7).fill(undefined));
+    expect(results[7]).toMatchObject({ by: "address" });
+    expect(results[8]).toBe("address");
+  });
 });

@@ -25,6 +25,11 @@ export type Admission = { readonly attempt: LoginAttempt } | { readonly lockout:
 export interface LoginGuardOptions {
   /** Failures (counted per address and per user name) that start a lockout. */
   readonly maxFailures: number;
+  /**
+   * Failures per address, when it differs (default `maxFailures`); 0 counts no addresses (behind a
+   * reverse proxy every client has the proxy's address).
+   */
+  readonly addressMaxFailures?: number;
   /** The count drains at `maxFailures` per `windowMs`, so old failures fade rather than reset. */
   readonly windowMs: number;
   readonly lockoutMs: number;
@@ -34,6 +39,8 @@ export interface LoginGuardOptions {
 }
 
 interface Count {
+  readonly max: number;
+  readonly step: number;
   /** Settled failures not drained yet; the next drains `step` ms after `at`. */
   score: number;
   at: number;
@@ -64,18 +71,21 @@ interface Count {
 export function createLoginGuard(options: LoginGuardOptions) {
   const now = options.now ?? Date.now;
   const maxTracked = options.maxTracked ?? 100_000;
-  // One failure drains away every `step` ms, in whole failures so thresholds stay exact.
-  const step = options.windowMs / options.maxFailures;
+  const addressMax = options.addressMaxFailures ?? options.maxFailures;
   const counts = new Map<string, Count>();
 
-  const keysOf = (who: LoginSubject) => [`address\0${who.address}`, `user\0${who.user}`] as const;
+  const keysOf = (who: LoginSubject) =>
+    addressMax > 0 ? [`address\0${who.address}`, `user\0${who.user}`] : [`user\0${who.user}`];
   const byOf = (key: string): Lockout["by"] => (key.startsWith("address\0") ? "address" : "user");
+  const maxOf = (key: string) => (byOf(key) === "address" ? addressMax : options.maxFailures);
+  // One failure drains away every `step` ms, in whole failures so thresholds stay exact.
+  const stepOf = (key: string) => options.windowMs / maxOf(key);
 
   function score(count: Count, t: number): number {
-    const drained = Math.floor((t - count.at) / step);
+    const drained = Math.floor((t - count.at) / count.step);
     if (drained > 0 && count.score > 0) {
       count.score = Math.max(0, count.score - drained);
-      count.at += drained * step;
+      count.at += drained * count.step;
     }
     return count.score;
   }
@@ -84,7 +94,15 @@ export function createLoginGuard(options: LoginGuardOptions) {
     let count = counts.get(key);
     if (!count) {
       if (counts.size >= maxTracked) forgetIdle();
-      count = { score: 0, at: now(), inFlight: 0, lockedUntil: 0, waiters: [] };
+      count = {
+        max: maxOf(key),
+        step: stepOf(key),
+        score: 0,
+        at: now(),
+        inFlight: 0,
+        lockedUntil: 0,
+        waiters: [],
+      };
       counts.set(key, count);
     }
     return count;
@@ -111,7 +129,7 @@ export function createLoginGuard(options: LoginGuardOptions) {
       if (failed) {
         if (score(count, t) === 0) count.at = t;
         count.score++;
-        if (count.score >= options.maxFailures) {
+        if (count.score >= count.max) {
           // Failures that settle while a lock is already in force do not lengthen it.
           if (count.lockedUntil <= t) {
             count.lockedUntil = t + options.lockoutMs;
@@ -153,9 +171,7 @@ export function createLoginGuard(options: LoginGuardOptions) {
         }
         const full = keys
           .map((key) => counts.get(key))
-          .find(
-            (count) => count && count.inFlight > 0 && score(count, t) + count.inFlight >= options.maxFailures,
-          );
+          .find((count) => count && count.inFlight > 0 && score(count, t) + count.inFlight >= count.max);
         if (!full) return { attempt: admit(keys) };
         await new Promise<void>((resolve) => full.waiters.push(resolve));
       }

@@ -102,13 +102,13 @@ export function createHttpApp<E extends HttpEnv = HttpEnv>(options: HttpAppOptio
 }
 
 /**
- * Why a 401 or 403 was answered, for the request's log line: the error's `details.reason` (a
+ * Why a 401, 403 or 429 was answered, for the request's log line: the error's `details.reason` (a
  * verifier's `expired`, `bad_signature`, …, or the app's own) and its message, which is written for
  * the client and so names no secret. The error is hono's `c.error`, set by `onError`; a handler or
  * middleware that answers a refusal itself sets `c.error` too.
  */
 function refusalFields(status: number, error: Error | undefined): Record<string, string> {
-  if ((status !== 401 && status !== 403) || error === undefined) return {};
+  if ((status !== 401 && status !== 403 && status !== 429) || error === undefined) return {};
   const refusal = toWharfError(error);
   const reason = refusal.details?.reason;
   return {

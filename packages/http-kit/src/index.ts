@@ -1,4 +1,5 @@
 export { createHttpApp, type HttpAppOptions, type HttpEnv, type HttpVariables } from "./app.ts";
+export { clientAddress } from "./client-address.ts";
 export { ConfigError, loadConfigOrExit, parseConfig } from "./config.ts";
 export { httpStatusByCode, publicMessage, toWharfError } from "./errors.ts";
 export { createLogger, type Logger, recordingLogger, redactedPaths, silentLogger } from "./logger.ts";

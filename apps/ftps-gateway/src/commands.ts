@@ -111,7 +111,10 @@ async function pass(s: Session, argument: string): Promise<void> {
     const lockout = attempt.fail();
     metrics.logins.inc({ result: "failure" });
     s.log.info({ login }, "login failed");
-    if (lockout) s.log.warn({ login, ...lockoutFields(lockout) }, "login locked out");
+    if (lockout) {
+      metrics.lockouts.inc({ by: lockout.by });
+      s.log.warn({ login, ...lockoutFields(lockout) }, "login locked out");
+    }
     if (config.failureDelayMs > 0) await delay(config.failureDelayMs);
     return s.reply(530, "Login incorrect.");
   }

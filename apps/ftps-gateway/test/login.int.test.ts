@@ -80,5 +80,7 @@ describe("login throttling", () => {
       }),
     ]);
     expect(JSON.stringify(gateway.log)).not.toContain("wrong");
+    const metrics = await (await fetch(`${gateway.healthUrl}/metrics`)).text();
+    expect(metrics).toContain('ftps_gateway_login_lockouts_total{by="address"} 1');
   });
 });

@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { recordingLogger } from "@wharf/http-kit";
 import { createMemoryDriver, readAll, type StorageDriver } from "@wharf/storage-driver";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
@@ -195,6 +196,24 @@ describe("authentication", () => {
     expect(res.status).toBe(401);
   });
 
+  it("logs why a token was refused, never the token (regression: a 401 line said only the status)", async () => {
+    const { logger, records } = recordingLogger();
+    const logged = buildApp({ driver, logger });
+    const expired = await token("bob", { now: new Date(Date.now() - 7200_000), expiresIn: 60 });
+    const stranger = await token("bob", { privateKey: otherKeys.privateKey });
+    const wrongService = await token("bob", { claims: { service: "other" } });
+    for (const jwt of [expired, stranger, wrongService])
+      expect((await authorize(logged, body, { token: jwt })).status).toBe(401);
+    const refusals = records.filter((r) => r.msg === "request").map((r) => [r.status, r.reason]);
+    expect(refusals).toEqual([
+      [401, "expired"],
+      [401, "bad_signature"],
+      [401, "wrong_service"],
+    ]);
+    for (const jwt of [expired, stranger, wrongService])
+      expect(JSON.stringify(records)).not.toContain(jwt.split(".")[2]);
+  });
+
   it("has no testing-token backdoor", async () => {
     const res = await app.request("/rawstore/info?jwt=testing-token");
     expect(res.status).toBe(401);
@@ -290,9 +309,19 @@ describe("local-disk mode uploads", () => {
     ],
   ])("refuses %s and stores nothing", async (_what, violate, status, s3Code) => {
     const { form, body } = violate(await formFor("hello"));
-    const res = await upload(app, form, body);
+    const { logger, records } = recordingLogger();
+    const res = await upload(buildApp({ driver, logger }), form, body);
     expect(res.status).toBe(status);
     expect(await res.text()).toContain(`<Code>${s3Code}</Code>`);
+    if (status === 403)
+      expect(records).toContainEqual(
+        expect.objectContaining({
+          msg: "request",
+          status,
+          reason: expect.any(String),
+          why: expect.any(String),
+        }),
+      );
     await expect(driver.head("bob/cities/a.csv")).rejects.toMatchObject({ code: "NOT_FOUND" });
     await expect(driver.head("bob/cities/b.csv")).rejects.toMatchObject({ code: "NOT_FOUND" });
   });

@@ -90,7 +90,9 @@ export function createApp(deps: AppDeps) {
     const caller = await principal(c);
     const ownerid = c.req.query("ownerid");
     if (ownerid !== undefined && ownerid !== caller.userid) {
-      throw new WharfError("PERMISSION_DENIED", "ownerid does not match the token's user");
+      throw new WharfError("PERMISSION_DENIED", "ownerid does not match the token's user", {
+        details: { reason: "owner_mismatch" },
+      });
     }
     const url = c.req.query("url");
     const key = c.req.query("key") ?? (url === undefined ? undefined : services.keyFromUrl(url));
@@ -111,7 +113,9 @@ export function createApp(deps: AppDeps) {
     const caller = await principal(c);
     const request = parseAuthorizeRequest(await jsonBody(c), { maxFiles: config.maxFilesPerRequest });
     if (caller.userid !== request.owner) {
-      throw new WharfError("UNAUTHENTICATED", "metadata.owner does not match the token's user");
+      throw new WharfError("UNAUTHENTICATED", "metadata.owner does not match the token's user", {
+        details: { reason: "owner_mismatch" },
+      });
     }
     const verdicts: Record<string, string> = {};
     for (const file of request.files) {

@@ -232,6 +232,7 @@ async function guard(c: Context<HttpEnv>, handler: () => Promise<Response>): Pro
     return await handler();
   } catch (error) {
     const e = toWharfError(error);
+    c.error = e; // answered here, not by the app's onError: the request log says why from it
     const s3Code =
       (e.details?.s3Code as string | undefined) ??
       (e.code === "NOT_FOUND" ? "NoSuchKey" : e.code === "INTERNAL" ? "InternalError" : "InvalidRequest");

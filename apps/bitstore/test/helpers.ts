@@ -1,6 +1,6 @@
 import { createHash, generateKeyPairSync } from "node:crypto";
 import { createIssuer, createVerifier } from "@wharf/auth-jwt";
-import { createMetrics, silentLogger } from "@wharf/http-kit";
+import { createMetrics, type Logger, silentLogger } from "@wharf/http-kit";
 import type { StorageDriver } from "@wharf/storage-driver";
 import { createApp } from "../src/app.ts";
 import { type Env, loadConfig } from "../src/config.ts";
@@ -58,14 +58,14 @@ export function baseEnv(overrides: Env = {}): Env {
   };
 }
 
-export function buildApp(options: { env?: Env; driver: StorageDriver; now?: () => Date }) {
+export function buildApp(options: { env?: Env; driver: StorageDriver; now?: () => Date; logger?: Logger }) {
   const config = loadConfig(baseEnv(options.env));
   const verifier = createVerifier({ algorithms: ["RS256"], publicKey: authKeys.publicKey });
   return createApp({
     config,
     driver: options.driver,
     verifier,
-    logger: silentLogger(),
+    logger: options.logger ?? silentLogger(),
     metrics: createMetrics({ prefix: "bitstore_test", defaultMetrics: false }),
     ...(options.now ? { now: options.now } : {}),
   });

@@ -1,10 +1,10 @@
 import { createServer, type Server, type Socket } from "node:net";
-import type { Verifier } from "@wharf/auth-jwt";
+import { createLoginGuard, type Verifier } from "@wharf/auth-jwt";
 import { createHttpApp, createMetrics, type RunningServer, serveHttp } from "@wharf/http-kit";
 import { abortStaleUploads, type StorageDriver } from "@wharf/storage-driver";
 import type { Logger } from "pino";
 import { createPassiveAddressResolver, plainAddress } from "./addresses.ts";
-import { createAuthenticator, createLoginGuard } from "./auth.ts";
+import { createAuthenticator } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { createPassivePool } from "./data.ts";
 import { createFtpMetrics } from "./metrics.ts";
@@ -31,6 +31,9 @@ export interface Listening {
   readonly implicitPort: number | undefined;
   readonly healthUrl: string | undefined;
 }
+
+/** Least time `close` waits for the aborts of interrupted multipart uploads. */
+const minAbortWaitMs = 5000;
 
 /** The FTP/FTPS gateway: command and implicit-TLS listeners, sessions, and the health/metrics port. */
 export function createApp(deps: AppDeps) {
@@ -177,7 +180,10 @@ export function createApp(deps: AppDeps) {
       if (config.health) health = await serveHttp(http.fetch, config.health);
       return { commandPort, implicitPort, healthUrl: health?.url };
     },
-    /** Stops accepting, lets running transfers finish for `graceMs`, aborts the rest, closes sessions. */
+    /**
+     * Stops accepting, lets running transfers finish for `graceMs`, aborts the rest, closes sessions,
+     * then waits (`graceMs`, at least 5 s) for the aborts of interrupted multipart uploads and logs them.
+     */
     async close(graceMs = 10_000): Promise<void> {
       stopping = true;
       const closing = [command, implicit].map(
@@ -187,8 +193,16 @@ export function createApp(deps: AppDeps) {
       await Promise.all([...sessions].map((handle) => handle.shutdown(graceMs)));
       await Promise.all(closing);
       await abandonedUploads;
-      for (const left of aborts.stop())
-        logger.error(left, "shutting down with a multipart upload not aborted; its parts are left behind");
+      // Interrupted uploads' aborts are usually still in flight here: wait for them (at least a few
+      // seconds, even with no grace for transfers), then say what became of each.
+      const { aborted, left } = await aborts.finish(Math.max(graceMs, minAbortWaitMs));
+      for (const upload of aborted)
+        logger.info(upload, "aborted the multipart upload of an interrupted transfer");
+      for (const { error, ...upload } of left)
+        logger.error(
+          { ...upload, err: error, stillRunning: error === undefined },
+          "shutting down with a multipart upload not aborted; its parts are left behind",
+        );
       await health?.close(1000);
     },
   };

@@ -1,5 +1,13 @@
 import { createHmac, randomBytes } from "node:crypto";
-import { can, constantTimeEqual, scopesFromClaims, type Verifier, verifyPassword } from "@wharf/auth-jwt";
+import {
+  can,
+  constantTimeEqual,
+  generateSalt,
+  type PasswordHash,
+  scopesFromClaims,
+  type Verifier,
+  verifyPassword,
+} from "@wharf/auth-jwt";
 import { isWharfError } from "@wharf/errors";
 import type { UserConfig } from "./config.ts";
 
@@ -16,6 +24,8 @@ export interface AuthenticatorOptions {
   readonly users: readonly UserConfig[];
   /** JWT as password: verifier plus the home template (`{user}` is replaced by the login). */
   readonly jwt?: { readonly verifier: Verifier; readonly home: string };
+  /** The PBKDF2 check (default `verifyPassword`); tests count its calls. */
+  readonly verifyPassword?: (password: string, stored: PasswordHash) => Promise<boolean>;
 }
 
 const jwtShape = /^[\w-]+\.[\w-]+\.[\w-]*$/;
@@ -25,20 +35,33 @@ const jwtShape = /^[\w-]+\.[\w-]+\.[\w-]*$/;
  * the password: its `sub` (or `username`) must equal the login and its scopes must allow `ftp/<login>`
  * (`write` → read-write, `read` → read-only). A PBKDF2 check costs ~1M iterations, so a successful
  * one is remembered as an HMAC under a per-process key and later logins of that user are cheap.
+ * When any user has a hashed password, every refused password costs one PBKDF2 derivation, whether
+ * the user is unknown, has a plain password or a hashed one, so the time of a 530 names no user.
  */
 export function createAuthenticator(options: AuthenticatorOptions) {
   const users = new Map(options.users.map((user) => [user.login, user]));
+  const verify = options.verifyPassword ?? verifyPassword;
+  const decoy: PasswordHash | undefined = options.users.some((user) => user.password === undefined)
+    ? { hash: randomBytes(32).toString("base64"), salt: generateSalt() }
+    : undefined;
   const cacheKey = randomBytes(32);
   const verified = new Map<string, string>();
   const fingerprint = (login: string, password: string) =>
     createHmac("sha256", cacheKey).update(`${login}\0${password}`).digest("base64");
 
-  async function passwordMatches(user: UserConfig, password: string): Promise<boolean> {
-    if (user.password !== undefined) return constantTimeEqual(password, user.password);
+  async function passwordMatches(user: UserConfig | undefined, password: string): Promise<boolean> {
+    if (user && user.password === undefined) return hashMatches(user, password);
+    if (user && constantTimeEqual(password, user.password!)) return true;
+    // An unknown user or a wrong plain password: the work of a wrong hashed one, against a random hash.
+    if (decoy) await verify(password, decoy);
+    return false;
+  }
+
+  async function hashMatches(user: UserConfig, password: string): Promise<boolean> {
     const print = fingerprint(user.login, password);
     const known = verified.get(user.login);
     if (known !== undefined && constantTimeEqual(print, known)) return true;
-    const ok = await verifyPassword(password, { hash: user.passwordHashed!, salt: user.passwordSalt! });
+    const ok = await verify(password, { hash: user.passwordHashed!, salt: user.passwordSalt! });
     if (ok) verified.set(user.login, print);
     return ok;
   }
@@ -63,8 +86,8 @@ export function createAuthenticator(options: AuthenticatorOptions) {
   /** The principal, or `undefined` for any wrong login (one answer for unknown users and bad passwords). */
   async function authenticate(login: string, password: string): Promise<Principal | undefined> {
     const user = users.get(login);
-    if (user && (await passwordMatches(user, password)))
-      return { login, home: user.home, access: user.access, via: "password" };
+    if (await passwordMatches(user, password))
+      return { login, home: user!.home, access: user!.access, via: "password" };
     return viaJwt(login, password);
   }
 
@@ -72,53 +95,3 @@ export function createAuthenticator(options: AuthenticatorOptions) {
 }
 
 export type Authenticator = ReturnType<typeof createAuthenticator>;
-
-export interface LoginGuardOptions {
-  readonly maxFailures: number;
-  readonly windowMs: number;
-  readonly lockoutMs: number;
-  readonly now?: () => number;
-}
-
-/**
- * Per-IP login throttling: more than `maxFailures` failed logins within `windowMs` lock the address
- * out for `lockoutMs` (every PASS answers 530, even a right one). Kept in this process's memory.
- */
-export function createLoginGuard(options: LoginGuardOptions) {
-  const now = options.now ?? Date.now;
-  const state = new Map<string, { failures: number[]; lockedUntil: number }>();
-
-  function prune(ip: string) {
-    const entry = state.get(ip);
-    if (!entry) return undefined;
-    const t = now();
-    entry.failures = entry.failures.filter((at) => t - at < options.windowMs);
-    if (entry.failures.length === 0 && entry.lockedUntil <= t) {
-      state.delete(ip);
-      return undefined;
-    }
-    return entry;
-  }
-
-  return {
-    isLocked(ip: string): boolean {
-      return (prune(ip)?.lockedUntil ?? 0) > now();
-    },
-    fail(ip: string): void {
-      const entry = prune(ip) ?? { failures: [], lockedUntil: 0 };
-      entry.failures.push(now());
-      if (entry.failures.length >= options.maxFailures) {
-        entry.lockedUntil = now() + options.lockoutMs;
-        entry.failures = [];
-      }
-      state.set(ip, entry);
-    },
-    succeed(ip: string): void {
-      state.delete(ip);
-    },
-    /** Addresses currently tracked (for tests and metrics). */
-    size: () => state.size,
-  };
-}
-
-export type LoginGuard = ReturnType<typeof createLoginGuard>;

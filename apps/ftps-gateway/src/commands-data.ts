@@ -102,8 +102,9 @@ async function store(s: Session, argument: string, mode: "stor" | "appe"): Promi
   const size = existing?.size ?? 0;
   const offset = mode === "appe" ? size : rest;
   if (offset > size) return s.reply(554, "Restart position beyond end of file.");
-  await runTransfer(s, "upload", "Ok to send data.", async (socket, signal) => {
+  await runTransfer(s, "upload", "Ok to send data.", async (socket, signal, meter) => {
     const upload = uploadBody(socket, s, signal);
+    meter(upload.bytes);
     try {
       await s.vfs!.write(path, upload.body, offset, signal);
     } catch (error) {

@@ -1,4 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
+import type { Lockout } from "@wharf/auth-jwt";
+import type { Principal } from "./auth.ts";
 import * as data from "./commands-data.ts";
 import * as files from "./commands-files.ts";
 import { listLine } from "./listing.ts";
@@ -90,20 +92,33 @@ async function pass(s: Session, argument: string): Promise<void> {
   if (login === undefined) return s.reply(503, "Login with USER first.");
   s.pendingUser = undefined;
   const { guard, authenticator, metrics, config } = s.ctx;
-  if (guard.isLocked(s.peer)) {
+  const admission = await guard.begin({ address: s.peer, user: login });
+  if ("lockout" in admission) {
     metrics.logins.inc({ result: "locked" });
-    s.reply(421, "Too many failed logins from your address; try again later.");
+    s.log.info({ login, ...lockoutFields(admission.lockout) }, "login refused: locked out");
+    s.reply(421, lockoutText(admission.lockout, s.ctx.now().getTime()));
     return s.close();
   }
-  const principal = await authenticator.authenticate(login, argument);
+  const { attempt } = admission;
+  let principal: Principal | undefined;
+  try {
+    principal = await authenticator.authenticate(login, argument);
+  } catch (error) {
+    attempt.release();
+    throw error;
+  }
   if (!principal) {
-    guard.fail(s.peer);
+    const lockout = attempt.fail();
     metrics.logins.inc({ result: "failure" });
     s.log.info({ login }, "login failed");
+    if (lockout) {
+      metrics.lockouts.inc({ by: lockout.by });
+      s.log.warn({ login, ...lockoutFields(lockout) }, "login locked out");
+    }
     if (config.failureDelayMs > 0) await delay(config.failureDelayMs);
     return s.reply(530, "Login incorrect.");
   }
-  guard.succeed(s.peer);
+  attempt.succeed();
   metrics.logins.inc({ result: "success" });
   s.principal = principal;
   s.vfs = createVfs({
@@ -116,6 +131,16 @@ async function pass(s: Session, argument: string): Promise<void> {
   s.cwd = "/";
   s.log.info({ login, via: principal.via, access: principal.access }, "logged in");
   s.reply(230, "User logged in, proceed.");
+}
+
+const lockoutFields = (lockout: Lockout) => ({ lockedBy: lockout.by, until: new Date(lockout.until) });
+
+/** The 421 for a lockout: whose failures locked it and how long it lasts. */
+export function lockoutText(lockout: Lockout, now: number): string {
+  const seconds = Math.max(1, Math.ceil((lockout.until - now) / 1000));
+  const wait = seconds < 120 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
+  const whose = lockout.by === "address" ? "from your address" : "for this user name";
+  return `Too many failed logins ${whose}; locked for ${wait}, until ${new Date(lockout.until).toISOString()}.`;
 }
 
 function opts(s: Session, argument: string) {

@@ -98,4 +98,32 @@ describe("loadConfig", () => {
   it("refuses a configuration nobody can log in to", () => {
     expect(() => loadConfig({ STORAGE_URL: "memory://" })).toThrow(/FTP_USERS/);
   });
+
+  it("lets the dev profile relax the login lockout while production keeps 5 failures and 30 minutes (regression: a developer was locked out for 30 minutes)", () => {
+    const manifest = JSON.parse(readFileSync(join(import.meta.dirname, "../package.json"), "utf8")) as {
+      wharf: { dev: { env: Record<string, string> } };
+    };
+    const devEnv = Object.fromEntries(
+      Object.entries(manifest.wharf.dev.env).map(([name, value]) => [
+        name,
+        value.replace(/\$\{(\w+)\}/g, (_, v: string) =>
+          v === "DATA" ? "/tmp/data" : "0123456789abcdef0123",
+        ),
+      ]),
+    );
+    const dev = loadConfig(devEnv).login;
+    expect(dev.lockoutMs).toBeLessThanOrEqual(60_000);
+    expect(dev.maxFailures).toBeGreaterThanOrEqual(5);
+    const production = loadConfig({
+      STORAGE_URL: "memory://",
+      FTP_USERS__1__LOGIN: "a",
+      FTP_USERS__1__PASSWORD: "b",
+    });
+    expect(production.login).toEqual({
+      maxFailures: 5,
+      windowMs: 3_600_000,
+      lockoutMs: 1_800_000,
+      failureDelayMs: 1000,
+    });
+  });
 });

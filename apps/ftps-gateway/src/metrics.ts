@@ -17,6 +17,12 @@ export function createFtpMetrics(registry: Registry) {
       labelNames: ["result"] as const,
       registers,
     }),
+    lockouts: new Counter({
+      name: "ftps_gateway_login_lockouts_total",
+      help: "Login lockouts started, by what the failures were counted against (address, user)",
+      labelNames: ["by"] as const,
+      registers,
+    }),
     transfers: new Counter({
       name: "ftps_gateway_transfers_total",
       help: "Data transfers by direction and outcome (ok, aborted, broken, failed)",

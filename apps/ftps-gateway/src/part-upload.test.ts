@@ -164,4 +164,29 @@ describe("createAbortRetrier", () => {
     await expect.poll(() => given).toEqual([id]);
     expect(aborts.pending()).toBe(0);
   });
+
+  it("finish: retries a backed-off abort at once, waits for it, and names what is left", async () => {
+    const { driver, state } = watched();
+    const backedOff = await driver.createMultipart("a");
+    const stuck = await driver.createMultipart("b");
+    state.down = true;
+    const aborts = createAbortRetrier({ driver, delaysMs: [3_600_000] });
+    aborts.abandon("a", backedOff);
+    await expect.poll(() => state.aborted.length === 0 && aborts.pending() === 1).toBe(true);
+    state.down = false;
+    const never = new Promise<void>(() => {});
+    const slow: StorageDriver = {
+      ...driver,
+      abortMultipart: (key, id) => (id === stuck ? never : driver.abortMultipart(key, id)),
+    };
+    const both = createAbortRetrier({ driver: slow, delaysMs: [3_600_000] });
+    both.abandon("b", stuck);
+    const outcome = await aborts.finish(1000);
+    expect(outcome).toEqual({ aborted: [{ key: "a", uploadId: backedOff }], left: [] });
+    expect(await both.finish(10)).toEqual({
+      aborted: [],
+      left: [{ key: "b", uploadId: stuck, error: undefined }],
+    });
+    expect(aborts.pending() + both.pending()).toBe(0);
+  });
 });

@@ -179,12 +179,29 @@ export interface AbortRetrier {
   abandon(key: string, uploadId: string): void;
   /** Uploads whose abort has not succeeded yet. */
   pending(): number;
-  /** Stops retrying; returns the uploads still left behind. */
-  stop(): Array<{ key: string; uploadId: string }>;
+  /**
+   * At shutdown: stops the backoff, tries every pending abort once more at once, and waits up to
+   * `timeoutMs` for the attempts in flight. Reports the uploads aborted meanwhile and those left
+   * behind (with the last error, or `undefined` when the attempt was still running at the deadline).
+   */
+  finish(timeoutMs: number): Promise<AbortOutcome>;
+}
+
+export interface AbortOutcome {
+  readonly aborted: ReadonlyArray<{ key: string; uploadId: string }>;
+  readonly left: ReadonlyArray<{ key: string; uploadId: string; error: unknown }>;
 }
 
 /** Default delays between abort attempts: about 5 minutes in all, then the upload is reported as left behind. */
 export const abortRetryDelaysMs = [500, 1000, 2000, 4000, 8000, 15_000, 30_000, 60_000, 60_000, 120_000];
+
+interface OpenAbort {
+  readonly key: string;
+  readonly uploadId: string;
+  timer?: NodeJS.Timeout;
+  running?: Promise<void>;
+  error?: unknown;
+}
 
 /**
  * Aborts multipart uploads in the background with bounded backoff, so an upload that failed because
@@ -197,13 +214,20 @@ export function createAbortRetrier(options: {
   onRetry?: (upload: { key: string; uploadId: string; attempt: number; error: unknown }) => void;
 }): AbortRetrier {
   const delays = options.delaysMs ?? abortRetryDelaysMs;
-  const open = new Map<string, { key: string; uploadId: string; timer?: NodeJS.Timeout }>();
+  const open = new Map<string, OpenAbort>();
+  let finishing: Array<{ key: string; uploadId: string }> | undefined;
 
-  function attempt(entry: { key: string; uploadId: string; timer?: NodeJS.Timeout }, n: number) {
-    options.driver.abortMultipart(entry.key, entry.uploadId).then(
-      () => open.delete(entry.uploadId),
+  function attempt(entry: OpenAbort, n: number) {
+    entry.timer = undefined;
+    entry.running = options.driver.abortMultipart(entry.key, entry.uploadId).then(
+      () => {
+        open.delete(entry.uploadId);
+        finishing?.push({ key: entry.key, uploadId: entry.uploadId });
+      },
       (error: unknown) => {
-        if (!open.has(entry.uploadId)) return;
+        entry.error = error;
+        entry.running = undefined;
+        if (!open.has(entry.uploadId) || finishing) return;
         const wait = delays[n];
         if (wait === undefined) {
           open.delete(entry.uploadId);
@@ -219,16 +243,34 @@ export function createAbortRetrier(options: {
 
   return {
     abandon(key, uploadId) {
-      const entry = { key, uploadId };
+      const entry: OpenAbort = { key, uploadId };
       open.set(uploadId, entry);
       attempt(entry, 0);
     },
     pending: () => open.size,
-    stop() {
-      const left = [...open.values()];
-      for (const entry of left) clearTimeout(entry.timer);
+    async finish(timeoutMs) {
+      finishing = [];
+      for (const entry of open.values()) {
+        if (entry.running) continue;
+        clearTimeout(entry.timer);
+        attempt(entry, delays.length);
+      }
+      const running = [...open.values()].flatMap((entry) => (entry.running ? [entry.running] : []));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(running),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      const left = [...open.values()].map(({ key, uploadId, running, error }) => ({
+        key,
+        uploadId,
+        error: running ? undefined : error,
+      }));
       open.clear();
-      return left.map(({ key, uploadId }) => ({ key, uploadId }));
+      return { aborted: finishing, left };
     },
   };
 }

@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
+import type { LoginGuard } from "@wharf/auth-jwt";
 import type { StorageDriver } from "@wharf/storage-driver";
 import type { Logger } from "pino";
 import { plainAddress } from "./addresses.ts";
-import type { Authenticator, LoginGuard, Principal } from "./auth.ts";
+import type { Authenticator, Principal } from "./auth.ts";
 import { commands } from "./commands.ts";
 import type { PassiveListener, PassivePool } from "./data.ts";
 import { attachLineReader } from "./line-reader.ts";

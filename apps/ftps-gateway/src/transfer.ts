@@ -11,6 +11,9 @@ import { SocketBody } from "./socket-body.ts";
 
 export type Direction = "upload" | "download" | "listing";
 
+/** Lets `work` say how to count the bytes moved so far, for the log line of a transfer that fails. */
+export type Meter = (bytesSoFar: () => number) => void;
+
 /** Thrown inside a transfer when the data connection itself failed: the client gets 426. */
 class DataConnectionError extends Error {}
 
@@ -24,7 +27,7 @@ export async function runTransfer(
   s: Session,
   direction: Direction,
   opening: string,
-  work: (socket: Socket | TLSSocket, signal: AbortSignal) => Promise<number>,
+  work: (socket: Socket | TLSSocket, signal: AbortSignal, meter: Meter) => Promise<number>,
 ): Promise<void> {
   const { config, metrics } = s.ctx;
   const plan = s.data;
@@ -54,6 +57,7 @@ export async function runTransfer(
   const started = performance.now();
   let outcome = "ok";
   let bytes = 0;
+  let moved: (() => number) | undefined;
   try {
     socket = await openData(s, plan, direction).catch((cause) => {
       throw new DataConnectionError("no data connection", { cause });
@@ -62,7 +66,9 @@ export async function runTransfer(
     socket.on("error", (error) => s.log.debug({ err: error }, "data connection error"));
     if (transfer.aborted) throw new DataConnectionError("aborted");
     socket.setTimeout(config.dataTimeoutMs, () => socket?.destroy(new Error("data connection stalled")));
-    bytes = await work(socket, controller.signal);
+    bytes = await work(socket, controller.signal, (count) => {
+      moved = count;
+    });
     s.reply(226, "Transfer complete.");
   } catch (error) {
     socket?.destroy();
@@ -79,6 +85,7 @@ export async function runTransfer(
       s.reply(reply.code, reply.text);
     }
   } finally {
+    if (outcome !== "ok" && moved) bytes = moved();
     s.transfer = undefined;
     metrics.transfers.inc({ direction, outcome });
     metrics.bytes.inc({ direction }, bytes);

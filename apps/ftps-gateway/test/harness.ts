@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Verifier } from "@wharf/auth-jwt";
-import { createLogger, silentLogger } from "@wharf/http-kit";
+import { createLogger } from "@wharf/http-kit";
 import type { StorageDriver } from "@wharf/storage-driver";
 import { tempDir } from "@wharf/test-kit";
 import { createApp } from "../src/app.ts";
@@ -24,6 +24,8 @@ export interface Gateway extends AsyncDisposable {
   readonly caFile: string;
   readonly dir: string;
   readonly app: ReturnType<typeof createApp>;
+  /** The gateway's log records (info and above; also printed with FTPS_TEST_LOG set). */
+  readonly log: Array<Record<string, unknown>>;
 }
 
 /** Starts the gateway in this process on loopback (ephemeral ports) with users `u`/`p` (rw) and `ro`/`ro` (read-only). */
@@ -32,6 +34,8 @@ export async function startGateway(options: {
   env?: Record<string, string>;
   verifier?: Verifier;
   now?: () => Date;
+  /** Wait after an upload's EOF before it commits (default 30 ms). */
+  eofGraceMs?: number;
 }): Promise<Gateway> {
   const dir = await tempDir("ftps-gw-");
   const tls = await testTls();
@@ -52,16 +56,25 @@ export async function startGateway(options: {
     FTP_USERS__2__ACCESS: "ro",
     ...options.env,
   });
+  const log: Array<Record<string, unknown>> = [];
+  const logger = createLogger({
+    name: "ftps-test",
+    level: process.env.FTPS_TEST_LOG ?? "info",
+    destination: {
+      write: (line: string) => {
+        log.push(JSON.parse(line));
+        if (process.env.FTPS_TEST_LOG) process.stdout.write(line);
+      },
+    },
+  });
   const app = createApp({
     config,
     driver: options.driver,
     tls,
-    logger: process.env.FTPS_TEST_LOG
-      ? createLogger({ name: "ftps-test", level: process.env.FTPS_TEST_LOG })
-      : silentLogger(),
+    logger,
     verifier: options.verifier,
     now: options.now,
-    eofGraceMs: 30,
+    eofGraceMs: options.eofGraceMs ?? 30,
   });
   const listening = await app.listen();
   return {
@@ -71,6 +84,7 @@ export async function startGateway(options: {
     caFile,
     dir: dir.path,
     app,
+    log,
     [Symbol.asyncDispose]: async () => {
       await app.close(0);
       await dir[Symbol.asyncDispose]();

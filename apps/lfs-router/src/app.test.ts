@@ -1,3 +1,4 @@
+import { recordingLogger } from "@wharf/http-kit";
 import { describe, expect, it } from "vitest";
 import { basic, blob, harness, token } from "./test-support.ts";
 
@@ -252,10 +253,12 @@ describe("authentication and authorization", () => {
   it.each([
     [
       "a user name that differs from the token's",
+      "claim_mismatch",
       async () => basic("mallory", await token("bob", "org/repo:write")),
     ],
     [
       "an expired token",
+      "expired",
       async () =>
         basic(
           "bob",
@@ -264,6 +267,7 @@ describe("authentication and authorization", () => {
     ],
     [
       "a token not valid yet (timone answered 500)",
+      "not_yet_valid",
       async () =>
         basic(
           "bob",
@@ -272,23 +276,36 @@ describe("authentication and authorization", () => {
     ],
     [
       "a token signed with another secret",
+      "bad_signature",
       async () => basic("bob", `${(await token("bob", "org/repo:write")).slice(0, -3)}abc`),
     ],
-    ["garbage credentials", async () => "Basic !!!"],
-    ["an unknown scheme", async () => "Digest abc"],
-  ])("answers 401 for %s", async (_name, auth) => {
-    const res = await harness().batch("org/repo", body, await auth());
+    ["garbage credentials", "malformed", async () => "Basic !!!"],
+    ["an unknown scheme", "unsupported_scheme", async () => "Digest abc"],
+  ])("answers 401 for %s and logs why (%s), never the credential", async (_name, reason, auth) => {
+    const { logger, records } = recordingLogger();
+    const credentials = await auth();
+    const res = await harness({}, undefined, logger).batch("org/repo", body, credentials);
     expect(res.status).toBe(401);
     expect(res.headers.get("lfs-authenticate")).toBeTruthy();
+    expect(records).toContainEqual(expect.objectContaining({ msg: "request", status: 401, reason }));
+    expect(JSON.stringify(records)).not.toContain(credentials.split(" ")[1]);
   });
 
-  it("answers 403 when a read-only token uploads", async () => {
-    const res = await harness().batch(
+  it("answers 403 when a read-only token uploads, and logs the missing scope", async () => {
+    const { logger, records } = recordingLogger();
+    const res = await harness({}, undefined, logger).batch(
       "org/repo",
       { operation: "upload", objects: [] },
       basic("bob", await token("bob", "org/repo:read")),
     );
     expect(res.status).toBe(403);
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        status: 403,
+        reason: "scope_missing",
+        why: "bob may not write org/repo",
+      }),
+    );
   });
 
   it("answers 403 for a repository outside the token's scopes", async () => {

@@ -114,7 +114,9 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
       if (can(principal.scopes, repo, action)) return;
       if (ref !== undefined && /^refs\/[^\s]+$/.test(ref) && can(principal.scopes, `${repo}/${ref}`, action))
         return;
-      throw new WharfError("PERMISSION_DENIED", `${principal.name} may not ${action} ${repo}`);
+      throw new WharfError("PERMISSION_DENIED", `${principal.name} may not ${action} ${repo}`, {
+        details: { reason: "scope_missing" },
+      });
     },
   };
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { createIssuer } from "@wharf/auth-jwt";
+import type { Logger } from "@wharf/http-kit";
 import { createMemoryDriver, type StorageDriver } from "@wharf/storage-driver";
 import { type AppConfig, createApp } from "./app.ts";
 
@@ -51,8 +52,17 @@ export function blob(text: string): { data: Buffer; oid: string; size: number } 
 }
 
 /** A router on the memory driver in proxy mode, with request helpers. */
-export function harness(overrides: Partial<AppConfig> = {}, driver: StorageDriver = createMemoryDriver()) {
-  const app = createApp({ config: testConfig(overrides), driver, mode: "proxy" });
+export function harness(
+  overrides: Partial<AppConfig> = {},
+  driver: StorageDriver = createMemoryDriver(),
+  logger?: Logger,
+) {
+  const app = createApp({
+    config: testConfig(overrides),
+    driver,
+    mode: "proxy",
+    ...(logger ? { logger } : {}),
+  });
   const batch = (repo: string, body: unknown, auth?: string, extra: Record<string, string> = {}) =>
     app.request(`http://lfs.test/${repo}/info/lfs/objects/batch`, {
       method: "POST",

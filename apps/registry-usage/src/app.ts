@@ -3,15 +3,24 @@ import {
   type AuthEnv,
   authErrorHeaders,
   createIssuer,
+  createLoginGuard,
   createVerifier,
   extractCredentials,
   jwtAuth,
+  type Lockout,
 } from "@wharf/auth-jwt";
 import { isWharfError, WharfError } from "@wharf/errors";
-import { createHttpApp, type HttpEnv, type HttpMetrics, type Logger } from "@wharf/http-kit";
+import {
+  clientAddress,
+  createHttpApp,
+  type HttpEnv,
+  type HttpMetrics,
+  httpStatusByCode,
+  type Logger,
+} from "@wharf/http-kit";
 import type { Context } from "hono";
 import { cors } from "hono/cors";
-import type { RegistryUsageConfig } from "./config.ts";
+import type { LoginLimits, RegistryUsageConfig } from "./config.ts";
 import type { DirtyMarks } from "./dirty-marks.ts";
 import { type NotificationsConfig, registerEventsRoute } from "./events.ts";
 import {
@@ -27,8 +36,18 @@ import { parseHalQuery } from "./query.ts";
 import { resolveResource } from "./resolve.ts";
 import type { SnapshotStore } from "./snapshot-store.ts";
 
+/** `/auth_token`'s limits when the config gives none (the `[login]` defaults). */
+const defaultLoginLimits: LoginLimits = {
+  maxFailures: 5,
+  addressMaxFailures: 20,
+  windowMs: 3_600_000,
+  lockoutMs: 1_800_000,
+};
+
 export interface AppDeps {
-  readonly config: Pick<RegistryUsageConfig, "prefix" | "jwt" | "visibility">;
+  readonly config: Pick<RegistryUsageConfig, "prefix" | "jwt" | "visibility"> & {
+    readonly login?: LoginLimits;
+  };
   readonly store: SnapshotStore;
   readonly ldap: LdapAuthenticator;
   readonly logger: Logger;
@@ -70,12 +89,16 @@ export function createApp(deps: AppDeps) {
           : message;
       return { message: shown, msg: shown, code: error.code, request_id: requestId };
     },
+    statusFor: (error) => (error.details?.status === 429 ? 429 : httpStatusByCode[error.code]),
     errorHeaders: (error) => {
       const headers = authErrorHeaders(error) ?? {};
       if (error.code === "UNAVAILABLE") headers["Retry-After"] = "30";
+      const retryAfter = error.details?.retryAfterSeconds;
+      if (typeof retryAfter === "number") headers["Retry-After"] = String(retryAfter);
       return headers;
     },
   });
+  const guard = createLoginGuard({ ...(config.login ?? defaultLoginLimits), now: () => now().getTime() });
   app.use("*", cors());
 
   app.get(`${prefix}/auth_token`, async (c) => {
@@ -87,21 +110,38 @@ export function createApp(deps: AppDeps) {
       username = credentials.username;
       password = credentials.token;
     } catch {
-      throw unauthorized();
+      throw unauthorized("missing");
     }
+    // LDAP matches user names without regard to case: so does the count.
+    const who = { address: clientAddress(c), user: username.toLowerCase() };
+    const admission = await guard.begin(who);
+    if ("lockout" in admission) {
+      c.var.log.info({ user: username, ...lockoutFields(admission.lockout) }, "login refused: locked out");
+      throw lockedOut(admission.lockout, now().getTime());
+    }
+    const { attempt } = admission;
     let subject: string;
     try {
       subject = await deps.ldap.authenticate(username, password);
     } catch (error) {
       if (isWharfError(error, "UNAVAILABLE")) {
+        attempt.release();
         c.var.log.error({ err: error.cause ?? error }, "LDAP unavailable");
         throw new WharfError("UNAVAILABLE", error.message, {
           details: { publicMessage: "the LDAP server is unavailable, try again later" },
         });
       }
-      c.var.log.info({ reason: isWharfError(error) ? error.details?.reason : undefined }, "login refused");
-      throw unauthorized();
+      const lockout = attempt.fail();
+      const reason = isWharfError(error) ? error.details?.reason : undefined;
+      c.var.log.info({ user: username, reason }, "login refused");
+      if (lockout)
+        c.var.log.warn(
+          { user: username, address: who.address, ...lockoutFields(lockout) },
+          "login locked out",
+        );
+      throw unauthorized(typeof reason === "string" ? reason : "invalid_credentials");
     }
+    attempt.succeed();
     const token = await issuer.issue(
       { fresh: false, type: "access" },
       { expiresIn: config.jwt.expiresInSeconds, subject, jti: randomUUID(), notBefore: true },
@@ -171,8 +211,24 @@ export function createApp(deps: AppDeps) {
   return app;
 }
 
-function unauthorized(): WharfError {
-  return new WharfError("UNAUTHENTICATED", "Unauthorized Access", { details: { challenge: basicChallenge } });
+/** The original's 401; `reason` (e.g. `unknown_user`) goes to the log line only, never to the client. */
+function unauthorized(reason: string): WharfError {
+  return new WharfError("UNAUTHENTICATED", "Unauthorized Access", {
+    details: { challenge: basicChallenge, reason },
+  });
+}
+
+const lockoutFields = (lockout: Lockout) => ({ lockedBy: lockout.by, until: new Date(lockout.until) });
+
+/** 429 with Retry-After: too many failed logins from this address or for this user name. */
+function lockedOut(lockout: Lockout, now: number): WharfError {
+  const seconds = Math.max(1, Math.ceil((lockout.until - now) / 1000));
+  const whose = lockout.by === "address" ? "from your address" : "for this user name";
+  return new WharfError(
+    "UNAUTHENTICATED",
+    `too many failed logins ${whose}; try again in ${Math.ceil(seconds / 60)} minute(s), after ${new Date(lockout.until).toISOString()}`,
+    { details: { reason: "locked_out", status: 429, retryAfterSeconds: seconds } },
+  );
 }
 
 function notAllowed(c: Context): Response {

@@ -55,6 +55,12 @@ header = Authorization
 interval = 30s
 reconcile_interval = 24 hours
 
+[login]
+max_failures = 5
+address_max_failures = 20
+failure_window = 1 hour
+lockout = 30 minutes
+
 [visibility]
 default = *
 `;
@@ -101,6 +107,16 @@ export interface NotificationsSettings {
   readonly reconcileIntervalSeconds: number;
 }
 
+export interface LoginLimits {
+  /** Failed logins per user name that lock it out. */
+  readonly maxFailures: number;
+  /** Failed logins per client address that lock it out; 0: addresses are not counted. */
+  readonly addressMaxFailures: number;
+  /** The counts drain at their limit per window. */
+  readonly windowMs: number;
+  readonly lockoutMs: number;
+}
+
 export interface RegistryUsageConfig {
   readonly host: string;
   readonly port: number;
@@ -119,6 +135,8 @@ export interface RegistryUsageConfig {
     readonly reloadIntervalSeconds: number;
   };
   readonly notifications: NotificationsSettings;
+  /** Brute-force limits of `/auth_token`, counted in this process's memory. */
+  readonly login: LoginLimits;
   /** Repository name prefixes each user may see; `*` means every repository. */
   readonly visibility: {
     readonly default: readonly string[];
@@ -270,6 +288,12 @@ const schema = z.strictObject({
     interval: duration.pipe(z.number().min(1)),
     reconcile_interval: duration.pipe(z.number().min(60)),
   }),
+  login: z.strictObject({
+    max_failures: int(1, 1000),
+    address_max_failures: int(0, 100_000),
+    failure_window: duration.pipe(z.number().min(1)),
+    lockout: duration.pipe(z.number().min(1)),
+  }),
   visibility: z.record(z.string(), prefixList),
 });
 
@@ -357,6 +381,12 @@ function build(s: z.output<typeof schema>, dev: boolean): RegistryUsageConfig {
       header: s.notifications.header,
       intervalSeconds: s.notifications.interval,
       reconcileIntervalSeconds: s.notifications.reconcile_interval,
+    },
+    login: {
+      maxFailures: s.login.max_failures,
+      addressMaxFailures: s.login.address_max_failures,
+      windowMs: s.login.failure_window * 1000,
+      lockoutMs: s.login.lockout * 1000,
     },
     visibility: { default: defaultVisibility, users },
   };

@@ -1,10 +1,21 @@
+import { randomUUID } from "node:crypto";
 import { WharfError } from "@wharf/errors";
-import { AndFilter, Client, EqualityFilter, type Filter, OrFilter, ResultCodeError } from "ldapts";
+import {
+  AndFilter,
+  Client,
+  type ClientOptions,
+  EqualityFilter,
+  type Filter,
+  OrFilter,
+  ResultCodeError,
+} from "ldapts";
 import type { LdapConfig } from "./config.ts";
 
 export interface LdapAuthOptions extends LdapConfig {
   /** PEM text of the CA (read from `caFile` by main). */
   readonly ca?: string;
+  /** Builds the ldapts client (tests wrap it to watch the operations). */
+  readonly newClient?: (options: ClientOptions) => Client;
 }
 
 export type LdapAuthenticator = {
@@ -18,15 +29,17 @@ const refused = (reason: string) =>
 /**
  * Search-then-bind against LDAP with ldapts: the user entry is found with a filter built from
  * objects (`EqualityFilter`/`AndFilter`, so `*` or `)(uid=*` are plain values), optionally gated
- * by a gid value and a group, then bound with the password. ldaps and StartTLS verify the server
+ * by a gid value and a group, then bound with the password (an unknown user's password is bound
+ * against a made-up entry, the same work). ldaps and StartTLS verify the server
  * certificate (against `ca` when given). Empty passwords are refused before LDAP is asked: an
  * empty simple bind is an anonymous bind on many servers.
  */
 export function createLdapAuthenticator(options: LdapAuthOptions): LdapAuthenticator {
   const tls = options.ca ? { ca: [options.ca] } : {};
+  const newClient = options.newClient ?? ((clientOptions: ClientOptions) => new Client(clientOptions));
 
   async function connect(): Promise<Client> {
-    const client = new Client({
+    const client = newClient({
       url: options.url,
       timeout: options.timeoutMs,
       connectTimeout: options.timeoutMs,
@@ -36,6 +49,8 @@ export function createLdapAuthenticator(options: LdapAuthOptions): LdapAuthentic
     if (options.bindDn) await client.bind(options.bindDn, options.bindPassword ?? "");
     return client;
   }
+
+  const decoyDn = () => `${options.usernameAttribute}=${randomUUID()},${options.baseDn}`;
 
   function userFilter(username: string): Filter {
     const filters: Filter[] = [new EqualityFilter({ attribute: options.usernameAttribute, value: username })];
@@ -73,8 +88,12 @@ export function createLdapAuthenticator(options: LdapAuthOptions): LdapAuthentic
           attributes: [options.usernameAttribute],
           sizeLimit: 2,
         });
-        if (searchEntries.length !== 1)
+        if (searchEntries.length !== 1) {
+          // The bind a known user's password gets, against an entry that does not exist, so the
+          // time of the 401 does not tell unknown users from wrong passwords.
+          await client.bind(decoyDn(), password).catch(() => undefined);
           throw refused(searchEntries.length === 0 ? "unknown_user" : "ambiguous_user");
+        }
         const entry = searchEntries[0]!;
         try {
           await client.bind(entry.dn, password);

@@ -3,6 +3,7 @@ import { isWharfError } from "@wharf/errors";
 import { createMetrics, silentLogger } from "@wharf/http-kit";
 import { createMemoryDriver } from "@wharf/storage-driver";
 import { freePort, ldapEnv, ldapFixture } from "@wharf/test-kit";
+import { Client } from "ldapts";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app.ts";
 import type { LdapConfig } from "../src/config.ts";
@@ -122,5 +123,35 @@ describe("LDAP authenticator options", () => {
     expect(await open.authenticate("bob", bob.password)).toBe("bob");
     const wildcard = await open.authenticate("*", bob.password).catch((e: unknown) => e);
     expect(isWharfError(wildcard, "UNAUTHENTICATED")).toBe(true);
+  });
+
+  it("binds once for an unknown user as for a wrong password (regression: an unknown user skipped the bind, a timing oracle)", async () => {
+    const operations: string[] = [];
+    const watched = createLdapAuthenticator(
+      options({
+        newClient: (clientOptions) => {
+          const client = new Client(clientOptions);
+          const search = client.search.bind(client);
+          const bind = client.bind.bind(client);
+          client.search = (...args) => {
+            operations.push("search");
+            return search(...args);
+          };
+          client.bind = (...args) => {
+            operations.push("bind");
+            return bind(...args);
+          };
+          return client;
+        },
+      }),
+    );
+    const workFor = async (user: string) => {
+      operations.length = 0;
+      const error = await watched.authenticate(user, "wrong-password").catch((e: unknown) => e);
+      expect(isWharfError(error, "UNAUTHENTICATED")).toBe(true);
+      return [...operations];
+    };
+    expect(await workFor("alice")).toEqual(["search", "bind"]);
+    expect(await workFor("nobody-by-this-name")).toEqual(["search", "bind"]);
   });
 });

@@ -9,6 +9,15 @@ export { parseDuration } from "./duration.ts";
 export { createIssuer, type IssueOptions, type Issuer, type IssuerOptions } from "./issuer.ts";
 export { type Algorithm, asymmetricAlgorithms, hmacAlgorithms } from "./keys.ts";
 export {
+  type Admission,
+  createLoginGuard,
+  type Lockout,
+  type LoginAttempt,
+  type LoginGuard,
+  type LoginGuardOptions,
+  type LoginSubject,
+} from "./login-guard.ts";
+export {
   type AuthEnv,
   type AuthVariables,
   authErrorHeaders,

@@ -151,6 +151,26 @@ describe("jwtAuth", () => {
     expect(Object.keys((await response.json()) as object)).toEqual(["message"]);
   });
 
+  it("leaves the refusal in c.error when it answers itself, so a request log can say why", async () => {
+    const app = new Hono<AuthEnv>();
+    const seen: unknown[] = [];
+    app.use(async (c, next) => {
+      await next();
+      seen.push(c.error && isWharfError(c.error) ? c.error.details?.reason : undefined);
+    });
+    app.use(
+      jwtAuth({ verifier, sources: ["bearer"], challenge: lfsChallenge, onError: unauthorizedResponse }),
+    );
+    app.get("/x", (c) => c.text("ok"));
+    const expired = await createIssuer({ algorithm: "HS256", secret, now: at(-7200) }).issue(
+      { sub: "u1" },
+      { expiresIn: "1h" },
+    );
+    expect((await app.request("/x", { headers: { authorization: `Bearer ${expired}` } })).status).toBe(401);
+    expect((await app.request("/x")).status).toBe(401);
+    expect(seen).toEqual(["expired", "missing"]);
+  });
+
   it("passes UNAVAILABLE through when the JWKS endpoint is down", async () => {
     const pair = await ecPair();
     await using server = await startJwksServer([]);

@@ -78,8 +78,10 @@ export function jwtAuth(options: JwtAuthOptions): MiddlewareHandler<AuthEnv> {
     } catch (error) {
       if (!isWharfError(error, "UNAUTHENTICATED")) throw error;
       const failure = withChallenge(error, options.challenge);
-      if (options.onError) return options.onError(failure, c);
-      throw failure;
+      if (!options.onError) throw failure;
+      // Answered here, not by the app's onError: `c.error` still tells a request log why.
+      c.error = failure;
+      return options.onError(failure, c);
     }
     c.set("principal", principal);
     await next();

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createHttpApp } from "./app.ts";
 import { ConfigError, parseConfig } from "./config.ts";
-import { silentLogger } from "./logger.ts";
+import { recordingLogger, silentLogger } from "./logger.ts";
 import { createMetrics } from "./metrics.ts";
 import { serveHttp } from "./serve.ts";
 
@@ -33,6 +33,38 @@ describe("createHttpApp", () => {
       code: "NOT_FOUND",
       request_id: "req-1",
     });
+  });
+
+  it("logs why a 401 or 403 was refused, never the credential (regression: the line said only the status)", async () => {
+    const { logger, records } = recordingLogger();
+    const app = createHttpApp({ logger, metrics: createMetrics({ prefix: "t", defaultMetrics: false }) });
+    app.get("/expired", () => {
+      throw new WharfError("UNAUTHENTICATED", "the token has expired", { details: { reason: "expired" } });
+    });
+    app.get("/denied", () => {
+      throw new WharfError("PERMISSION_DENIED", "bob may not write org/repo");
+    });
+    const token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJl";
+    await app.request("/expired", { headers: { Authorization: `Bearer ${token}` } });
+    await app.request("/denied");
+    await app.request("/nothing");
+    const requests = records.filter((r) => r.msg === "request");
+    expect(requests).toEqual([
+      expect.objectContaining({
+        status: 401,
+        code: "UNAUTHENTICATED",
+        reason: "expired",
+        why: "the token has expired",
+      }),
+      expect.objectContaining({
+        status: 403,
+        code: "PERMISSION_DENIED",
+        reason: "permission_denied",
+        why: "bob may not write org/repo",
+      }),
+      expect.not.objectContaining({ reason: expect.anything() }),
+    ]);
+    expect(JSON.stringify(records)).not.toContain(token.split(".")[2]);
   });
 
   it("never echoes internals of an unexpected error", async () => {

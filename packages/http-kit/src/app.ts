@@ -60,7 +60,13 @@ export function createHttpApp<E extends HttpEnv = HttpEnv>(options: HttpAppOptio
     options.metrics.duration.observe({ method: c.req.method, route }, seconds);
     const level = c.res.status >= 500 ? "error" : "info";
     c.var.log[level](
-      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000) },
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(seconds * 1000),
+        ...refusalFields(c.res.status, c.error),
+      },
       "request",
     );
   });
@@ -93,6 +99,23 @@ export function createHttpApp<E extends HttpEnv = HttpEnv>(options: HttpAppOptio
   }
 
   return app;
+}
+
+/**
+ * Why a 401, 403 or 429 was answered, for the request's log line: the error's `details.reason` (a
+ * verifier's `expired`, `bad_signature`, …, or the app's own) and its message, which is written for
+ * the client and so names no secret. The error is hono's `c.error`, set by `onError`; a handler or
+ * middleware that answers a refusal itself sets `c.error` too.
+ */
+function refusalFields(status: number, error: Error | undefined): Record<string, string> {
+  if ((status !== 401 && status !== 403 && status !== 429) || error === undefined) return {};
+  const refusal = toWharfError(error);
+  const reason = refusal.details?.reason;
+  return {
+    code: refusal.code,
+    reason: typeof reason === "string" ? reason : refusal.code.toLowerCase(),
+    why: publicMessage(refusal),
+  };
 }
 
 function notFound(path: string): WharfError {

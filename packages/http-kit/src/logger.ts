@@ -40,3 +40,21 @@ export function createLogger(options: {
 export function silentLogger(): Logger {
   return pino({ level: "silent" });
 }
+
+/**
+ * A logger that keeps its records in memory (parsed, secrets redacted as in production), for tests
+ * that assert what an app logged.
+ *
+ * @example
+ * const { logger, records } = recordingLogger();
+ * expect(records).toContainEqual(expect.objectContaining({ status: 401, reason: "expired" }));
+ */
+export function recordingLogger(level = "info"): { logger: Logger; records: Array<Record<string, unknown>> } {
+  const records: Array<Record<string, unknown>> = [];
+  const logger = createLogger({
+    name: "test",
+    level,
+    destination: { write: (line: string) => void records.push(JSON.parse(line)) },
+  });
+  return { logger, records };
+}

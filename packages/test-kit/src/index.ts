@@ -13,6 +13,7 @@ export {
   type RefSpec,
   seededBytes,
 } from "./oci.ts";
+export { type ServerProcess, spawnServer } from "./process.ts";
 export {
   type SkopeoCopyOptions,
   type StartedRegistry,

@@ -32,9 +32,10 @@ const server = await startStep("PORT", "stop what listens there or set another P
     { port: Number(process.env.PORT), host: "127.0.0.1" },
   ),
 );
-logger.info({ url: server.url }, "listening");
-guard.serving(logger);
 onShutdown(logger, [
   () => server.close(),
-  () => (process.env.HANG === "1" ? new Promise<void>(() => undefined) : undefined),
+  // A drain that never ends, holding the event loop as an open connection would.
+  () => (process.env.HANG === "1" ? new Promise<void>(() => setInterval(() => undefined, 1000)) : undefined),
 ]);
+guard.serving(logger);
+logger.info({ url: server.url }, "listening");

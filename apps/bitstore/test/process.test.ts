@@ -1,6 +1,5 @@
 import { writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
-import { freePort, spawnServer, type TempDir, tempDir } from "@wharf/test-kit";
+import { freePort, occupiedPort, spawnServer, type TempDir, tempDir } from "@wharf/test-kit";
 import { describe, expect, it } from "vitest";
 
 const appDir = new URL("..", import.meta.url).pathname;
@@ -28,25 +27,18 @@ describe("bitstore process", () => {
     await using dir = await tempDir("bitstore-process-");
     await using server = bitstore(dir, { PORT: String(await freePort()) });
     await server.waitFor(/"msg":"bitstore listening"/);
-    server.child.stdout.destroy();
-    server.child.kill("SIGTERM");
-    expect(await server.exited).toBe(0);
+    expect(await server.stopWithoutReader()).toBe(0);
   });
 
   it("reports a busy port as one line naming PORT, exit 2", async () => {
     await using dir = await tempDir("bitstore-process-");
-    const busy = createServer().listen(0, "127.0.0.1");
-    await new Promise((r) => busy.once("listening", r));
-    const { port } = busy.address() as { port: number };
-    try {
-      await using server = bitstore(dir, { PORT: String(port) });
-      expect(await server.exited).toBe(2);
-      expect(server.stderr()).toBe(
-        `bitstore: PORT: listen EADDRINUSE: address already in use 127.0.0.1:${port}; stop what listens there, or set another PORT or HOST\n`,
-      );
-    } finally {
-      busy.close();
-    }
+    await using busy = await occupiedPort();
+    const { port } = busy;
+    await using server = bitstore(dir, { PORT: String(port) });
+    expect(await server.exited).toBe(2);
+    expect(server.stderr()).toBe(
+      `bitstore: PORT: listen EADDRINUSE: address already in use 127.0.0.1:${port}; stop what listens there, or set another PORT or HOST\n`,
+    );
   });
 
   // Regression: an unreachable AUTH_SERVER was an uncaught `TypeError: fetch failed` stack, exit 1.

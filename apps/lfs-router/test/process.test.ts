@@ -1,5 +1,4 @@
-import { createServer } from "node:net";
-import { freePort, spawnServer, tempDir } from "@wharf/test-kit";
+import { freePort, occupiedPort, spawnServer, tempDir } from "@wharf/test-kit";
 import { describe, expect, it } from "vitest";
 
 const appDir = new URL("..", import.meta.url).pathname;
@@ -18,25 +17,18 @@ describe("lfs-router process", () => {
     await using dir = await tempDir("lfs-process-");
     await using server = await router({ PORT: String(await freePort()), STORAGE_URL: dir.path });
     await server.waitFor(/"msg":"listening"/);
-    server.child.stdout.destroy();
-    server.child.kill("SIGTERM");
-    expect(await server.exited).toBe(0);
+    expect(await server.stopWithoutReader()).toBe(0);
   });
 
   it("reports a busy port as one line naming PORT, exit 2", async () => {
     await using dir = await tempDir("lfs-process-");
-    const busy = createServer().listen(0, "127.0.0.1");
-    await new Promise((r) => busy.once("listening", r));
-    const { port } = busy.address() as { port: number };
-    try {
-      await using server = await router({ PORT: String(port), STORAGE_URL: dir.path });
-      expect(await server.exited).toBe(2);
-      expect(server.stderr()).toBe(
-        `lfs-router: PORT: listen EADDRINUSE: address already in use 127.0.0.1:${port}; stop what listens there, or set another PORT or HOST\n`,
-      );
-    } finally {
-      busy.close();
-    }
+    await using busy = await occupiedPort();
+    const { port } = busy;
+    await using server = await router({ PORT: String(port), STORAGE_URL: dir.path });
+    expect(await server.exited).toBe(2);
+    expect(server.stderr()).toBe(
+      `lfs-router: PORT: listen EADDRINUSE: address already in use 127.0.0.1:${port}; stop what listens there, or set another PORT or HOST\n`,
+    );
   });
 
   // Regression: `s4://…` was a stack and exit 1, where the README promises the config list and exit 2.

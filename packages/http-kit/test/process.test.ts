@@ -1,5 +1,4 @@
-import { createServer } from "node:net";
-import { freePort, spawnServer } from "@wharf/test-kit";
+import { freePort, occupiedPort, spawnServer } from "@wharf/test-kit";
 import { describe, expect, it } from "vitest";
 
 const entry = new URL("./guarded-server.ts", import.meta.url).pathname;
@@ -22,9 +21,7 @@ describe("shutdown", () => {
     const { server } = await startGuarded();
     await using _ = server;
     await server.waitFor(/"msg":"listening"/);
-    server.child.stdout.destroy();
-    server.child.kill("SIGTERM");
-    expect(await exitWithin(server.exited, 5000)).toBe(0);
+    expect(await exitWithin(server.stopWithoutReader(), 5000)).toBe(0);
   });
 
   it("exits 1 at once on a second signal while the drain is still running", async () => {
@@ -49,18 +46,13 @@ describe("start-up failures", () => {
   });
 
   it("names the port setting on one line, exit 2, when the port is in use", async () => {
-    const busy = createServer().listen(0, "127.0.0.1");
-    await new Promise((r) => busy.once("listening", r));
-    const port = (busy.address() as { port: number }).port;
-    try {
-      await using server = spawnServer({ args: [entry], env: { PORT: String(port) } });
-      expect(await server.exited).toBe(2);
-      expect(server.stderr()).toBe(
-        `guarded: PORT: listen EADDRINUSE: address already in use 127.0.0.1:${port}; stop what listens there or set another PORT\n`,
-      );
-    } finally {
-      busy.close();
-    }
+    await using busy = await occupiedPort();
+    const { port } = busy;
+    await using server = spawnServer({ args: [entry], env: { PORT: String(port) } });
+    expect(await server.exited).toBe(2);
+    expect(server.stderr()).toBe(
+      `guarded: PORT: listen EADDRINUSE: address already in use 127.0.0.1:${port}; stop what listens there or set another PORT\n`,
+    );
   });
 
   it("shows the stack of a bug at start and exits 1", async () => {

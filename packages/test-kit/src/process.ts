@@ -1,4 +1,6 @@
 import { type ChildProcessByStdio, spawn } from "node:child_process";
+import { once } from "node:events";
+import { type AddressInfo, createServer } from "node:net";
 import type { Readable } from "node:stream";
 
 export interface ServerProcess extends AsyncDisposable {
@@ -11,6 +13,11 @@ export interface ServerProcess extends AsyncDisposable {
   waitFor(pattern: RegExp): Promise<void>;
   /** The exit code (or signal name) once the process ends. */
   readonly exited: Promise<number | string>;
+  /**
+   * Closes the read side of its stdout (as when `… | tee log` dies on Ctrl-C), sends `signal`, and
+   * resolves with the exit code.
+   */
+  stopWithoutReader(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
 /**
@@ -64,11 +71,32 @@ export function spawnServer(options: {
     stderr: () => err,
     waitFor,
     exited,
+    stopWithoutReader(signal = "SIGTERM") {
+      child.stdout.destroy();
+      child.kill(signal);
+      return exited;
+    },
     async [Symbol.asyncDispose]() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill("SIGKILL");
         await exited;
       }
     },
+  };
+}
+
+/**
+ * A loopback port something already listens on, for start-up tests of a busy port; released on dispose.
+ *
+ * @example
+ * await using busy = await occupiedPort();
+ */
+export async function occupiedPort(): Promise<{ port: number } & AsyncDisposable> {
+  const server = createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    [Symbol.asyncDispose]: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

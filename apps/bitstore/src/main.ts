@@ -1,5 +1,14 @@
 import { createIssuer, createVerifier } from "@wharf/auth-jwt";
-import { createLogger, createMetrics, loadConfigOrExit, onShutdown, serveHttp } from "@wharf/http-kit";
+import {
+  createLogger,
+  createMetrics,
+  guardProcess,
+  loadConfigOrExit,
+  onShutdown,
+  StartupError,
+  serveHttp,
+  startStep,
+} from "@wharf/http-kit";
 import { openStorage } from "@wharf/storage-driver";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
@@ -7,9 +16,15 @@ import { devKeyPair } from "./dev-key.ts";
 import { type ProbeReport, probeStore } from "./probe.ts";
 import { createServices } from "./services.ts";
 
+const guard = guardProcess("bitstore");
 const env: Record<string, string | undefined> = { ...process.env };
 const dev = env.WHARF_DEV === "1";
-const devKey = dev && !env.DATAHUB_PUBLIC_KEY && env.DEV_KEY_FILE ? devKeyPair(env.DEV_KEY_FILE) : undefined;
+const devKeyFile = dev && !env.DATAHUB_PUBLIC_KEY ? env.DEV_KEY_FILE : undefined;
+const devKey = devKeyFile
+  ? await startStep("DEV_KEY_FILE", "point it at a writable file, or set DATAHUB_PUBLIC_KEY", () =>
+      devKeyPair(devKeyFile),
+    )
+  : undefined;
 if (devKey) env.DATAHUB_PUBLIC_KEY = devKey.publicKey;
 
 const config = loadConfigOrExit(() => loadConfig(env), "bitstore");
@@ -23,12 +38,19 @@ const driver = await openStorage(
 
 let publicKey = config.auth.publicKey;
 if (!publicKey && !config.auth.jwksUrl && config.auth.authServer) {
-  const response = await fetch(`${config.auth.authServer.replace(/\/+$/, "")}/auth/public-key`);
-  if (!response.ok) {
-    logger.fatal({ status: response.status }, "could not fetch the public key from AUTH_SERVER");
-    process.exit(1);
-  }
-  publicKey = (await response.text()).trim();
+  const keyUrl = `${config.auth.authServer.replace(/\/+$/, "")}/auth/public-key`;
+  const hint = "start the auth server, correct AUTH_SERVER, or set DATAHUB_PUBLIC_KEY";
+  publicKey = await startStep(
+    "AUTH_SERVER",
+    hint,
+    async () => {
+      const response = await fetch(keyUrl);
+      if (!response.ok)
+        throw new StartupError("AUTH_SERVER", `GET ${keyUrl} answered ${response.status}`, hint);
+      return (await response.text()).trim();
+    },
+    `cannot fetch the public key from ${keyUrl}`,
+  );
 }
 const verifier = createVerifier({
   algorithms: config.auth.algorithms as never,
@@ -37,7 +59,11 @@ const verifier = createVerifier({
 
 let probe: ProbeReport | undefined;
 const app = createApp({ config, driver, verifier, logger, metrics, probe: () => probe });
-const server = await serveHttp(app.fetch, { port: config.port, host: config.host });
+const server = await startStep("PORT", "stop what listens there, or set another PORT or HOST", () =>
+  serveHttp(app.fetch, { port: config.port, host: config.host }),
+);
+onShutdown(logger, [() => server.close(), () => driver.close()]);
+guard.serving(logger);
 logger.info(
   { url: server.url, service: config.serviceName, storage: config.storage.kind },
   "bitstore listening",
@@ -83,5 +109,3 @@ if (devKey) {
     ].join("\n"),
   );
 }
-
-onShutdown(logger, [() => server.close(), () => driver.close()]);

@@ -1,4 +1,5 @@
 import { ConfigError, parseConfig } from "@wharf/http-kit";
+import { parseStorageUrl } from "@wharf/storage-driver";
 import { z } from "zod";
 
 /** One FTP account: a plain password or aioftps3's PBKDF2 pair, a home prefix and an access level. */
@@ -48,6 +49,7 @@ const schema = z
     FTP_TLS_CERT_FILE: z.string().min(1).optional(),
     FTP_TLS_KEY_FILE: z.string().min(1).optional(),
     FTP_TLS_REQUIRED: flag.default(true),
+    FTP_TLS_SELF_SIGNED: flag.default(false),
     FTP_TLS_SESSION_REUSE: z.enum(["optional", "required"]).default("optional"),
     FTP_TLS_MIN_VERSION: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2"),
     FTP_MAX_CONNECTIONS: z.coerce.number().int().positive().default(500),
@@ -207,6 +209,13 @@ export function loadConfig(rawEnv: Record<string, string | undefined>) {
     !base.FTP_JWT_JWKS_URL
   )
     problems.push("FTP_USERS: define at least one FTP_USERS__<i>__LOGIN, or a FTP_JWT_* key");
+  if (base?.STORAGE_URL) {
+    try {
+      parseStorageUrl(base.STORAGE_URL);
+    } catch (error) {
+      problems.push(`STORAGE_URL: ${(error as Error).message}`);
+    }
+  }
   if (problems.length > 0 || !base) {
     throw new ConfigError(problems);
   }
@@ -237,6 +246,7 @@ function toConfig(c: z.output<typeof schema>, users: z.output<typeof userSchema>
       certFile: c.FTP_TLS_CERT_FILE,
       keyFile: c.FTP_TLS_KEY_FILE,
       required: c.FTP_TLS_REQUIRED,
+      selfSigned: c.FTP_TLS_SELF_SIGNED,
       sessionReuse: c.FTP_TLS_SESSION_REUSE,
       minVersion: c.FTP_TLS_MIN_VERSION,
     },

@@ -1,32 +1,71 @@
+import { X509Certificate } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { createSecureContext } from "node:tls";
 import { type Algorithm, createVerifier } from "@wharf/auth-jwt";
-import { createLogger, loadConfigOrExit, onShutdown } from "@wharf/http-kit";
+import {
+  createLogger,
+  describeError,
+  guardProcess,
+  loadConfigOrExit,
+  onShutdown,
+  StartupError,
+  startStep,
+} from "@wharf/http-kit";
 import { openStorage } from "@wharf/storage-driver";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { loadTlsMaterial } from "./tls.ts";
 
+const guard = guardProcess("ftps-gateway");
 const config = loadConfigOrExit(() => loadConfig(process.env), "ftps-gateway");
+const dev = process.env.WHARF_DEV === "1";
 const logger = createLogger({ name: "ftps-gateway", level: config.logLevel });
 
 // aioftps3 read $HOME/ssl.crt and $HOME/ssl.key; use them when nothing else is configured.
 const legacy = { certFile: join(homedir(), "ssl.crt"), keyFile: join(homedir(), "ssl.key") };
 const tlsFiles =
   config.tls.certFile || !existsSync(legacy.certFile) || !existsSync(legacy.keyFile) ? config.tls : legacy;
-const tls = await loadTlsMaterial(tlsFiles);
+// Outside dev, a certificate generated at every start is one no client can verify or pin: refuse it
+// unless FTP_TLS_SELF_SIGNED=true says so, and then log its fingerprint.
+if (!tlsFiles.certFile && !dev && !config.tls.selfSigned)
+  throw new StartupError(
+    "FTP_TLS_CERT_FILE",
+    "no TLS certificate configured (nor $HOME/ssl.crt and $HOME/ssl.key)",
+    "set FTP_TLS_CERT_FILE and FTP_TLS_KEY_FILE, or FTP_TLS_SELF_SIGNED=true for a generated one that clients cannot verify and that changes at every start",
+  );
+const tls = await startStep(
+  "FTP_TLS_CERT_FILE",
+  "point FTP_TLS_CERT_FILE and FTP_TLS_KEY_FILE at a readable PEM certificate and its key",
+  async () => {
+    const material = await loadTlsMaterial(tlsFiles);
+    createSecureContext({ cert: material.cert, key: material.key });
+    return material;
+  },
+);
+if (tls.generated && !dev)
+  logger.warn(
+    { sha256: new X509Certificate(tls.cert).fingerprint256 },
+    "FTP_TLS_SELF_SIGNED=true: serving a self-signed certificate generated for this process; clients cannot verify it and it changes at every start",
+  );
 if (!config.verifyCerts)
   logger.warn("AWS_S3_BUCKET__VERIFY_CERTS=false is ignored: S3 certificates are verified");
 
 // No FTP verb shows an etag, so fs writes need not hash the bytes (etag=md5 in the URL still wins).
 const driver = await openStorage(config.storageUrl, { fsEtag: "version" });
+const publicKeyFile = config.jwt?.publicKeyFile;
+const publicKey = publicKeyFile
+  ? await startStep("FTP_JWT_PUBLIC_KEY_FILE", "point it at a readable PEM public key", () =>
+      readFile(publicKeyFile, "utf8"),
+    )
+  : undefined;
 const verifier = config.jwt
   ? createVerifier({
       algorithms: config.jwt.algorithms as Algorithm[],
       secret: config.jwt.secret,
-      publicKey: config.jwt.publicKeyFile ? await readFile(config.jwt.publicKeyFile, "utf8") : undefined,
+      publicKey,
       jwksUrl: config.jwt.jwksUrl,
       issuer: config.jwt.issuer,
       audience: config.jwt.audience,
@@ -34,14 +73,30 @@ const verifier = config.jwt
   : undefined;
 
 const app = createApp({ config, driver, tls, logger, verifier });
-const listening = await app.listen();
-logger.info({ ...listening, storage: driver.name, tlsGenerated: tls.generated }, "listening");
-
+const listening = await app.listen().catch((error: unknown) => {
+  const port = (error as { port?: number }).port;
+  const setting =
+    port === config.implicitPort
+      ? "FTP_IMPLICIT_PORT"
+      : port === config.health?.port
+        ? "HEALTHCHECK_PORT"
+        : "FTP_COMMAND_PORT";
+  throw new StartupError(
+    setting,
+    describeError(error),
+    `stop what listens there, or set another ${setting}`,
+    {
+      cause: error,
+    },
+  );
+});
 onShutdown(logger, [() => app.close(config.shutdownGraceMs), () => driver.close()], {
   timeoutMs: config.shutdownGraceMs + 15_000,
 });
+guard.serving(logger);
+logger.info({ ...listening, storage: driver.name, tlsGenerated: tls.generated }, "listening");
 
-if (process.env.WHARF_DEV === "1") {
+if (dev) {
   let certNote = "";
   if (tls.generated && config.storageUrl.startsWith("/")) {
     const certPath = join(config.storageUrl, "..", "ftps-gateway-cert.pem");

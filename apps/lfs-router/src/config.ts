@@ -1,4 +1,5 @@
 import { ConfigError } from "@wharf/http-kit";
+import { parseStorageUrl } from "@wharf/storage-driver";
 import { z } from "zod";
 
 /**
@@ -168,7 +169,7 @@ function build(e: Env, problems: string[]): LfsConfig {
 
   return {
     port: int("PORT") ?? 8080,
-    host: e.HOST ?? "127.0.0.1",
+    host: e.HOST ?? "0.0.0.0",
     logLevel,
     storageUrl: storage.url,
     ...(storage.credentials ? { s3Credentials: storage.credentials } : {}),
@@ -192,7 +193,14 @@ function build(e: Env, problems: string[]): LfsConfig {
 }
 
 function storageFrom(e: Env, problems: string[]): { url: string; credentials?: LfsConfig["s3Credentials"] } {
-  if (e.STORAGE_URL) return { url: e.STORAGE_URL };
+  if (e.STORAGE_URL) {
+    try {
+      parseStorageUrl(e.STORAGE_URL);
+    } catch (error) {
+      problems.push(`STORAGE_URL: ${(error as Error).message}`);
+    }
+    return { url: e.STORAGE_URL };
+  }
   const driver = e.TIMONE_STORAGE;
   if (driver === "DumbStorageDriver")
     problems.push(

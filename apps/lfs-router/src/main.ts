@@ -1,11 +1,21 @@
 import { createIssuer } from "@wharf/auth-jwt";
-import { createLogger, createMetrics, loadConfigOrExit, onShutdown, serveHttp } from "@wharf/http-kit";
-import { abortStaleUploads, openStorage } from "@wharf/storage-driver";
+import {
+  createLogger,
+  createMetrics,
+  guardProcess,
+  loadConfigOrExit,
+  onShutdown,
+  StartupError,
+  serveHttp,
+  startStep,
+} from "@wharf/http-kit";
+import { abortStaleUploads, openStorage, parseStorageUrl } from "@wharf/storage-driver";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { nodeFetch } from "./http.ts";
 import { probeSha256Enforcement } from "./probe.ts";
 
+const guard = guardProcess("lfs-router");
 const config = loadConfigOrExit(() => loadConfig(process.env), "lfs-router");
 const logger = createLogger({ name: "lfs-router", level: config.logLevel });
 // Etags are opaque to LFS (locks compare them, downloads echo them): on fs, skip the md5 of every
@@ -16,15 +26,25 @@ const driver = await openStorage(config.storageUrl, {
 });
 
 const canPresign = driver.capabilities.presign && driver.name !== "fs";
-if (config.transferMode === "direct" && !canPresign) {
-  process.stderr.write(
-    `lfs-router: LFS_TRANSFER_MODE=direct needs a store that presigns (S3); ${driver.name} does not\n`,
+if (config.transferMode === "direct" && !canPresign)
+  throw new StartupError(
+    "LFS_TRANSFER_MODE",
+    `direct needs a store that presigns (S3); ${driver.name} does not`,
+    "use auto or proxy, or an s3:// STORAGE_URL",
   );
-  process.exit(2);
-}
 const mode = config.transferMode === "proxy" || !canPresign ? "proxy" : "direct";
+const storage = parseStorageUrl(config.storageUrl);
+const storeName =
+  storage.kind === "s3" ? `${storage.endpoint ?? "AWS S3"} (bucket ${storage.bucket})` : storage.kind;
 const storeEnforcesSha256 =
-  mode === "direct" ? await probeSha256Enforcement(driver, config.keyPrefix) : false;
+  mode === "direct"
+    ? await startStep(
+        "STORAGE_URL",
+        "start the store, correct STORAGE_URL or its credentials, or set LFS_TRANSFER_MODE=proxy",
+        () => probeSha256Enforcement(driver, config.keyPrefix),
+        `cannot reach the store at ${storeName}`,
+      )
+    : false;
 if (mode === "direct" && !storeEnforcesSha256)
   logger.warn("the store ignores x-amz-checksum-sha256: direct uploads are staged and hashed at verify");
 
@@ -43,7 +63,11 @@ const app = createApp({
   logger,
   metrics: createMetrics({ prefix: "lfs_router" }),
 });
-const server = await serveHttp(nodeFetch(app), { port: config.port, host: config.host });
+const server = await startStep("PORT", "stop what listens there, or set another PORT or HOST", () =>
+  serveHttp(nodeFetch(app), { port: config.port, host: config.host }),
+);
+onShutdown(logger, [() => server.close(), () => driver.close()]);
+guard.serving(logger);
 logger.info({ url: server.url, storage: driver.name, mode, locking: config.locking }, "listening");
 
 if (config.dev) {
@@ -64,5 +88,3 @@ if (config.dev) {
     ].join("\n"),
   );
 }
-
-onShutdown(logger, [() => server.close(), () => driver.close()]);

@@ -87,7 +87,7 @@ registry_base_url = https://registry.example.org/
     const config = loadConfig({ PORT: "6000" }, ini);
     expect(config).toMatchObject({
       port: 6000,
-      host: "127.0.0.1",
+      host: "0.0.0.0",
       prefix: "/usage",
       debug: true,
       logLevel: "debug",

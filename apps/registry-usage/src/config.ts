@@ -1,15 +1,17 @@
 import { parseDuration } from "@wharf/auth-jwt";
 import { WharfError } from "@wharf/errors";
 import { ConfigError } from "@wharf/http-kit";
+import { parseStorageUrl } from "@wharf/storage-driver";
 import { parse as parseIni } from "ini";
 import { z } from "zod";
 
 /**
  * The original's INI file (`--print-default-config`), extended with wharf's own keys. The first
- * five sections' keys are the original's, with its defaults.
+ * five sections' keys are the original's, with its defaults, except `socket_host`: 0.0.0.0 (the
+ * original's is 127.0.0.1), as every Wharf app listens on all addresses unless told otherwise.
  */
 export const defaultConfigText = `[general]
-socket_host = 127.0.0.1
+socket_host = 0.0.0.0
 socket_port = 5000
 server_prefix = /
 debug = False
@@ -271,7 +273,16 @@ const schema = z.strictObject({
     timeout: duration.pipe(z.number().min(1).max(600)),
   }),
   storage: z.strictObject({
-    url: z.string().min(1),
+    url: z
+      .string()
+      .min(1)
+      .superRefine((url, ctx) => {
+        try {
+          parseStorageUrl(url);
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: (error as Error).message });
+        }
+      }),
     prefix: z
       .string()
       .regex(

@@ -3,7 +3,15 @@ import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { createIssuer } from "@wharf/auth-jwt";
-import { createLogger, createMetrics, loadConfigOrExit, onShutdown, serveHttp } from "@wharf/http-kit";
+import {
+  createLogger,
+  createMetrics,
+  guardProcess,
+  loadConfigOrExit,
+  onShutdown,
+  serveHttp,
+  startStep,
+} from "@wharf/http-kit";
 import { openStorage } from "@wharf/storage-driver";
 import { createApp } from "./app.ts";
 import { defaultConfigText, loadConfig } from "./config.ts";
@@ -14,6 +22,7 @@ import { createRegistryClient } from "./registry-client.ts";
 import { createSnapshotStore } from "./snapshot-store.ts";
 
 const name = "registry-usage";
+const guard = guardProcess(name);
 const defaultConfigPath = "/etc/gitlab_registry_usage_rest.conf";
 
 const { values: args } = parseArgs({
@@ -43,27 +52,24 @@ if (args["print-default-config"]) {
 
 const configPath =
   args.config ??
-  process.env.REGISTRY_USAGE_CONFIG ??
+  (process.env.REGISTRY_USAGE_CONFIG || undefined) ??
   (existsSync(defaultConfigPath) ? defaultConfigPath : undefined);
-let iniText: string | undefined;
-if (configPath !== undefined) {
-  try {
-    iniText = readFileSync(configPath, "utf8");
-  } catch (error) {
-    process.stderr.write(`${name}: cannot read the config file ${configPath}: ${(error as Error).message}\n`);
-    process.exit(2);
-  }
-}
+const iniText =
+  configPath === undefined
+    ? undefined
+    : await startStep(
+        args.config ? "-c" : "REGISTRY_USAGE_CONFIG",
+        "point it at a readable config file (--print-default-config prints one)",
+        () => readFileSync(configPath, "utf8"),
+        `cannot read the config file ${configPath}`,
+      );
 const config = loadConfigOrExit(() => loadConfig(process.env, iniText), name);
-let ca: string | undefined;
-if (config.ldap.caFile) {
-  try {
-    ca = readFileSync(config.ldap.caFile, "utf8");
-  } catch (error) {
-    process.stderr.write(`${name}: ldap.ca_file ${config.ldap.caFile}: ${(error as Error).message}\n`);
-    process.exit(2);
-  }
-}
+const caFile = config.ldap.caFile;
+const ca = caFile
+  ? await startStep("ldap.ca_file", "point it at a readable PEM file of the LDAP server's CA", () =>
+      readFileSync(caFile, "utf8"),
+    )
+  : undefined;
 
 const logger = createLogger({ name, level: config.logLevel });
 const driver = await openStorage(config.storage.url);
@@ -113,7 +119,13 @@ const app = createApp({
   metrics: createMetrics({ prefix: "registry_usage" }),
   ...(notifications ? { notifications } : {}),
 });
-const server = await serveHttp(app.fetch, { port: config.port, host: config.host });
+const server = await startStep(
+  "general.socket_port (PORT)",
+  "stop what listens there, or set another socket_port/socket_host (PORT/HOST)",
+  () => serveHttp(app.fetch, { port: config.port, host: config.host }),
+);
+onShutdown(logger, [() => server.close(), () => refresher.stop(), () => driver.close()]);
+guard.serving(logger);
 logger.info(
   {
     url: server.url,
@@ -141,5 +153,3 @@ if (config.dev) {
     ].join("\n"),
   );
 }
-
-onShutdown(logger, [() => server.close(), () => refresher.stop(), () => driver.close()]);

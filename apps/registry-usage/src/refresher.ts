@@ -1,5 +1,5 @@
 import { isWharfError } from "@wharf/errors";
-import type { Logger } from "@wharf/http-kit";
+import { describeError, type Logger } from "@wharf/http-kit";
 import { crawl } from "./crawl.ts";
 import type { DirtyMarks, ReadMarks } from "./dirty-marks.ts";
 import { emptyCounts, type RegistryClient, type RequestCounts } from "./registry-client.ts";
@@ -34,6 +34,14 @@ const diff = (after: RequestCounts, before: RequestCounts): RequestCounts => {
   for (const key of Object.keys(result) as (keyof RequestCounts)[]) result[key] = after[key] - before[key];
   return result;
 };
+
+/**
+ * What a failed scan logs: an expected outage (the registry or the store unreachable, a WharfError)
+ * as one line with its cause's code and no stack, every retry; anything else, a bug, with its stack.
+ */
+function failure(error: unknown): Record<string, unknown> {
+  return isWharfError(error) && error.code !== "INTERNAL" ? { reason: describeError(error) } : { err: error };
+}
 
 /**
  * The periodic scan. Every replica ticks; the one holding the lease in the store scans when the
@@ -139,7 +147,10 @@ export function createRefresher(options: RefresherOptions) {
         requests: diff(client.counts, before),
       };
       await store.writeStatus({ ...failed, next_attempt: dueAt(failed) / 1000 }).catch(() => undefined);
-      options.logger?.warn({ err: error, failures }, "scan failed, serving the last good snapshot");
+      options.logger?.warn(
+        { ...failure(error), failures, next_attempt: new Date(dueAt(failed)).toISOString() },
+        "scan failed, serving the last good snapshot",
+      );
       return "failed";
     } finally {
       clearInterval(renew);
@@ -176,7 +187,7 @@ export function createRefresher(options: RefresherOptions) {
         try {
           await this.tick();
         } catch (error) {
-          options.logger?.warn({ err: error }, "refresh step failed");
+          options.logger?.warn(failure(error), "refresh step failed");
         }
         if (!stopped) timer = setTimeout(loop, everyMs);
       };

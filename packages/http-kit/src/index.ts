@@ -2,7 +2,10 @@ export { createHttpApp, type HttpAppOptions, type HttpEnv, type HttpVariables } 
 export { clientAddress } from "./client-address.ts";
 export { ConfigError, loadConfigOrExit, parseConfig } from "./config.ts";
 export { httpStatusByCode, publicMessage, toWharfError } from "./errors.ts";
+export { exitAfterLogs } from "./exit.ts";
 export { createLogger, type Logger, recordingLogger, redactedPaths, silentLogger } from "./logger.ts";
 export { createMetrics, type HttpMetrics } from "./metrics.ts";
+export { guardProcess, isConnectionError, type ProcessGuard } from "./process-guard.ts";
 export { type RunningServer, serveHttp } from "./serve.ts";
 export { onShutdown } from "./shutdown.ts";
+export { describeError, StartupError, startStep } from "./startup.ts";

@@ -1,8 +1,10 @@
+import { exitAfterLogs } from "./exit.ts";
 import type { Logger } from "./logger.ts";
 
 /**
  * On SIGTERM or SIGINT: log, run the closers in order (stop listening, drain, close clients), then exit 0.
- * A second signal, or closers still running after `timeoutMs`, exits 1 at once.
+ * A second SIGTERM/SIGINT exits 1 at once; closers still running after `timeoutMs` exit 1. Neither
+ * waits for stdout: a server exits on time even when its log pipe is full or has no reader.
  */
 export function onShutdown(
   logger: Logger,
@@ -13,26 +15,25 @@ export function onShutdown(
   const stop = async (signal: string) => {
     if (stopping) {
       logger.warn({ signal }, "second signal, exiting now");
-      process.exit(1);
+      exitAfterLogs(logger, 1, 100);
+      return;
     }
     stopping = true;
     logger.info({ signal }, "shutting down");
     const timer = setTimeout(() => {
-      logger.error("shutdown timed out");
-      process.exit(1);
+      logger.error({ timeoutMs: options.timeoutMs ?? 30_000 }, "shutdown timed out, exiting now");
+      exitAfterLogs(logger, 1, 200);
     }, options.timeoutMs ?? 30_000);
     timer.unref();
     try {
       for (const close of closers) await close();
       logger.info("stopped");
-      logger.flush?.();
-      process.exitCode = 0;
-      setImmediate(() => process.exit(0));
+      exitAfterLogs(logger, 0);
     } catch (error) {
       logger.error({ err: error }, "shutdown failed");
-      process.exit(1);
+      exitAfterLogs(logger, 1);
     }
   };
-  process.once("SIGTERM", () => void stop("SIGTERM"));
-  process.once("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
 }

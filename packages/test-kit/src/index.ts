@@ -13,6 +13,7 @@ export {
   type RefSpec,
   seededBytes,
 } from "./oci.ts";
+export { occupiedPort, type ServerProcess, spawnServer } from "./process.ts";
 export {
   type SkopeoCopyOptions,
   type StartedRegistry,

@@ -115,6 +115,15 @@ describe("notification endpoint", () => {
     expect((await post(down.app, envelope, auth)).status).toBe(503);
   });
 
+  it("regression (fuzz-registry): answers an envelope over 4 MiB with 413 PAYLOAD_TOO_LARGE, not 400, and records nothing", async () => {
+    const { app, marks } = setup();
+    const padded = `${JSON.stringify(envelope)}${" ".repeat(4 << 20)}`;
+    const res = await post(app, padded, { authorization: `Bearer ${notifySecret}` });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { code: string }).code).toBe("PAYLOAD_TOO_LARGE");
+    expect((await marks.read()).keys).toEqual([]);
+  });
+
   it("records nothing for an envelope of pulls only", async () => {
     const { app, marks } = setup();
     const res = await post(

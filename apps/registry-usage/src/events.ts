@@ -75,7 +75,7 @@ export function registerEventsRoute(
     bodyLimit({
       maxSize: 4 << 20,
       onError: () => {
-        throw new WharfError("INVALID_ARGUMENT", "notification envelope larger than 4 MiB");
+        throw new WharfError("PAYLOAD_TOO_LARGE", "notification envelope larger than 4 MiB");
       },
     }),
     async (c) => {

@@ -1,4 +1,15 @@
 export { freePort, type TempDir, tempDir } from "./fs.ts";
+export {
+  benchFuzz,
+  type FuzzFailure,
+  type FuzzOptions,
+  type FuzzReport,
+  type FuzzSurface,
+  fuzzSurface,
+  runFuzzBench,
+} from "./fuzz.ts";
+export { type ErrorShape, expectClearHttpAnswer, hasMessage } from "./fuzz-http.ts";
+export { anyJson, hostileText, mutatedJson, rawBytes, urlPiece } from "./fuzz-inputs.ts";
 export { ldapEnv, registryEnv, s3Env, wharfServices } from "./inject.ts";
 export { ldapFixture } from "./ldap-fixture.ts";
 export {

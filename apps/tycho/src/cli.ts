@@ -1,5 +1,7 @@
 import { isWharfError } from "@wharf/errors";
 import { Command, CommanderError } from "commander";
+import packageJson from "../package.json" with { type: "json" };
+import { withCommonOptions } from "./commands/common.ts";
 import { registerInfo } from "./commands/info.ts";
 import { registerInit } from "./commands/init.ts";
 import { registerList, registerListVersions } from "./commands/list.ts";
@@ -9,14 +11,19 @@ import { registerPull } from "./commands/pull.ts";
 import { registerPullList } from "./commands/pull-list.ts";
 import { registerPush } from "./commands/push.ts";
 import { exitCodeByCode } from "./exit-codes.ts";
+import { helpFooter } from "./help-text.ts";
 import { createOutput } from "./output.ts";
 import type { CliEnv } from "./scope.ts";
 
 export function createProgram(cli: CliEnv): Command {
-  const program = new Command("tycho")
+  const program = withCommonOptions(new Command("tycho"))
     .description("Versioned packages in a bucket or a local folder (drop-in for tychoreg)")
+    .version(packageJson.version, "-V, --version", "print the version of tycho")
+    // Options before the command are the program's, after it the command's (`pull --version V`).
+    .enablePositionalOptions()
     .exitOverride()
     .showSuggestionAfterError()
+    .addHelpText("after", helpFooter())
     .configureOutput({
       writeOut: (text) => cli.terminal.stdout.write(text),
       writeErr: (text) => cli.terminal.stderr.write(text),
@@ -36,6 +43,11 @@ export function createProgram(cli: CliEnv): Command {
   ])
     register(program, cli);
   for (const command of program.commands) command.exitOverride();
+  // `tycho --json info x` and `tycho info x --json` mean the same: the command's own value wins.
+  program.hook("preAction", (_program, action) => {
+    for (const [name, value] of Object.entries(program.opts()))
+      if (action.getOptionValue(name) === undefined) action.setOptionValue(name, value);
+  });
   return program;
 }
 

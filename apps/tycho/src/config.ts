@@ -13,6 +13,8 @@ export interface StorageSpec {
   readonly credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** For messages: never holds a secret. */
   readonly describe: string;
+  /** Nothing named a registry: the default folder is used (the CLI says so). */
+  readonly isDefault?: boolean;
 }
 
 export interface TychoConfig {
@@ -140,7 +142,8 @@ export function loadConfig(input: ConfigInput): TychoConfig {
     else {
       const dataHome = input.env.XDG_DATA_HOME || join(input.env.HOME || homedir(), ".local", "share");
       const root = resolve(input.cwd, local.data.path ?? join(dataHome, "tycho"));
-      storage = { url: root, describe: root };
+      const isDefault = local.data.path === undefined;
+      storage = { url: root, describe: root, ...(isDefault ? { isDefault } : {}) };
     }
   }
   if (problems.length > 0 || !tycho.success || !storage) throw configError(input.path, problems);

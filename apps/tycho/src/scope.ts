@@ -43,12 +43,24 @@ export async function withScope(
   body: (scope: Scope) => Promise<void>,
 ): Promise<void> {
   const out = createOutput(cli.terminal, options.json === true);
-  const path = resolve(cli.cwd, options.config ?? cli.env.TYCHO_CONFIG ?? defaultConfigFile);
+  const named = options.config ?? (cli.env.TYCHO_CONFIG || undefined);
+  const path = resolve(cli.cwd, named ?? defaultConfigFile);
   const text = await readOptional(path);
+  // Only the default file may be absent: a named one that is missing is a typo, not "use defaults".
+  if (text === undefined && named !== undefined)
+    throw new WharfError(
+      "INVALID_ARGUMENT",
+      `Config file not found: ${path} (named by ${options.config === undefined ? "TYCHO_CONFIG" : "--config"})`,
+      { details: { path } },
+    );
   const file = text === undefined ? undefined : parseConfigText(path, text);
   const env = await withDotenv(cli, file);
   const config = loadConfig({ file, path, env, cwd: cli.cwd, defaultUser: cli.defaultUser });
   for (const warning of config.warnings) out.warn(`Warning: ${warning}`);
+  if (config.storage.isDefault)
+    out.warn(
+      `Note: no ${defaultConfigFile} here and no TYCHO_STORAGE_URL: using the registry folder ${config.storage.describe}`,
+    );
   // tycho never reads an etag as a content hash on a folder (it checks the sha256 recorded at
   // push), so the folder backend skips the md5 + sha256 it would otherwise compute on every write.
   const storage = await openStorage(config.storage.url, {

@@ -1,8 +1,12 @@
+import { execFile } from "node:child_process";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import packageJson from "../package.json" with { type: "json" };
 import { workspace } from "./harness.ts";
+
+const repoRoot = new URL("../../../", import.meta.url).pathname;
 
 describe("tycho's command line, as a user types it", () => {
   it("refuses a named config file that does not exist (exit 2) instead of pushing to the default folder", async () => {
@@ -72,5 +76,22 @@ describe("tycho's command line, as a user types it", () => {
       /Exit codes:\n {2}0 {4}success\n {2}1 {4}INTERNAL\n {2}2 {4}INVALID_ARGUMENT/,
     );
     expect(help.stdout).toMatch(/\n {2}130 {2}CANCELLED\n/);
+  });
+
+  it("runs `./wharf tycho` and `pnpm tycho` in the caller's folder, with its .tychoreg.json and files", async () => {
+    // Bug: both ran in the repository root, ignoring ./.tychoreg.json and resolving FILE there.
+    await using ws = await workspace({ config: { local: { path: "reg" } } });
+    await ws.file("f.txt", "from the caller");
+    const env = { PATH: process.env.PATH ?? "", HOME: ws.dir };
+    const wharf = (...args: string[]) =>
+      promisify(execFile)(join(repoRoot, "wharf"), ["tycho", ...args], { cwd: ws.dir, env });
+    expect((await wharf("init", "p", "p.txt")).stdout).toBe("Initialized: p\n");
+    await wharf("push", "p", "1.0", "f.txt", "--promote-latest");
+    expect(await readFile(join(ws.dir, "reg/p/tycho_1.0.pkg"), "utf8")).toBe("from the caller");
+    const pnpm = await promisify(execFile)("pnpm", ["-s", "--dir", repoRoot, "tycho", "list"], {
+      cwd: ws.dir,
+      env,
+    });
+    expect(pnpm.stdout).toBe("p -- Latest Version: 1.0\n");
   });
 });

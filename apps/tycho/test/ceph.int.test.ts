@@ -77,8 +77,15 @@ describe("tycho against S3 failures", () => {
   });
 
   it("reports a missing bucket as a configuration error (exit 2) naming the bucket in one line", async () => {
+    // Bug: init spun for 60 s (the claim retried NoSuchBucket), then blamed "another writer".
     await using ws = await workspace({ config: tychoregConfig("tycho-no-such-bucket-4711") });
-    for (const argv of [["list"], ["pull", "narf"]]) {
+    const file = await ws.file("f", "f");
+    for (const argv of [
+      ["list"],
+      ["pull", "narf"],
+      ["init", "narf", "narf.txt"],
+      ["push", "narf", "1", file],
+    ]) {
       const result = await ws.run(...argv);
       expect(result.code).toBe(2);
       expect(result.stderr.trim().split("\n")).toHaveLength(1);

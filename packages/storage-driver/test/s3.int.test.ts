@@ -119,6 +119,25 @@ describe("s3 driver specifics", () => {
     await driver.close();
   });
 
+  it("fails a conditional write to a missing bucket at once, naming the bucket, not another writer", async () => {
+    // Bug: the claim took NoSuchBucket (UNAVAILABLE) for a busy claim and retried for claimWaitMs,
+    // then blamed "another writer" (tycho init spun 60 s). With no wait, main gave that message at once.
+    const env = s3Env();
+    const driver = createS3Driver({
+      bucket: `${bucket.name}-absent`,
+      endpoint: env.endpoint,
+      region: env.region,
+      credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
+      claimWaitMs: 0,
+    });
+    for (const condition of [{ ifNoneMatch: "*" as const }, { ifMatch: "abc" }]) {
+      const error = await driver.put("k", "body", condition).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "UNAVAILABLE", message: "the bucket does not exist" });
+      expect((error as Error).cause).toMatchObject({ name: "NoSuchBucket" });
+    }
+    await driver.close();
+  });
+
   it("presigns a PUT whose signed Content-Type the store enforces", async () => {
     const driver = driverFor({ prefix: "presign-check/" });
     const put = await driver.presign("typed", { method: "PUT", expiresIn: 60, contentType: "text/plain" });

@@ -62,6 +62,7 @@ export async function run(argv: readonly string[], cli: CliEnv): Promise<number>
     const out = createOutput(cli.terminal, json);
     if (isWharfError(error)) {
       out.error(error.code, error.message);
+      if (cli.env.TYCHO_DEBUG) debugCauses(cli, error);
       return exitCodeByCode[error.code];
     }
     if (cli.signal.aborted) {
@@ -69,8 +70,20 @@ export async function run(argv: readonly string[], cli: CliEnv): Promise<number>
       return exitCodeByCode.CANCELLED;
     }
     out.error("INTERNAL", `Unexpected error: ${error instanceof Error ? error.message : String(error)}`);
-    if (cli.env.TYCHO_DEBUG && error instanceof Error && error.stack)
-      cli.terminal.stderr.write(`${error.stack}\n`);
+    if (cli.env.TYCHO_DEBUG && error instanceof Error) debugCauses(cli, error);
     return exitCodeByCode.INTERNAL;
+  }
+}
+
+/** `TYCHO_DEBUG=1`: the error's stack and every cause below it (the store's, the socket's). */
+function debugCauses(cli: CliEnv, error: Error): void {
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 8; depth++) {
+    const code = (current as { code?: unknown }).code;
+    const label = depth === 0 ? "" : "caused by: ";
+    cli.terminal.stderr.write(
+      `${label}${current.stack ?? current.message}${code ? ` [${String(code)}]` : ""}\n`,
+    );
+    current = current.cause;
   }
 }

@@ -2,11 +2,12 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { WharfError } from "@wharf/errors";
-import { openStorage } from "@wharf/storage-driver";
-import { type Env, loadConfig, parseConfigText, type TychoConfig } from "./config.ts";
+import { openStorage, type S3TlsOptions } from "@wharf/storage-driver";
+import { type Env, loadConfig, parseConfigText, type StorageSpec, type TychoConfig } from "./config.ts";
 import { createOutput, type Output, type Terminal } from "./output.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import type { RegistryContext } from "./registry/context.ts";
+import { explainStoreError } from "./store-errors.ts";
 
 /** What the CLI gets from `main.ts`: the only place that reads process state. */
 export interface CliEnv {
@@ -67,6 +68,7 @@ export async function withScope(
     cwd: cli.cwd,
     fsEtag: "version",
     ...(config.storage.credentials ? { credentials: config.storage.credentials } : {}),
+    ...(config.storage.tls ? { tls: await tlsOptions(config.storage.tls) } : {}),
   });
   const progress = createProgress(cli.terminal.stderr, !out.json);
   const transfer = options.concurrency
@@ -95,20 +97,19 @@ export async function withScope(
   }
 }
 
-/**
- * Store failures that are really configuration mistakes, in one clear line: a missing bucket
- * (whatever code the driver gives it) becomes `INVALID_ARGUMENT` naming the bucket.
- */
-export function explainStoreError(error: unknown, storageUrl: string, configPath: string): unknown {
-  if (!(error instanceof WharfError)) return error;
-  const cause = error.cause as { name?: unknown; Code?: unknown } | undefined;
-  if (cause?.name !== "NoSuchBucket" && cause?.Code !== "NoSuchBucket") return error;
-  const bucket = storageUrl.startsWith("s3://") ? (storageUrl.slice(5).split(/[/?]/)[0] ?? "") : storageUrl;
-  return new WharfError(
-    "INVALID_ARGUMENT",
-    `No Such Bucket: ${bucket} (check s3.bucket in ${configPath} or TYCHO_STORAGE_URL)`,
-    { cause: error, details: { bucket } },
-  );
+async function tlsOptions(tls: NonNullable<StorageSpec["tls"]>): Promise<S3TlsOptions> {
+  if ("insecure" in tls) return { rejectUnauthorized: false };
+  try {
+    return { ca: await readFile(tls.caFile, "utf8") };
+  } catch (error) {
+    throw new WharfError(
+      "INVALID_ARGUMENT",
+      `Cannot read CA bundle ${tls.caFile}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
 }
 
 async function readOptional(path: string): Promise<string | undefined> {

@@ -1,7 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
-import { createServer, request as httpRequest } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import {
   CompleteMultipartUploadCommand,
@@ -14,7 +12,8 @@ import {
 } from "@aws-sdk/client-s3";
 import { createTestBucket, s3Env } from "@wharf/test-kit";
 import { describe, expect, it } from "vitest";
-import { workspace } from "./harness.ts";
+import { runCli, workspace } from "./harness.ts";
+import { s3Proxy } from "./proxy.ts";
 import { cliSuite } from "./suite.ts";
 
 /** The config file exactly as a tychoreg user writes it (boto3 argument names). */
@@ -67,6 +66,19 @@ describe("tycho against S3 failures", () => {
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
   });
 
+  it("says which settings to give when there are no S3 credentials (exit 2, one line)", async () => {
+    // Bug: `S3 request failed (CredentialsProviderError)`, exit 1, no hint.
+    const env = s3Env();
+    await using ws = await workspace({
+      config: { s3: { bucket: "any-bucket", endpoint_url: env.endpoint, region_name: env.region } },
+    });
+    const result = await runCli(["list"], ws.dir, { HOME: ws.dir, AWS_EC2_METADATA_DISABLED: "true" });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `No S3 credentials: set s3.aws_access_key_id and s3.aws_secret_access_key in ${join(ws.dir, ".tychoreg.json")}, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)\n`,
+    );
+  });
+
   it("reports an unreachable endpoint as UNAVAILABLE (exit 11)", async () => {
     await using ws = await workspace({
       config: tychoregConfig("some-bucket", undefined, "http://127.0.0.1:9"),
@@ -93,51 +105,6 @@ describe("tycho against S3 failures", () => {
     }
   });
 });
-
-/**
- * A loopback HTTP proxy in front of Ceph that flips one byte in every GET response body of a
- * `.pkg` object whose key contains `corrupt`, as a faulty network or disk on the way would. Requests pass unchanged
- * (Host included), so their SigV4 signatures still verify at Ceph.
- */
-async function corruptingProxy(target: string): Promise<{ endpoint: string } & AsyncDisposable> {
-  const upstream = new URL(target);
-  const server = createServer((request, response) => {
-    const forward = httpRequest(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: request.method,
-        path: request.url,
-        headers: request.headers,
-      },
-      (reply) => {
-        response.writeHead(reply.statusCode ?? 502, reply.headers);
-        const url = request.url ?? "";
-        let flipped = request.method !== "GET" || !/corrupt.*\.pkg/.test(url);
-        reply.on("data", (chunk: Buffer) => {
-          if (!flipped && chunk.length > 0) {
-            chunk[0] = (chunk[0] as number) ^ 0xff;
-            flipped = true;
-          }
-          response.write(chunk);
-        });
-        reply.on("end", () => response.end());
-      },
-    );
-    forward.on("error", () => response.destroy());
-    request.pipe(forward);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    [Symbol.asyncDispose]: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 /** What boto3's upload_file (tychoreg's push) stores above 8 MiB: a multipart upload of `partSize` parts. */
 async function multipartPut(client: S3Client, bucket: string, key: string, data: Buffer, partSize: number) {
@@ -170,7 +137,9 @@ describe("tycho on a bucket tychoreg wrote (no sha256 recorded)", () => {
 
   it("verifies single-part and 8 MiB multipart ETags, fails corrupted downloads, warns when unverifiable", async () => {
     await using bucket = await createTestBucket("tycho-legacy");
-    await using proxy = await corruptingProxy(s3Env().endpoint);
+    await using proxy = await s3Proxy(s3Env().endpoint, {
+      corrupt: (request) => request.method === "GET" && /corrupt.*\.pkg/.test(request.url ?? ""),
+    });
     await using ws = await workspace({ config: tychoregConfig(bucket.name, undefined, proxy.endpoint) });
     const put = (key: string, body: string | Buffer) =>
       bucket.client.send(new PutObjectCommand({ Bucket: bucket.name, Key: key, Body: body }));

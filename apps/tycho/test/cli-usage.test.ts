@@ -82,7 +82,7 @@ describe("tycho's command line, as a user types it", () => {
     // Bug: both ran in the repository root, ignoring ./.tychoreg.json and resolving FILE there.
     await using ws = await workspace({ config: { local: { path: "reg" } } });
     await ws.file("f.txt", "from the caller");
-    const env = { PATH: process.env.PATH ?? "", HOME: ws.dir };
+    const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? ws.dir };
     const wharf = (...args: string[]) =>
       promisify(execFile)(join(repoRoot, "wharf"), ["tycho", ...args], { cwd: ws.dir, env });
     expect((await wharf("init", "p", "p.txt")).stdout).toBe("Initialized: p\n");

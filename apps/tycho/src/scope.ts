@@ -43,7 +43,8 @@ export async function withScope(
   options: CommonOptions,
   body: (scope: Scope) => Promise<void>,
 ): Promise<void> {
-  const out = createOutput(cli.terminal, options.json === true);
+  const progress = createProgress(cli.terminal, options.json !== true);
+  const out = createOutput(cli.terminal, options.json === true, progress.above);
   const named = options.config ?? (cli.env.TYCHO_CONFIG || undefined);
   const path = resolve(cli.cwd, named ?? defaultConfigFile);
   const text = await readOptional(path);
@@ -70,7 +71,6 @@ export async function withScope(
     ...(config.storage.credentials ? { credentials: config.storage.credentials } : {}),
     ...(config.storage.tls ? { tls: await tlsOptions(config.storage.tls) } : {}),
   });
-  const progress = createProgress(cli.terminal.stderr, !out.json);
   const transfer = options.concurrency
     ? { ...config.transfer, concurrency: options.concurrency }
     : config.transfer;

@@ -94,4 +94,61 @@ describe("tycho's command line, as a user types it", () => {
     });
     expect(pnpm.stdout).toBe("p -- Latest Version: 1.0\n");
   });
+
+  it("prints pull's lines below the finished bar, which shows the rate and the ETA", async () => {
+    // Bug: `File Hash: "…"` was printed over the progress bar, and the bar had no rate or ETA.
+    await using ws = await workspace({ env: { TYCHO_STORAGE_URL: "reg" } });
+    await ws.run("init", "p", "p.bin");
+    await ws.run(
+      "push",
+      "p",
+      "1.0",
+      await ws.file("src", Buffer.alloc(9 * 1024 * 1024, 1)),
+      "--promote-latest",
+    );
+    const { code, screen } = await ws.runOnTerminal("pull", "p");
+    expect(code).toBe(0);
+    expect(screen).toEqual([
+      "Pulling: p 1.0 -> tycho_packages/p.bin",
+      expect.stringMatching(/^p 1\.0 \[█+\] 100% \| 9\.0\/9\.0 MiB \| \d+\.\d MiB\/s \| ETA \d+s$/),
+      expect.stringMatching(/^File Hash: ".+"$/),
+    ]);
+  });
+
+  it("keeps pull-list's lines and bars apart while several bars run", async () => {
+    await using ws = await workspace({ env: { TYCHO_STORAGE_URL: "reg" } });
+    for (const pkg of ["a", "b", "c"]) {
+      await ws.run("init", pkg, `${pkg}.bin`);
+      await ws.run(
+        "push",
+        pkg,
+        "1.0",
+        await ws.file(pkg, Buffer.alloc(6 * 1024 * 1024, 2)),
+        "--promote-latest",
+      );
+    }
+    const { code, screen } = await ws.runOnTerminal("pull-list", "a", "b", "c", "--jobs", "3");
+    expect(code).toBe(0);
+    const messages = screen.filter((line) => !/ \[.*\] \d+% /.test(line) && line !== "");
+    expect(messages).toEqual(
+      ["a", "b", "c"].flatMap((pkg) => [
+        `Pulling: ${pkg} 1.0 -> tycho_packages/${pkg}.bin`,
+        expect.stringMatching(/^File Hash: ".+"$/),
+      ]),
+    );
+    expect(screen.filter((line) => / \[█+\] 100% /.test(line))).toHaveLength(3);
+  });
+
+  it("removes a leftover partial download when the file is already up to date", async () => {
+    // Bug: a pull that skipped left a `.tycho-partial` (90 MB in the report) behind.
+    await using ws = await workspace({ env: { TYCHO_STORAGE_URL: "reg" } });
+    await ws.run("init", "p", "p.bin");
+    await ws.run("push", "p", "1.0", await ws.file("src", "one"), "--promote-latest");
+    await ws.run("pull", "p");
+    await ws.file("tycho_packages/p.bin.tycho-partial", "left from an interrupted pull");
+    await ws.file("tycho_packages/p.bin.tycho-partial.json", "{}");
+    expect(await ws.run("pull", "p")).toMatchObject({ code: 0, stdout: "Skipping: p\n" });
+    await expect(stat(join(ws.dir, "tycho_packages/p.bin.tycho-partial"))).rejects.toThrow();
+    await expect(stat(join(ws.dir, "tycho_packages/p.bin.tycho-partial.json"))).rejects.toThrow();
+  });
 });

@@ -82,12 +82,16 @@ export async function pull(context: RegistryContext, request: PullRequest): Prom
     ...(recorded ? { sha256: recorded } : {}),
   };
 
-  if (!request.force && (await isUnchanged(path, etag, info.size)))
+  const partial = `${path}${partialSuffix}`;
+  if (!request.force && (await isUnchanged(path, etag, info.size))) {
+    // The target is what it should be: an interrupted download of it (or of another version) is
+    // of no further use.
+    await discardPartial(partial);
     return { ...base, skipped: true, verified: false, verifiedBy: null, resumedBytes: 0, fetchedBytes: 0 };
+  }
 
   request.onStart?.({ version, target, size: info.size });
   await mkdir(dirname(path), { recursive: true });
-  const partial = `${path}${partialSuffix}`;
   const downloaded = await downloadObject(context.storage, {
     key: packageKey(pkg, version),
     info,

@@ -10,6 +10,7 @@ import { registerPromote } from "./commands/promote.ts";
 import { registerPull } from "./commands/pull.ts";
 import { registerPullList } from "./commands/pull-list.ts";
 import { registerPush } from "./commands/push.ts";
+import { registerUnclaim } from "./commands/unclaim.ts";
 import { exitCodeByCode } from "./exit-codes.ts";
 import { helpFooter } from "./help-text.ts";
 import { createOutput } from "./output.ts";
@@ -40,6 +41,7 @@ export function createProgram(cli: CliEnv): Command {
     registerYank,
     registerDelete,
     registerVerify,
+    registerUnclaim,
   ])
     register(program, cli);
   for (const command of program.commands) command.exitOverride();

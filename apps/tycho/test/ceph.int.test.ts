@@ -6,6 +6,7 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   PutObjectCommand,
   type S3Client,
   UploadPartCommand,
@@ -131,6 +132,51 @@ async function multipartPut(client: S3Client, bucket: string, key: string, data:
     }),
   );
 }
+
+describe("tycho after a push was killed", () => {
+  it("aborts the killed push's unfinished upload when the claim is cleared or taken over", async () => {
+    // Bug: a push killed with SIGKILL left its multipart upload behind for good.
+    await using bucket = await createTestBucket("tycho-killed");
+    await using ws = await workspace({ config: tychoregConfig(bucket.name) });
+    const send = bucket.client.send.bind(bucket.client);
+    const killedPush = async (version: string, at: Date) => {
+      const key = `k/tycho_${version}.pkg`;
+      await send(
+        new PutObjectCommand({
+          Bucket: bucket.name,
+          Key: `${key}.claim`,
+          Body: JSON.stringify({ by: "ci@dead", at }),
+        }),
+      );
+      const { UploadId } = await send(new CreateMultipartUploadCommand({ Bucket: bucket.name, Key: key }));
+      await send(
+        new UploadPartCommand({
+          Bucket: bucket.name,
+          Key: key,
+          UploadId,
+          PartNumber: 1,
+          Body: randomBytes(1024),
+        }),
+      );
+    };
+    const pending = async () =>
+      (
+        (await send(new ListMultipartUploadsCommand({ Bucket: bucket.name, Prefix: "k/" }))).Uploads ?? []
+      ).map((upload) => upload.Key);
+    await ws.run("init", "k", "k.bin");
+    await killedPush("1.0", new Date());
+    await killedPush("2.0", new Date(Date.now() - 2 * 3600_000));
+    expect((await pending()).sort()).toEqual(["k/tycho_1.0.pkg", "k/tycho_2.0.pkg"]);
+
+    expect((await ws.run("unclaim", "k", "1.0", "--yes")).stdout).toMatch(
+      /; 1 unfinished upload aborted\)\n$/,
+    );
+    expect(await pending()).toEqual(["k/tycho_2.0.pkg"]);
+    // A claim older than claim_stale_after_minutes is taken over by the next push, which sweeps the upload.
+    expect(await ws.run("push", "k", "2.0", await ws.file("f", "f"))).toMatchObject({ code: 0 });
+    expect(await pending()).toEqual([]);
+  });
+});
 
 describe("tycho on a bucket tychoreg wrote (no sha256 recorded)", () => {
   const mib = 1024 * 1024;

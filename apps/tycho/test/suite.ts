@@ -318,6 +318,36 @@ export function cliSuite(name: string, backend: Backend): void {
       expect(await readFile(join(ws.dir, "safe.sh"), "utf8")).toBe("evil");
     });
 
+    it("clears the claim of a killed push with unclaim, guarded by --yes", async () => {
+      // Bug: a push killed with SIGKILL blocked its version for 60 minutes with no way to clear it.
+      await using env = await setup();
+      const { ws, raw } = env;
+      await ws.run("init", "k", "k.bin");
+      const file = await ws.file("k", "kept");
+      const at = new Date().toISOString();
+      await raw.put("k/tycho_1.0.pkg.claim", JSON.stringify({ by: "ci@dead", at }));
+      const blocked = await ws.run("push", "k", "1.0", file);
+      expect(blocked.code).toBe(exit.exists);
+      expect(blocked.stderr).toBe(
+        `Push In Progress: k, Version 1.0 (by ci@dead since ${at}); if that push was killed: tycho unclaim k 1.0\n`,
+      );
+      expect(await ws.run("unclaim", "k", "1.0")).toMatchObject({
+        code: exit.precondition,
+        stdout: "",
+        stderr: `Claimed: k, Version 1.0 by ci@dead since ${at}. If that push is no longer running, run again with --yes\n`,
+      });
+      expect(await ws.run("push", "k", "1.0", file)).toMatchObject({ code: exit.exists });
+      expect(await ws.run("unclaim", "k", "1.0", "--yes")).toMatchObject({
+        code: 0,
+        stdout: `Unclaimed: k, Version 1.0 (held by ci@dead since ${at}; 0 unfinished uploads aborted)\n`,
+      });
+      expect(await ws.run("push", "k", "1.0", file, "--promote-latest")).toMatchObject({ code: 0 });
+      expect(await ws.run("unclaim", "k", "1.0", "--yes")).toMatchObject({
+        code: exit.notFound,
+        stderr: "No Claim: k, Version 1.0\n",
+      });
+    });
+
     it("keeps the tychoreg skip rule: a matching .etag sidecar and size skip the download", async () => {
       await using env = await setup();
       const { ws, raw } = env;

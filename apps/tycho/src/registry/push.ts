@@ -8,6 +8,7 @@ import { readMeta } from "./meta.ts";
 import { validatePackageName, validateVersion } from "./names.ts";
 import { promote } from "./promote.ts";
 import type { ProgressListener } from "./transfer.ts";
+import { abortUploadsOf } from "./unclaim.ts";
 import { uploadFile } from "./upload.ts";
 
 export interface PushRequest {
@@ -49,6 +50,8 @@ export async function push(context: RegistryContext, request: PushRequest): Prom
   let sha256: string;
   try {
     if (await exists(context, key)) throw alreadyExists(pkg, version);
+    // We hold the claim: an unfinished upload of this version is a killed push's.
+    await abortUploadsOf(context.storage, key);
     sha256 = await sha256File(request.path);
     const info = await uploadFile(context.storage, {
       key,

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseEnv } from "node:util";
-import { WharfError } from "@wharf/errors";
-import { openStorage, type S3TlsOptions } from "@wharf/storage-driver";
+import { isWharfError, WharfError } from "@wharf/errors";
+import { openStorage, type S3TlsOptions, type StorageDriver } from "@wharf/storage-driver";
 import { type Env, loadConfig, parseConfigText, type StorageSpec, type TychoConfig } from "./config.ts";
 import { createOutput, type Output, type Terminal } from "./output.ts";
 import { createProgress, type Progress } from "./progress.ts";
@@ -90,10 +90,25 @@ export async function withScope(
       signal: cli.signal,
     });
   } catch (error) {
-    throw explainStoreError(error, config.storage.url, path);
+    throw explainStoreError(await whyNotFound(storage, error), config.storage.url, path);
   } finally {
     progress.stop();
     await storage.close();
+  }
+}
+
+/**
+ * A HEAD of a missing bucket answers 404 with no body, which reads as a missing object (`info`,
+ * `promote`, `yank` would say "Does Not Exist"): on NOT_FOUND, one listing tells the bucket's
+ * own error apart. Returns that error, or the original one.
+ */
+async function whyNotFound(storage: StorageDriver, error: unknown): Promise<unknown> {
+  if (!isWharfError(error, "NOT_FOUND")) return error;
+  try {
+    await storage.list({ limit: 1 });
+    return error;
+  } catch (listError) {
+    return listError;
   }
 }
 

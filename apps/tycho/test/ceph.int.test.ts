@@ -98,6 +98,11 @@ describe("tycho against S3 failures", () => {
       ["pull", "narf"],
       ["init", "narf", "narf.txt"],
       ["push", "narf", "1", file],
+      // These start with a HEAD, whose 404 has no body to tell a missing bucket from a missing object.
+      ["info", "narf", "1"],
+      ["promote", "narf", "1"],
+      ["yank", "narf", "1"],
+      ["delete", "narf", "1"],
     ]) {
       const result = await ws.run(...argv);
       expect(result.code).toBe(2);

@@ -66,8 +66,28 @@ describe("loadConfig", () => {
   });
 
   it("accepts boto3-only options with a warning instead of failing", () => {
-    const config = loadConfig({ ...base, file: { s3: { bucket: "bucket", verify: false } } });
-    expect(config.warnings).toEqual(["s3.verify is ignored by tycho"]);
+    const config = loadConfig({ ...base, file: { s3: { bucket: "bucket", use_ssl: false } } });
+    expect(config.warnings).toEqual(["s3.use_ssl is ignored by tycho"]);
+  });
+
+  it("reads boto3's verify: false (with a warning), a CA bundle path, else AWS_CA_BUNDLE", () => {
+    const insecure = loadConfig({ ...base, file: { s3: { bucket: "bucket", verify: false } } });
+    expect(insecure.storage.tls).toEqual({ insecure: true });
+    expect(insecure.warnings[0]).toMatch(
+      /^s3\.verify is false: the endpoint's TLS certificate is NOT checked/,
+    );
+    const bundle = loadConfig({ ...base, file: { s3: { bucket: "bucket", verify: "certs/ca.pem" } } });
+    expect(bundle.storage.tls).toEqual({ caFile: "/w/certs/ca.pem" });
+    expect(bundle.warnings).toEqual([]);
+    const env = { ...base.env, AWS_CA_BUNDLE: "/etc/ca.pem" };
+    expect(loadConfig({ ...base, env, file: { s3: { bucket: "b" } } }).storage.tls).toEqual({
+      caFile: "/etc/ca.pem",
+    });
+    expect(
+      loadConfig({ ...base, env: { ...env, TYCHO_STORAGE_URL: "s3://b/" }, file: undefined }).storage.tls,
+    ).toEqual({
+      caFile: "/etc/ca.pem",
+    });
   });
 
   it("parses the shipped .env.example", () => {

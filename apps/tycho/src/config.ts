@@ -13,6 +13,10 @@ export interface StorageSpec {
   readonly credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** For messages: never holds a secret. */
   readonly describe: string;
+  /** Nothing named a registry: the default folder is used (the CLI says so). */
+  readonly isDefault?: boolean;
+  /** https endpoints: a CA bundle file to trust instead of the system's, or no certificate check. */
+  readonly tls?: { readonly caFile: string } | { readonly insecure: true };
 }
 
 export interface TychoConfig {
@@ -67,19 +71,14 @@ const s3Schema = z.object({
   aws_session_token: z.string().min(1).optional(),
   prefix: z.string().optional(),
   force_path_style: bool.optional(),
+  // boto3's `verify`: false (no certificate check) or the path of a CA bundle.
+  verify: z.union([bool, z.string().min(1)]).optional(),
 });
 const s3Known = new Set(Object.keys(s3Schema.shape));
 const localSchema = z.object({ path: z.string().min(1).optional() }).strict();
 
 /** boto3 client arguments that have no meaning here; accepted so tychoreg configs keep working. */
-const ignoredBoto3 = new Set([
-  "use_ssl",
-  "verify",
-  "api_version",
-  "config",
-  "aws_account_id",
-  "service_name",
-]);
+const ignoredBoto3 = new Set(["use_ssl", "api_version", "config", "aws_account_id", "service_name"]);
 
 /** `{"env": "VAR", "default": …}` → the variable's value, else the default (one level deep). */
 function resolveValues(values: Record<string, unknown> | undefined, env: Env): Record<string, unknown> {
@@ -119,7 +118,10 @@ export function loadConfig(input: ConfigInput): TychoConfig {
   const envUrl = input.env.TYCHO_STORAGE_URL;
   const backend = tycho.data?.backend ?? (file.data.s3 ? "s3" : "local");
   let storage: StorageSpec | undefined;
-  if (envUrl) storage = { url: envUrl, describe: envUrl };
+  const caBundle = input.env.AWS_CA_BUNDLE
+    ? { caFile: resolve(input.cwd, input.env.AWS_CA_BUNDLE) }
+    : undefined;
+  if (envUrl) storage = { url: envUrl, describe: envUrl, ...(caBundle ? { tls: caBundle } : {}) };
   else if (tycho.data?.storage) storage = { url: tycho.data.storage, describe: tycho.data.storage };
   else if (backend === "s3") {
     const raw = resolveValues(file.data.s3, input.env);
@@ -133,14 +135,15 @@ export function loadConfig(input: ConfigInput): TychoConfig {
       Object.fromEntries(Object.entries(raw).filter(([key]) => s3Known.has(key))),
     );
     if (!s3.success) problems.push(...problemsOf("s3", s3.error));
-    else storage = s3Storage(s3.data, problems);
+    else storage = s3Storage(s3.data, problems, tlsOf(s3.data.verify, caBundle, input.cwd, warnings));
   } else {
     const local = localSchema.safeParse(resolveValues(file.data.local, input.env));
     if (!local.success) problems.push(...problemsOf("local", local.error));
     else {
       const dataHome = input.env.XDG_DATA_HOME || join(input.env.HOME || homedir(), ".local", "share");
       const root = resolve(input.cwd, local.data.path ?? join(dataHome, "tycho"));
-      storage = { url: root, describe: root };
+      const isDefault = local.data.path === undefined;
+      storage = { url: root, describe: root, ...(isDefault ? { isDefault } : {}) };
     }
   }
   if (problems.length > 0 || !tycho.success || !storage) throw configError(input.path, problems);
@@ -166,7 +169,31 @@ function transferSettings(tycho: {
   return { ...defaultTransfer, concurrency: tycho.concurrency, ...set };
 }
 
-function s3Storage(s3: z.output<typeof s3Schema>, problems: string[]): StorageSpec | undefined {
+/**
+ * boto3's rules: `verify: false` checks no certificate (with a loud warning), `verify: "ca.pem"`
+ * trusts that bundle, else `AWS_CA_BUNDLE`, else the system's CAs.
+ */
+function tlsOf(
+  verify: boolean | string | undefined,
+  caBundle: { caFile: string } | undefined,
+  cwd: string,
+  warnings: string[],
+): StorageSpec["tls"] {
+  if (verify === false) {
+    warnings.push(
+      's3.verify is false: the endpoint\'s TLS certificate is NOT checked, so anyone on the network path can read or change packages and credentials. Trust its CA instead: s3.verify: "/path/ca.pem" or AWS_CA_BUNDLE',
+    );
+    return { insecure: true };
+  }
+  if (typeof verify === "string") return { caFile: resolve(cwd, verify) };
+  return caBundle;
+}
+
+function s3Storage(
+  s3: z.output<typeof s3Schema>,
+  problems: string[],
+  tls: StorageSpec["tls"],
+): StorageSpec | undefined {
   const params = new URLSearchParams();
   if (s3.endpoint_url) params.set("endpoint", new URL(s3.endpoint_url).origin);
   if (s3.region_name) params.set("region", s3.region_name);
@@ -183,7 +210,7 @@ function s3Storage(s3: z.output<typeof s3Schema>, problems: string[]): StorageSp
     id && secret
       ? { accessKeyId: id, secretAccessKey: secret, ...(token ? { sessionToken: token } : {}) }
       : undefined;
-  return { url, describe: url, ...(credentials ? { credentials } : {}) };
+  return { url, describe: url, ...(credentials ? { credentials } : {}), ...(tls ? { tls } : {}) };
 }
 
 function configError(path: string, problems: readonly string[]): WharfError {

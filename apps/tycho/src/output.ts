@@ -17,21 +17,27 @@ export interface Output {
   result(value: unknown): void;
 }
 
-export function createOutput(terminal: Terminal, json: boolean): Output {
+/** Takes a line while progress bars are drawn, to print it above them (see `Progress.above`). */
+export type LineSink = (text: string, stream: "stdout" | "stderr") => boolean;
+
+export function createOutput(terminal: Terminal, json: boolean, above: LineSink = () => false): Output {
   const colorOut = !terminal.noColor && terminal.stdout.isTTY === true;
   const colorErr = !terminal.noColor && terminal.stderr.isTTY === true;
+  const err = (text: string) => {
+    if (!above(text, "stderr")) terminal.stderr.write(`${text}\n`);
+  };
   return {
     json,
     line(text) {
-      if (!json) terminal.stdout.write(`${text}\n`);
+      if (!json && !above(text, "stdout")) terminal.stdout.write(`${text}\n`);
     },
     green: (text) => (colorOut ? `\u001b[32m${text}\u001b[39m` : text),
     warn(text) {
-      terminal.stderr.write(`${colorErr ? `\u001b[33m${text}\u001b[39m` : text}\n`);
+      err(colorErr ? `\u001b[33m${text}\u001b[39m` : text);
     },
     error(code, text) {
-      if (json) terminal.stderr.write(`${JSON.stringify({ error: { code, message: text } })}\n`);
-      else terminal.stderr.write(`${colorErr ? `\u001b[31m${text}\u001b[39m` : text}\n`);
+      if (json) err(JSON.stringify({ error: { code, message: text } }));
+      else err(colorErr ? `\u001b[31m${text}\u001b[39m` : text);
     },
     result(value) {
       if (json) terminal.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -1,12 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseEnv } from "node:util";
-import { WharfError } from "@wharf/errors";
-import { openStorage } from "@wharf/storage-driver";
-import { type Env, loadConfig, parseConfigText, type TychoConfig } from "./config.ts";
+import { isWharfError, WharfError } from "@wharf/errors";
+import { openStorage, type S3TlsOptions, type StorageDriver } from "@wharf/storage-driver";
+import { type Env, loadConfig, parseConfigText, type StorageSpec, type TychoConfig } from "./config.ts";
 import { createOutput, type Output, type Terminal } from "./output.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import type { RegistryContext } from "./registry/context.ts";
+import { explainStoreError } from "./store-errors.ts";
 
 /** What the CLI gets from `main.ts`: the only place that reads process state. */
 export interface CliEnv {
@@ -42,21 +43,34 @@ export async function withScope(
   options: CommonOptions,
   body: (scope: Scope) => Promise<void>,
 ): Promise<void> {
-  const out = createOutput(cli.terminal, options.json === true);
-  const path = resolve(cli.cwd, options.config ?? cli.env.TYCHO_CONFIG ?? defaultConfigFile);
+  const progress = createProgress(cli.terminal, options.json !== true);
+  const out = createOutput(cli.terminal, options.json === true, progress.above);
+  const named = options.config ?? (cli.env.TYCHO_CONFIG || undefined);
+  const path = resolve(cli.cwd, named ?? defaultConfigFile);
   const text = await readOptional(path);
+  // Only the default file may be absent: a named one that is missing is a typo, not "use defaults".
+  if (text === undefined && named !== undefined)
+    throw new WharfError(
+      "INVALID_ARGUMENT",
+      `Config file not found: ${path} (named by ${options.config === undefined ? "TYCHO_CONFIG" : "--config"})`,
+      { details: { path } },
+    );
   const file = text === undefined ? undefined : parseConfigText(path, text);
   const env = await withDotenv(cli, file);
   const config = loadConfig({ file, path, env, cwd: cli.cwd, defaultUser: cli.defaultUser });
   for (const warning of config.warnings) out.warn(`Warning: ${warning}`);
+  if (config.storage.isDefault)
+    out.warn(
+      `Note: no ${defaultConfigFile} here and no TYCHO_STORAGE_URL: using the registry folder ${config.storage.describe}`,
+    );
   // tycho never reads an etag as a content hash on a folder (it checks the sha256 recorded at
   // push), so the folder backend skips the md5 + sha256 it would otherwise compute on every write.
   const storage = await openStorage(config.storage.url, {
     cwd: cli.cwd,
     fsEtag: "version",
     ...(config.storage.credentials ? { credentials: config.storage.credentials } : {}),
+    ...(config.storage.tls ? { tls: await tlsOptions(config.storage.tls) } : {}),
   });
-  const progress = createProgress(cli.terminal.stderr, !out.json);
   const transfer = options.concurrency
     ? { ...config.transfer, concurrency: options.concurrency }
     : config.transfer;
@@ -76,7 +90,7 @@ export async function withScope(
       signal: cli.signal,
     });
   } catch (error) {
-    throw explainStoreError(error, config.storage.url, path);
+    throw explainStoreError(await whyNotFound(storage, error), config.storage.url, path);
   } finally {
     progress.stop();
     await storage.close();
@@ -84,19 +98,33 @@ export async function withScope(
 }
 
 /**
- * Store failures that are really configuration mistakes, in one clear line: a missing bucket
- * (whatever code the driver gives it) becomes `INVALID_ARGUMENT` naming the bucket.
+ * A HEAD of a missing bucket answers 404 with no body, which reads as a missing object (`info`,
+ * `promote`, `yank` would say "Does Not Exist"): on NOT_FOUND, one listing tells the bucket's
+ * own error apart. Returns that error, or the original one.
  */
-export function explainStoreError(error: unknown, storageUrl: string, configPath: string): unknown {
-  if (!(error instanceof WharfError)) return error;
-  const cause = error.cause as { name?: unknown; Code?: unknown } | undefined;
-  if (cause?.name !== "NoSuchBucket" && cause?.Code !== "NoSuchBucket") return error;
-  const bucket = storageUrl.startsWith("s3://") ? (storageUrl.slice(5).split(/[/?]/)[0] ?? "") : storageUrl;
-  return new WharfError(
-    "INVALID_ARGUMENT",
-    `No Such Bucket: ${bucket} (check s3.bucket in ${configPath} or TYCHO_STORAGE_URL)`,
-    { cause: error, details: { bucket } },
-  );
+async function whyNotFound(storage: StorageDriver, error: unknown): Promise<unknown> {
+  if (!isWharfError(error, "NOT_FOUND")) return error;
+  try {
+    await storage.list({ limit: 1 });
+    return error;
+  } catch (listError) {
+    return listError;
+  }
+}
+
+async function tlsOptions(tls: NonNullable<StorageSpec["tls"]>): Promise<S3TlsOptions> {
+  if ("insecure" in tls) return { rejectUnauthorized: false };
+  try {
+    return { ca: await readFile(tls.caFile, "utf8") };
+  } catch (error) {
+    throw new WharfError(
+      "INVALID_ARGUMENT",
+      `Cannot read CA bundle ${tls.caFile}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
 }
 
 async function readOptional(path: string): Promise<string | undefined> {

@@ -1,20 +1,20 @@
 import { randomBytes } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
-import { createServer, request as httpRequest } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   PutObjectCommand,
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { createTestBucket, s3Env } from "@wharf/test-kit";
 import { describe, expect, it } from "vitest";
-import { workspace } from "./harness.ts";
+import { runCli, workspace } from "./harness.ts";
+import { s3Proxy } from "./proxy.ts";
 import { cliSuite } from "./suite.ts";
 
 /** The config file exactly as a tychoreg user writes it (boto3 argument names). */
@@ -67,6 +67,19 @@ describe("tycho against S3 failures", () => {
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
   });
 
+  it("says which settings to give when there are no S3 credentials (exit 2, one line)", async () => {
+    // Bug: `S3 request failed (CredentialsProviderError)`, exit 1, no hint.
+    const env = s3Env();
+    await using ws = await workspace({
+      config: { s3: { bucket: "any-bucket", endpoint_url: env.endpoint, region_name: env.region } },
+    });
+    const result = await runCli(["list"], ws.dir, { HOME: ws.dir, AWS_EC2_METADATA_DISABLED: "true" });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `No S3 credentials: set s3.aws_access_key_id and s3.aws_secret_access_key in ${join(ws.dir, ".tychoreg.json")}, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)\n`,
+    );
+  });
+
   it("reports an unreachable endpoint as UNAVAILABLE (exit 11)", async () => {
     await using ws = await workspace({
       config: tychoregConfig("some-bucket", undefined, "http://127.0.0.1:9"),
@@ -77,8 +90,20 @@ describe("tycho against S3 failures", () => {
   });
 
   it("reports a missing bucket as a configuration error (exit 2) naming the bucket in one line", async () => {
+    // Bug: init spun for 60 s (the claim retried NoSuchBucket), then blamed "another writer".
     await using ws = await workspace({ config: tychoregConfig("tycho-no-such-bucket-4711") });
-    for (const argv of [["list"], ["pull", "narf"]]) {
+    const file = await ws.file("f", "f");
+    for (const argv of [
+      ["list"],
+      ["pull", "narf"],
+      ["init", "narf", "narf.txt"],
+      ["push", "narf", "1", file],
+      // These start with a HEAD, whose 404 has no body to tell a missing bucket from a missing object.
+      ["info", "narf", "1"],
+      ["promote", "narf", "1"],
+      ["yank", "narf", "1"],
+      ["delete", "narf", "1"],
+    ]) {
       const result = await ws.run(...argv);
       expect(result.code).toBe(2);
       expect(result.stderr.trim().split("\n")).toHaveLength(1);
@@ -86,51 +111,6 @@ describe("tycho against S3 failures", () => {
     }
   });
 });
-
-/**
- * A loopback HTTP proxy in front of Ceph that flips one byte in every GET response body of a
- * `.pkg` object whose key contains `corrupt`, as a faulty network or disk on the way would. Requests pass unchanged
- * (Host included), so their SigV4 signatures still verify at Ceph.
- */
-async function corruptingProxy(target: string): Promise<{ endpoint: string } & AsyncDisposable> {
-  const upstream = new URL(target);
-  const server = createServer((request, response) => {
-    const forward = httpRequest(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: request.method,
-        path: request.url,
-        headers: request.headers,
-      },
-      (reply) => {
-        response.writeHead(reply.statusCode ?? 502, reply.headers);
-        const url = request.url ?? "";
-        let flipped = request.method !== "GET" || !/corrupt.*\.pkg/.test(url);
-        reply.on("data", (chunk: Buffer) => {
-          if (!flipped && chunk.length > 0) {
-            chunk[0] = (chunk[0] as number) ^ 0xff;
-            flipped = true;
-          }
-          response.write(chunk);
-        });
-        reply.on("end", () => response.end());
-      },
-    );
-    forward.on("error", () => response.destroy());
-    request.pipe(forward);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    [Symbol.asyncDispose]: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 /** What boto3's upload_file (tychoreg's push) stores above 8 MiB: a multipart upload of `partSize` parts. */
 async function multipartPut(client: S3Client, bucket: string, key: string, data: Buffer, partSize: number) {
@@ -158,12 +138,59 @@ async function multipartPut(client: S3Client, bucket: string, key: string, data:
   );
 }
 
+describe("tycho after a push was killed", () => {
+  it("aborts the killed push's unfinished upload when the claim is cleared or taken over", async () => {
+    // Bug: a push killed with SIGKILL left its multipart upload behind for good.
+    await using bucket = await createTestBucket("tycho-killed");
+    await using ws = await workspace({ config: tychoregConfig(bucket.name) });
+    const send = bucket.client.send.bind(bucket.client);
+    const killedPush = async (version: string, at: Date) => {
+      const key = `k/tycho_${version}.pkg`;
+      await send(
+        new PutObjectCommand({
+          Bucket: bucket.name,
+          Key: `${key}.claim`,
+          Body: JSON.stringify({ by: "ci@dead", at }),
+        }),
+      );
+      const { UploadId } = await send(new CreateMultipartUploadCommand({ Bucket: bucket.name, Key: key }));
+      await send(
+        new UploadPartCommand({
+          Bucket: bucket.name,
+          Key: key,
+          UploadId,
+          PartNumber: 1,
+          Body: randomBytes(1024),
+        }),
+      );
+    };
+    const pending = async () =>
+      (
+        (await send(new ListMultipartUploadsCommand({ Bucket: bucket.name, Prefix: "k/" }))).Uploads ?? []
+      ).map((upload) => upload.Key);
+    await ws.run("init", "k", "k.bin");
+    await killedPush("1.0", new Date());
+    await killedPush("2.0", new Date(Date.now() - 2 * 3600_000));
+    expect((await pending()).sort()).toEqual(["k/tycho_1.0.pkg", "k/tycho_2.0.pkg"]);
+
+    expect((await ws.run("unclaim", "k", "1.0", "--yes")).stdout).toMatch(
+      /; 1 unfinished upload aborted\)\n$/,
+    );
+    expect(await pending()).toEqual(["k/tycho_2.0.pkg"]);
+    // A claim older than claim_stale_after_minutes is taken over by the next push, which sweeps the upload.
+    expect(await ws.run("push", "k", "2.0", await ws.file("f", "f"))).toMatchObject({ code: 0 });
+    expect(await pending()).toEqual([]);
+  });
+});
+
 describe("tycho on a bucket tychoreg wrote (no sha256 recorded)", () => {
   const mib = 1024 * 1024;
 
   it("verifies single-part and 8 MiB multipart ETags, fails corrupted downloads, warns when unverifiable", async () => {
     await using bucket = await createTestBucket("tycho-legacy");
-    await using proxy = await corruptingProxy(s3Env().endpoint);
+    await using proxy = await s3Proxy(s3Env().endpoint, {
+      corrupt: (request) => request.method === "GET" && /corrupt.*\.pkg/.test(request.url ?? ""),
+    });
     await using ws = await workspace({ config: tychoregConfig(bucket.name, undefined, proxy.endpoint) });
     const put = (key: string, body: string | Buffer) =>
       bucket.client.send(new PutObjectCommand({ Bucket: bucket.name, Key: key, Body: body }));

@@ -5,6 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { run } from "../src/cli.ts";
+import type { Terminal } from "../src/output.ts";
+import type { CliEnv } from "../src/scope.ts";
+import { createScreen } from "./screen.ts";
 
 const main = new URL("../bin/tycho.mjs", import.meta.url).pathname;
 
@@ -25,6 +28,8 @@ export interface Workspace extends AsyncDisposable {
   run(...args: string[]): Promise<RunResult>;
   /** Runs with extra environment variables. */
   runWith(env: Record<string, string>, ...args: string[]): Promise<RunResult>;
+  /** Runs in process with stdout and stderr on one terminal (TTY): what the user sees. */
+  runOnTerminal(...args: string[]): Promise<{ code: number; screen: string[]; raw: string }>;
   /** Spawns `node bin/tycho.mjs` as a real process. */
   spawn(...args: string[]): Promise<RunResult>;
   /** Spawns `node bin/tycho.mjs` and returns at once: the child, and its result once it exits. */
@@ -47,6 +52,12 @@ export async function workspace(options: {
     env,
     run: (...args) => runWith({}, ...args),
     runWith,
+    async runOnTerminal(...args) {
+      const screen = createScreen();
+      const terminal = { stdout: screen.stream, stderr: screen.stream, noColor: true };
+      const code = await run(args, inProcess(terminal, dir, env));
+      return { code, screen: screen.lines(), raw: screen.raw() };
+    },
     spawn: (...args) => runCli(args, dir, env),
     start: (...args) => startCli(args, dir, env),
     async file(name, content) {
@@ -86,15 +97,20 @@ async function runInProcess(
 ): Promise<RunResult> {
   const stdout = collector();
   const stderr = collector();
-  const code = await run(args, {
-    terminal: { stdout: stdout.stream, stderr: stderr.stream, noColor: true },
+  const terminal = { stdout: stdout.stream, stderr: stderr.stream, noColor: true };
+  const code = await run(args, inProcess(terminal, cwd, env));
+  return result(code, stdout.text(), stderr.text());
+}
+
+function inProcess(terminal: Terminal, cwd: string, env: Record<string, string>): CliEnv {
+  return {
+    terminal,
     env: { HOME: cwd, ...env },
     cwd,
     signal: new AbortController().signal,
     now: () => new Date(),
     defaultUser: "tester@localhost",
-  });
-  return result(code, stdout.text(), stderr.text());
+  };
 }
 
 export interface Started {

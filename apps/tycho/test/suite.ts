@@ -276,6 +276,78 @@ export function cliSuite(name: string, backend: Backend): void {
       );
     });
 
+    it("pulls into a subfolder of outdir and reads versions tychoreg pushed with a slash", async () => {
+      // Bugs: `init p lib/tool.bin` could not be pulled, even with --outfile; versions with `/` were
+      // hidden from list-versions and verify, and pull --version / promote refused them.
+      await using env = await setup();
+      const { ws, raw } = env;
+      await raw.put("tools/tycho.json", '{\n  "localname": "lib/tool.bin",\n  "latest": "release/1.0"\n}');
+      await raw.put("tools/tycho_release/1.0.pkg", "slashed");
+      await raw.put("tools/tycho_1.0.pkg", "plain");
+      expect((await ws.run("list-versions", "tools")).stdout).toBe(
+        "tools Versions\n  - release/1.0\n  - 1.0\n",
+      );
+      const pulled = await ws.run("pull", "tools");
+      expect(pulled.lines[0]).toBe("Pulling: tools release/1.0 -> tycho_packages/lib/tool.bin");
+      expect(await readFile(join(ws.dir, "tycho_packages/lib/tool.bin"), "utf8")).toBe("slashed");
+      expect(await ws.run("promote", "tools", "1.0")).toMatchObject({ code: 0 });
+      expect(await ws.run("promote", "tools", "release/1.0")).toMatchObject({ code: 0 });
+      const exact = await ws.run("pull", "tools", "--version", "release/1.0", "--outfile", "out.bin");
+      expect(exact).toMatchObject({ code: 0 });
+      expect(await readFile(join(ws.dir, "out.bin"), "utf8")).toBe("slashed");
+      const verified = await ws.run("verify", "tools", "--json");
+      expect(verified.json<{ version: string }[]>().map((entry) => entry.version)).toEqual([
+        "release/1.0",
+        "1.0",
+      ]);
+      expect(await ws.run("info", "tools", "release/1.0", "--json")).toMatchObject({ code: 0 });
+
+      await ws.run("init", "own", "./bin/own.bin");
+      await ws.run("push", "own", "1.0", await ws.file("own", "own"), "--promote-latest");
+      expect((await ws.run("pull", "own")).lines[0]).toBe("Pulling: own 1.0 -> tycho_packages/bin/own.bin");
+      expect(await readFile(join(ws.dir, "tycho_packages/bin/own.bin"), "utf8")).toBe("own");
+      expect(await ws.run("push", "own", "release/2.0", await ws.file("own2", "2"))).toMatchObject({
+        code: exit.usage,
+      });
+
+      // What leaves outdir is refused, unless --outfile says where the file goes.
+      await raw.put("evil/tycho.json", '{\n  "localname": "../../evil.sh",\n  "latest": "1.0"\n}');
+      await raw.put("evil/tycho_1.0.pkg", "evil");
+      expect(await ws.run("pull", "evil")).toMatchObject({ code: exit.usage, stdout: "" });
+      expect(await ws.run("pull", "evil", "--outfile", "safe.sh")).toMatchObject({ code: 0 });
+      expect(await readFile(join(ws.dir, "safe.sh"), "utf8")).toBe("evil");
+    });
+
+    it("clears the claim of a killed push with unclaim, guarded by --yes", async () => {
+      // Bug: a push killed with SIGKILL blocked its version for 60 minutes with no way to clear it.
+      await using env = await setup();
+      const { ws, raw } = env;
+      await ws.run("init", "k", "k.bin");
+      const file = await ws.file("k", "kept");
+      const at = new Date().toISOString();
+      await raw.put("k/tycho_1.0.pkg.claim", JSON.stringify({ by: "ci@dead", at }));
+      const blocked = await ws.run("push", "k", "1.0", file);
+      expect(blocked.code).toBe(exit.exists);
+      expect(blocked.stderr).toBe(
+        `Push In Progress: k, Version 1.0 (by ci@dead since ${at}); if that push was killed: tycho unclaim k 1.0\n`,
+      );
+      expect(await ws.run("unclaim", "k", "1.0")).toMatchObject({
+        code: exit.precondition,
+        stdout: "",
+        stderr: `Claimed: k, Version 1.0 by ci@dead since ${at}. If that push is no longer running, run again with --yes\n`,
+      });
+      expect(await ws.run("push", "k", "1.0", file)).toMatchObject({ code: exit.exists });
+      expect(await ws.run("unclaim", "k", "1.0", "--yes")).toMatchObject({
+        code: 0,
+        stdout: `Unclaimed: k, Version 1.0 (held by ci@dead since ${at}; 0 unfinished uploads aborted)\n`,
+      });
+      expect(await ws.run("push", "k", "1.0", file, "--promote-latest")).toMatchObject({ code: 0 });
+      expect(await ws.run("unclaim", "k", "1.0", "--yes")).toMatchObject({
+        code: exit.notFound,
+        stderr: "No Claim: k, Version 1.0\n",
+      });
+    });
+
     it("keeps the tychoreg skip rule: a matching .etag sidecar and size skip the download", async () => {
       await using env = await setup();
       const { ws, raw } = env;

@@ -46,6 +46,18 @@ async function plantClaim(prefix: string, key: string, expires: number): Promise
   return claim;
 }
 
+/** A driver on a bucket that does not exist. */
+function absentBucketDriver(extra: Partial<S3DriverOptions> = {}): StorageDriver {
+  const env = s3Env();
+  return createS3Driver({
+    bucket: `${bucket.name}-absent`,
+    endpoint: env.endpoint,
+    region: env.region,
+    credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
+    ...extra,
+  });
+}
+
 async function rawKeys(prefix: string): Promise<string[]> {
   const output = await bucket.client.send(new ListObjectsV2Command({ Bucket: bucket.name, Prefix: prefix }));
   return (output.Contents ?? []).map((object) => object.Key ?? "");
@@ -104,17 +116,23 @@ describe("s3 driver specifics", () => {
   });
 
   it("reports a missing bucket on put and list as UNAVAILABLE, not as a missing object", async () => {
-    const env = s3Env();
-    const driver = createS3Driver({
-      bucket: `${bucket.name}-absent`,
-      endpoint: env.endpoint,
-      region: env.region,
-      credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
-    });
+    const driver = absentBucketDriver();
     // HEAD answers carry no body, so only calls with an error document can tell a bucket from a key.
     for (const attempt of [() => driver.put("k", "body"), () => driver.list()]) {
       const error = await attempt().catch((e: unknown) => e);
       expect(isWharfError(error, "UNAVAILABLE")).toBe(true);
+    }
+    await driver.close();
+  });
+
+  it("fails a conditional write to a missing bucket at once, naming the bucket, not another writer", async () => {
+    // Bug: the claim took NoSuchBucket (UNAVAILABLE) for a busy claim and retried for claimWaitMs,
+    // then blamed "another writer" (tycho init spun 60 s). With no wait, main gave that message at once.
+    const driver = absentBucketDriver({ claimWaitMs: 0 });
+    for (const condition of [{ ifNoneMatch: "*" as const }, { ifMatch: "abc" }]) {
+      const error = await driver.put("k", "body", condition).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "UNAVAILABLE", message: "the bucket does not exist" });
+      expect((error as Error).cause).toMatchObject({ name: "NoSuchBucket" });
     }
     await driver.close();
   });

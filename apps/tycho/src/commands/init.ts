@@ -14,9 +14,10 @@ export function registerInit(program: Command, cli: CliEnv): void {
   ).action((pkgname: string, filename: string, options: Options<object>) =>
     withScope(cli, options, async ({ registry, out }) => {
       const pkg = validatePackageName(pkgname);
-      await createMeta(registry.storage, pkg, validateLocalName(filename));
+      const localname = validateLocalName(filename);
+      await createMeta(registry.storage, pkg, localname);
       out.line(`Initialized: ${pkg}`);
-      out.result({ pkg, localname: filename, latest: null });
+      out.result({ pkg, localname, latest: null });
     }),
   );
 }

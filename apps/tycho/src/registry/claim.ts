@@ -3,7 +3,7 @@ import type { StorageDriver } from "@wharf/storage-driver";
 import { claimKey } from "./layout.ts";
 import { readText } from "./streams.ts";
 
-interface ClaimBody {
+export interface ClaimBody {
   readonly by: string;
   readonly at: string;
 }
@@ -43,7 +43,7 @@ export async function claimVersion(
     if (Number.isFinite(age) && age <= options.staleAfterMs)
       throw new WharfError(
         "ALREADY_EXISTS",
-        `Push In Progress: ${pkg}, Version ${version} (by ${holder.body.by} since ${holder.body.at})`,
+        `Push In Progress: ${pkg}, Version ${version} (by ${holder.body.by} since ${holder.body.at}); if that push was killed: tycho unclaim ${pkg} ${version}`,
         { details: { pkg, version } },
       );
     try {
@@ -59,7 +59,8 @@ export async function claimVersion(
   return { release: () => storage.delete(key) };
 }
 
-async function readClaim(
+/** The claim on `key` as stored: who took it and when, and its etag for a guarded replace. */
+export async function readClaim(
   storage: StorageDriver,
   key: string,
 ): Promise<{ body: ClaimBody; etag: string } | undefined> {

@@ -1,11 +1,23 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 
-/** Hex sha256 of a file (or of its bytes [start, end) when given), streamed. */
-export async function sha256File(path: string, range?: { start: number; end: number }): Promise<string> {
+/** Read size of {@link sha256File}: large reads into one buffer cost far less CPU than a 64 KiB stream. */
+const readSize = 4 * 1024 * 1024;
+
+/** Hex sha256 of a file, read in 4 MiB blocks into one reused buffer; stops on `signal`. */
+export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash("sha256");
-  if (range && range.end <= range.start) return hash.digest("hex");
-  const stream = createReadStream(path, range ? { start: range.start, end: range.end - 1 } : {});
-  for await (const chunk of stream) hash.update(chunk as Buffer);
+  const buffer = Buffer.allocUnsafe(readSize);
+  const handle = await open(path, "r");
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      const { bytesRead } = await handle.read(buffer, 0, readSize, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
   return hash.digest("hex");
 }

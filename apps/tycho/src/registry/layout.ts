@@ -16,7 +16,8 @@ export function versionOfKey(pkg: string, key: string): string | undefined {
   const prefix = versionPrefix(pkg);
   if (!key.startsWith(prefix) || !key.endsWith(".pkg")) return undefined;
   const version = key.slice(prefix.length, -".pkg".length);
-  return version === "" || version.includes("/") ? undefined : version;
+  // tychoreg allowed `/` in versions (`release/1.0`): those keys are versions too.
+  return version === "" ? undefined : version;
 }
 
 /** User metadata tycho records on each `.pkg` object (S3 `x-amz-meta-*`); the original ignores it. */

@@ -23,12 +23,24 @@ describe("names", () => {
 
   it("reads existing versions more loosely than it creates them", () => {
     expect(validateVersionRef("1 0")).toBe("1 0");
-    expect(() => validateVersionRef("a/b")).toThrow(invalid);
   });
 
-  it("refuses a filename that is a path, so a bucket cannot write outside outdir", () => {
-    expect(() => validateLocalName("../../etc/passwd")).toThrow(invalid);
-    expect(() => validateLocalName("/etc/passwd")).toThrow(invalid);
+  it("refuses a filename that leaves outdir, so a bucket cannot write outside it", () => {
+    for (const name of ["../../etc/passwd", "/etc/passwd", "lib/../../x", "..", ".", "", "a\\b", "lib/"])
+      expect(() => validateLocalName(name), name).toThrow(invalid);
     expect(validateLocalName("narf.tar.gz")).toBe("narf.tar.gz");
+  });
+
+  it("accepts a filename in a subfolder of outdir, as tychoreg does", () => {
+    // Bug: `tychoreg init p lib/tool.bin` made a package tycho could not pull.
+    expect(validateLocalName("lib/tool.bin")).toBe("lib/tool.bin");
+    expect(validateLocalName("./lib//tool.bin")).toBe("lib/tool.bin");
+  });
+
+  it("reads versions tychoreg pushed with a slash, but never an escaping one", () => {
+    // Bug: `release/1.0` was refused by pull --version, promote, verify.
+    expect(validateVersionRef("release/1.0")).toBe("release/1.0");
+    for (const ref of ["a/../b", "/abs", "a//b", "a/"])
+      expect(() => validateVersionRef(ref), ref).toThrow(invalid);
   });
 });

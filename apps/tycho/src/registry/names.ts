@@ -1,3 +1,4 @@
+import { posix } from "node:path";
 import { WharfError } from "@wharf/errors";
 
 const controlChars = /[\u0000-\u001f\u007f]/;
@@ -44,14 +45,33 @@ export function validateVersion(version: string): string {
   return version;
 }
 
-/** The file name a package is pulled to: never a path, so a bucket cannot write outside outdir. */
-export function validateLocalName(filename: string): string {
-  checkSegment("filename", filename);
-  return filename;
+/** Relative `/`-separated segments, none of them empty, `.` or `..`, no backslash or control character. */
+function checkPath(kind: string, value: string): void {
+  if (value.startsWith("/"))
+    throw new WharfError("INVALID_ARGUMENT", `Invalid ${kind}: ${JSON.stringify(value)} is an absolute path`);
+  if (Buffer.byteLength(value) > 1024)
+    throw new WharfError("INVALID_ARGUMENT", `Invalid ${kind}: longer than 1024 bytes`);
+  for (const segment of value.split("/")) checkSegment(kind, segment);
 }
 
-/** A version named on the command line to read or manage: any key segment (tychoreg allowed more). */
+/**
+ * The file name a package is pulled to, relative to outdir and normalised: it may name a
+ * subfolder (`lib/tool.bin`, `./lib/tool.bin`, as tychoreg allows) but never leaves outdir.
+ */
+export function validateLocalName(filename: string): string {
+  const normal = posix.normalize(filename);
+  if (normal === ".." || normal.startsWith("../") || filename.includes("\\"))
+    throw new WharfError("INVALID_ARGUMENT", `Invalid filename: ${JSON.stringify(filename)} leaves outdir`);
+  checkPath("filename", normal);
+  return normal;
+}
+
+/**
+ * A version named on the command line to read or manage. Looser than {@link validateVersion}:
+ * tychoreg let versions contain `/` (`release/1.0` is the key `<pkg>/tycho_release/1.0.pkg`), and
+ * those can be read, promoted, yanked and pulled; tycho only refuses to create new ones.
+ */
 export function validateVersionRef(version: string): string {
-  checkSegment("version", version);
+  checkPath("version", version);
   return version;
 }

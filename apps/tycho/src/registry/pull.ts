@@ -7,7 +7,7 @@ import { discardPartial, downloadObject } from "./download.ts";
 import { actualDigest, integrityPlan } from "./integrity.ts";
 import { packageKey } from "./layout.ts";
 import { readMeta } from "./meta.ts";
-import { validateLocalName, validatePackageName } from "./names.ts";
+import { validateLocalName, validatePackageName, validateVersionRef } from "./names.ts";
 import { requireVersion } from "./promote.ts";
 import type { ProgressListener } from "./transfer.ts";
 import { listVersions, resolveVersion } from "./versions.ts";
@@ -61,10 +61,12 @@ export const partialSuffix = ".tycho-partial";
 export async function pull(context: RegistryContext, request: PullRequest): Promise<PullResult> {
   const pkg = validatePackageName(request.pkg);
   const { meta } = await readMeta(context.storage, pkg);
-  const localname = validateLocalName(meta.localname);
   const picked = await pickVersion(context, pkg, request.version ?? "latest", meta);
   const { version } = picked;
-  const target = request.outfile ? resolve(request.cwd, request.outfile) : join(request.outdir, localname);
+  // With --outfile the localname is not used, so a strange one does not stand in the way.
+  const target = request.outfile
+    ? resolve(request.cwd, request.outfile)
+    : join(request.outdir, validateLocalName(meta.localname));
   const path = resolve(request.cwd, target);
   const info = picked.info ?? (await requireVersion(context, pkg, version));
   const etag = `"${info.etag}"`;
@@ -80,12 +82,16 @@ export async function pull(context: RegistryContext, request: PullRequest): Prom
     ...(recorded ? { sha256: recorded } : {}),
   };
 
-  if (!request.force && (await isUnchanged(path, etag, info.size)))
+  const partial = `${path}${partialSuffix}`;
+  if (!request.force && (await isUnchanged(path, etag, info.size))) {
+    // The target is what it should be: an interrupted download of it (or of another version) is
+    // of no further use.
+    await discardPartial(partial);
     return { ...base, skipped: true, verified: false, verifiedBy: null, resumedBytes: 0, fetchedBytes: 0 };
+  }
 
   request.onStart?.({ version, target, size: info.size });
   await mkdir(dirname(path), { recursive: true });
-  const partial = `${path}${partialSuffix}`;
   const downloaded = await downloadObject(context.storage, {
     key: packageKey(pkg, version),
     info,
@@ -133,12 +139,22 @@ async function pickVersion(
       throw new WharfError("NOT_FOUND", `Nothing to Pull: ${pkg}`, { details: { pkg } });
     return { version: meta.latest };
   }
-  const exact = /^[^/\\\u0000-\u001f]+$/.test(requested) && requested !== "." && requested !== "..";
-  const info = exact ? await requireVersion(context, pkg, requested).catch(() => undefined) : undefined;
+  const info = isVersionRef(requested)
+    ? await requireVersion(context, pkg, requested).catch(() => undefined)
+    : undefined;
   if (info) return { version: requested, info };
   const resolved = resolveVersion(pkg, requested, meta, await listVersions(context.storage, pkg));
   if (resolved === null) throw new WharfError("NOT_FOUND", `Nothing to Pull: ${pkg}`, { details: { pkg } });
   return { version: resolved };
+}
+
+function isVersionRef(text: string): boolean {
+  try {
+    validateVersionRef(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** tychoreg's cache rule: the sidecar holds the remote ETag and the local size matches. */

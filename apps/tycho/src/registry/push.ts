@@ -8,6 +8,7 @@ import { readMeta } from "./meta.ts";
 import { validatePackageName, validateVersion } from "./names.ts";
 import { promote } from "./promote.ts";
 import type { ProgressListener } from "./transfer.ts";
+import { abortUploadsOf } from "./unclaim.ts";
 import { uploadFile } from "./upload.ts";
 
 export interface PushRequest {
@@ -38,18 +39,29 @@ export async function push(context: RegistryContext, request: PushRequest): Prom
   const pkg = validatePackageName(request.pkg);
   const version = validateVersion(request.version);
   const size = await fileSize(request.path);
-  await readMeta(context.storage, pkg);
-  const key = packageKey(pkg, version);
-  const claim = await claimVersion(context.storage, pkg, version, {
-    by: context.user,
-    now: context.now,
-    staleAfterMs: context.claimStaleAfterMs,
-  });
+  // The sha256 goes into the object's metadata, so it is needed before the upload starts: hash
+  // while the round trips below (tycho.json, claim, existence, leftover uploads) are made.
+  const hashing = new AbortController();
+  const hashed = sha256File(
+    request.path,
+    AbortSignal.any([hashing.signal, ...(request.signal ? [request.signal] : [])]),
+  );
+  hashed.catch(() => undefined);
+  let claim: Awaited<ReturnType<typeof claimVersion>> | undefined;
   let etag: string;
   let sha256: string;
+  const key = packageKey(pkg, version);
   try {
+    await readMeta(context.storage, pkg);
+    claim = await claimVersion(context.storage, pkg, version, {
+      by: context.user,
+      now: context.now,
+      staleAfterMs: context.claimStaleAfterMs,
+    });
     if (await exists(context, key)) throw alreadyExists(pkg, version);
-    sha256 = await sha256File(request.path);
+    // We hold the claim: an unfinished upload of this version is a killed push's.
+    await abortUploadsOf(context.storage, key);
+    sha256 = await hashed;
     const info = await uploadFile(context.storage, {
       key,
       path: request.path,
@@ -68,7 +80,8 @@ export async function push(context: RegistryContext, request: PushRequest): Prom
     });
     etag = info.etag;
   } finally {
-    await claim.release().catch(() => undefined);
+    hashing.abort();
+    await claim?.release().catch(() => undefined);
   }
   if (request.promoteLatest) await promote(context, { pkg, version });
   return { pkg, version, size, sha256, etag, promoted: request.promoteLatest === true };

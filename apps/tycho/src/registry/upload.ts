@@ -14,6 +14,9 @@ export interface UploadRequest {
   readonly signal?: AbortSignal;
 }
 
+/** File reads of 1 MiB: with the 64 KiB default a push spent half again as much CPU per part. */
+const highWaterMark = 1024 * 1024;
+
 /**
  * Uploads a local file as a create-only object: one conditional put for small files, a parallel
  * multipart upload (aborted on any failure) for large ones when the store supports it.
@@ -21,7 +24,7 @@ export interface UploadRequest {
 export async function uploadFile(storage: StorageDriver, request: UploadRequest): Promise<ObjectInfo> {
   const partSize = partSizeFor(request.size, request.transfer);
   if (request.size <= partSize || !storage.capabilities.multipart) {
-    const info = await storage.put(request.key, createReadStream(request.path), {
+    const info = await storage.put(request.key, createReadStream(request.path, { highWaterMark }), {
       size: request.size,
       sha256: request.sha256,
       ifNoneMatch: "*",
@@ -56,7 +59,7 @@ async function uploadMultipart(
         request.signal?.throwIfAborted();
         const start = (partNumber - 1) * partSize;
         const end = Math.min(start + partSize, request.size);
-        const body = createReadStream(request.path, { start, end: end - 1 });
+        const body = createReadStream(request.path, { start, end: end - 1, highWaterMark });
         const part = await storage.uploadPart(request.key, uploadId, partNumber, body, {
           size: end - start,
           ...(request.signal ? { signal: request.signal } : {}),

@@ -93,6 +93,8 @@ export function createClaims(options: ClaimOptions): HoldClaim {
 
   /** A failure that may only mean another writer won a race for the claim (Ceph answers 500 to a lost If-Match race). */
   const contended = (error: unknown) => {
+    // A missing bucket is UNAVAILABLE too, but waiting for it helps nobody: fail at once.
+    if ((error as { name?: unknown } | null)?.name === "NoSuchBucket") return false;
     const code = s3ErrorCode(error);
     return code === "PRECONDITION_FAILED" || code === "NOT_FOUND" || code === "UNAVAILABLE";
   };

@@ -83,11 +83,23 @@ export function s3ErrorCode(error: unknown): ErrorCode {
   return "INTERNAL";
 }
 
+/**
+ * What went wrong, for a failure with no S3 error code: a TLS or socket error's code and message
+ * (`SELF_SIGNED_CERT_IN_CHAIN: self-signed certificate in certificate chain`), or its name and message.
+ */
+function cause(error: unknown): string {
+  const e = error as { name?: string; code?: unknown; message?: unknown } | null;
+  const label = typeof e?.code === "string" ? e.code : e?.name && e.name !== "Error" ? e.name : undefined;
+  const message = typeof e?.message === "string" && e.message !== "" ? e.message : undefined;
+  if (label && message && label !== message) return `${label}: ${message}`;
+  return label ?? message ?? "error";
+}
+
 /** Translates any failure at the S3 driver's boundary into a WharfError. */
 export function translateS3Error(error: unknown, key?: string): WharfError {
   if (error instanceof WharfError) return error;
   const code = s3ErrorCode(error);
-  const name = (error as { name?: string } | null)?.name ?? "error";
+  const name = (error as { name?: string } | null)?.name;
   const messages: Partial<Record<ErrorCode, string>> = {
     NOT_FOUND: `no object at ${key}`,
     PRECONDITION_FAILED: `precondition failed at ${key}`,
@@ -97,7 +109,11 @@ export function translateS3Error(error: unknown, key?: string): WharfError {
     UNAVAILABLE: "the S3 service is unavailable",
     CANCELLED: "operation cancelled",
   };
-  return new WharfError(code, messages[code] ?? `S3 request failed (${name})`, {
+  const message =
+    name === "NoSuchBucket"
+      ? "the bucket does not exist"
+      : (messages[code] ?? `S3 request failed (${cause(error)})`);
+  return new WharfError(code, message, {
     cause: error,
     ...(key === undefined ? {} : { details: { key } }),
   });

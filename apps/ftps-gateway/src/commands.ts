@@ -100,6 +100,8 @@ async function pass(s: Session, argument: string): Promise<void> {
     return s.close();
   }
   const { attempt } = admission;
+  // It may have waited for earlier attempts to settle: a client gone meanwhile is not checked.
+  if (s.controlClosed.aborted) return attempt.release();
   let principal: Principal | undefined;
   try {
     principal = await authenticator.authenticate(login, argument);

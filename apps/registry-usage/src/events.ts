@@ -75,13 +75,15 @@ export function registerEventsRoute(
     bodyLimit({
       maxSize: 4 << 20,
       onError: () => {
-        throw new WharfError("INVALID_ARGUMENT", "notification envelope larger than 4 MiB");
+        throw new WharfError("PAYLOAD_TOO_LARGE", "notification envelope larger than 4 MiB");
       },
     }),
     async (c) => {
+      // Read outside the try: a chunked body over the limit fails the read, and is answered 413.
+      const text = await c.req.text();
       let envelope: unknown;
       try {
-        envelope = JSON.parse(await c.req.text());
+        envelope = JSON.parse(text);
       } catch {
         throw new WharfError("INVALID_ARGUMENT", "the body is not JSON");
       }

@@ -9,7 +9,7 @@ async function serve(dir: string, source: string): Promise<ServerProcess> {
   const entry = join(dir, `server-${Math.random().toString(36).slice(2)}.mjs`);
   await writeFile(entry, source);
   const server = spawnServer(entry);
-  await new Promise((resolve) => server.child.stdout?.once("data", resolve));
+  await server.waitForOutput("\n");
   return server;
 }
 
@@ -48,7 +48,7 @@ describe("spawnServer", () => {
         dir.path,
         `${listening} console.log(${JSON.stringify(JSON.stringify(record))});`,
       );
-      await new Promise((resolve) => server.child.stdout?.once("data", resolve));
+      await server.waitForOutput(record.msg);
       await expect(server[Symbol.asyncDispose]()).rejects.toThrow(/logged an uncaught exception/);
       expect(server.child.signalCode).toBe("SIGKILL");
     }

@@ -10,6 +10,8 @@ export interface ServerProcess extends AsyncDisposable {
   readonly exited: Promise<number | null>;
   /** Everything it wrote so far, stdout and stderr interleaved. */
   log(): string;
+  /** Resolves once its output contains `text`; rejects if it exits first. */
+  waitForOutput(text: string): Promise<void>;
   /** Sends `signal` (SIGTERM by default); the exit that follows is expected. Resolves with the code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /**
@@ -39,9 +41,11 @@ export function spawnServer(
   let output = "";
   const crashes: string[] = [];
   let pending = "";
+  const waiters = new Set<() => void>();
   const collect = (chunk: Buffer) => {
     const text = chunk.toString("utf8");
     output += text;
+    for (const wake of waiters) wake();
     const lines = (pending + text).split("\n");
     pending = lines.pop() ?? "";
     for (const line of lines) if (reportsCrash(line)) crashes.push(line);
@@ -50,11 +54,30 @@ export function spawnServer(
   child.stderr?.on("data", collect);
   let stopping = false;
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  // 'close' comes after the last output: nothing more can be waited for.
+  let closed = false;
+  child.once("close", () => {
+    closed = true;
+    for (const wake of waiters) wake();
+  });
 
   const server: ServerProcess = {
     child,
     exited,
     log: () => output,
+    async waitForOutput(text) {
+      while (!output.includes(text)) {
+        if (closed)
+          throw new Error(`server ${entry} exited before writing ${JSON.stringify(text)}:\n${output}`);
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            waiters.delete(wake);
+            resolve();
+          };
+          waiters.add(wake);
+        });
+      }
+    },
     async stop(signal = "SIGTERM") {
       stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -3,6 +3,7 @@ import { WharfError } from "@wharf/errors";
 import { createHttpApp, type HttpEnv, type HttpMetrics, type Logger } from "@wharf/http-kit";
 import type { StorageDriver } from "@wharf/storage-driver";
 import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { parseAuthorizeRequest } from "./authorize-request.ts";
 import type { BitstoreConfig } from "./config.ts";
@@ -20,6 +21,14 @@ export interface AppDeps {
   /** The start-up probe's findings, once known. */
   readonly probe?: () => ProbeReport | undefined;
   readonly now?: () => Date;
+}
+
+/**
+ * The largest JSON request body: 64 KiB, plus 4 KiB for each file an `/authorize` may name (a path,
+ * a name of up to 1 KiB each, an MD5 and a type); 4 MiB with the default `MAX_FILES_PER_REQUEST`.
+ */
+export function jsonBodyLimit(maxFiles: number): number {
+  return 64 * 1024 + maxFiles * 4 * 1024;
 }
 
 /** DataHub bitstore's HTTP surface under `/{SERVICE_NAME}`, plus the local-disk S3 stand-in. */
@@ -65,21 +74,33 @@ export function createApp(deps: AppDeps) {
     if (type.includes("application/x-www-form-urlencoded") || type.includes("multipart/form-data")) {
       throw new WharfError("INVALID_ARGUMENT", "send the request as application/json");
     }
+    // Read outside the try: a body over `jsonLimit` fails the read, and is answered 413.
+    const text = await c.req.text();
     try {
-      return JSON.parse(await c.req.text());
+      return JSON.parse(text);
     } catch {
       throw new WharfError("INVALID_ARGUMENT", "the body is not valid JSON");
     }
   }
+
+  // JSON bodies: 413 for a declared Content-Length over the limit before a byte is read, and a
+  // chunked body is cut off as it passes the limit (a whole body was read into memory before).
+  const maxJsonBytes = jsonBodyLimit(config.maxFilesPerRequest);
+  const jsonLimit = bodyLimit({
+    maxSize: maxJsonBytes,
+    onError: () => {
+      throw new WharfError("PAYLOAD_TOO_LARGE", `request bodies are limited to ${maxJsonBytes} bytes`);
+    },
+  });
 
   const authorize = async (c: Context<HttpEnv>) => {
     const caller = await principal(c);
     const request = parseAuthorizeRequest(await jsonBody(c), { maxFiles: config.maxFilesPerRequest });
     return c.json(await services.authorizer.authorize(caller, request));
   };
-  app.post(`${base}/authorize`, authorize);
-  app.post(`${base}/`, authorize);
-  app.post(base, authorize);
+  app.post(`${base}/authorize`, jsonLimit, authorize);
+  app.post(`${base}/`, jsonLimit, authorize);
+  app.post(base, jsonLimit, authorize);
 
   app.get(`${base}/info`, async (c) => {
     const caller = await principal(c);
@@ -109,7 +130,7 @@ export function createApp(deps: AppDeps) {
 
   app.get(`${base}/probe`, (c) => c.json(deps.probe?.() ?? { status: "not probed" }));
 
-  app.post(`${base}/verify`, async (c) => {
+  app.post(`${base}/verify`, jsonLimit, async (c) => {
     const caller = await principal(c);
     const request = parseAuthorizeRequest(await jsonBody(c), { maxFiles: config.maxFilesPerRequest });
     if (caller.userid !== request.owner) {
@@ -153,7 +174,7 @@ export function createApp(deps: AppDeps) {
     const uploadId = typeof body.upload_id === "string" ? body.upload_id : "";
     return { caller, body, key, uploadId };
   };
-  app.post(`${base}/multipart/sign`, async (c) => {
+  app.post(`${base}/multipart/sign`, jsonLimit, async (c) => {
     const { caller, body, key, uploadId } = await multipartCall(c);
     const requested = Array.isArray(body.parts) ? body.parts : [];
     const parts = requested.map((p) =>
@@ -166,7 +187,7 @@ export function createApp(deps: AppDeps) {
     const { parts } = await services.multipart.list(caller, key, uploadId);
     return c.json({ parts: parts.map((p) => ({ part_number: p.partNumber, etag: p.etag, size: p.size })) });
   });
-  app.post(`${base}/multipart/complete`, async (c) => {
+  app.post(`${base}/multipart/complete`, jsonLimit, async (c) => {
     const { caller, body, key, uploadId } = await multipartCall(c);
     const claimed = Array.isArray(body.parts)
       ? (body.parts as { part_number: number; etag: string }[]).map((p) => ({
@@ -178,7 +199,7 @@ export function createApp(deps: AppDeps) {
     const { info } = await services.multipart.complete(caller, key, uploadId, claimed);
     return c.json({ key, etag: info.etag, size: info.size });
   });
-  app.post(`${base}/multipart/abort`, async (c) => {
+  app.post(`${base}/multipart/abort`, jsonLimit, async (c) => {
     const { caller, key, uploadId } = await multipartCall(c);
     const session = await services.multipart.abort(caller, key, uploadId);
     await services.quota.release(caller.userid, session.key).catch(() => undefined);

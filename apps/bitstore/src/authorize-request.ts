@@ -1,4 +1,5 @@
 import { WharfError } from "@wharf/errors";
+import { MAX_OBJECT_BYTES } from "@wharf/storage-driver";
 import { z } from "zod";
 import { isBase64Md5 } from "./key-pattern.ts";
 
@@ -26,7 +27,11 @@ const contentTypePattern =
   /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;\s*[\w!#$&^.+-]+=("[^"\\\r\n]*"|[\w!#$&^.+-]+))*$/;
 
 const fileSchema = z.object({
-  length: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  length: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(MAX_OBJECT_BYTES, "must be at most 5 TiB (5497558138880 bytes), the largest object S3 stores"),
   md5: z.string().refine(isBase64Md5, "must be the base64 encoding of a 16-byte MD5"),
   type: z.string().max(255).regex(contentTypePattern, "must be a media type such as text/csv").optional(),
   name: z.string().min(1).max(1024),

@@ -55,6 +55,7 @@ const schema = z.object({
     .min(5 * MiB)
     .max(5 * GiB)
     .default(64 * MiB),
+  ABANDONED_UPLOAD_HOURS: z.coerce.number().min(0).default(24),
   CORS_ORIGINS: z.string().default("*"),
   CORS_CREDENTIALS: bool.default(true),
   VERIFY_UPLOADS: z.enum(["off", "redirect"]).default("off"),
@@ -169,6 +170,8 @@ export interface BitstoreConfig {
   readonly maxFilesPerRequest: number;
   readonly multipartThreshold: number;
   readonly partSize: number;
+  /** Multipart uploads at least this old are aborted at start-up (0: never). */
+  readonly abandonedUploadMs: number;
   readonly cors: { readonly origins: "*" | readonly string[]; readonly credentials: boolean };
   readonly verifyUploads: "off" | "redirect";
   readonly startupProbe: boolean;
@@ -213,6 +216,7 @@ export function loadConfig(env: Env): BitstoreConfig {
     maxFilesPerRequest: e.MAX_FILES_PER_REQUEST,
     multipartThreshold: e.MULTIPART_THRESHOLD,
     partSize: e.MULTIPART_PART_SIZE,
+    abandonedUploadMs: e.ABANDONED_UPLOAD_HOURS * 3_600_000,
     cors: {
       origins:
         e.CORS_ORIGINS.trim() === "*"

@@ -9,7 +9,7 @@ import {
   serveHttp,
   startStep,
 } from "@wharf/http-kit";
-import { openStorage } from "@wharf/storage-driver";
+import { abortStaleUploads, openStorage } from "@wharf/storage-driver";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { devKeyPair } from "./dev-key.ts";
@@ -35,6 +35,9 @@ const driver = await openStorage(
   config.storage.url,
   config.storage.kind === "s3" ? { credentials: config.credentials } : {},
 );
+
+// Each large file /authorize names opens a multipart upload; those nobody finished keep their parts.
+void abortStaleUploads(driver, { olderThanMs: config.abandonedUploadMs, log: logger });
 
 let publicKey = config.auth.publicKey;
 if (!publicKey && !config.auth.jwksUrl && config.auth.authServer) {

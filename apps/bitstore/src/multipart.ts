@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { isWharfError, WharfError } from "@wharf/errors";
-import type { MultipartPart, StorageDriver } from "@wharf/storage-driver";
+import { MAX_PARTS, type MultipartPart, type StorageDriver } from "@wharf/storage-driver";
 import { readJson } from "./json-document.ts";
 import type { Principal } from "./principal.ts";
 
@@ -32,6 +32,15 @@ export type PartSigner = (input: {
   size: number;
   md5?: string;
 }) => SignedPart;
+
+/**
+ * The part size of an upload of `length` bytes: the configured one, or for an object too large for
+ * `MAX_PARTS` parts of it, the smallest whole number of MiB that fits (S3 allows 10,000 parts).
+ */
+export function partSizeFor(length: number, configured: number): number {
+  const MiB = 1024 * 1024;
+  return Math.max(configured, Math.ceil(length / MAX_PARTS / MiB) * MiB);
+}
 
 /** Number and sizes of the parts of an object of `length` bytes. */
 export function partLayout(
@@ -84,7 +93,8 @@ export function createMultipart(options: {
         contentType: file.type,
         metadata: { "content-md5": file.md5 },
       });
-      const { partCount } = partLayout(file.length, options.partSize);
+      const partSize = partSizeFor(file.length, options.partSize);
+      const { partCount } = partLayout(file.length, partSize);
       const session: UploadSession = {
         uploadId,
         key: file.key,
@@ -92,7 +102,7 @@ export function createMultipart(options: {
         length: file.length,
         md5: file.md5,
         type: file.type,
-        partSize: options.partSize,
+        partSize,
         partCount,
         createdAt: now().toISOString(),
       };

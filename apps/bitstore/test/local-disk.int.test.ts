@@ -1,8 +1,9 @@
+import { Readable } from "node:stream";
 import { openStorage, readAll, type StorageDriver } from "@wharf/storage-driver";
 import { type TempDir, tempDir } from "@wharf/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formFor, post, type RunningBitstore, startBitstore } from "./harness.ts";
-import { bytes, fileEntry, md5, type UploadForm } from "./helpers.ts";
+import { bytes, fileEntry, md5, token, type UploadForm } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 let dir: TempDir;
@@ -110,5 +111,22 @@ describe("local-disk mode over HTTP (fs driver)", () => {
     expect(done.status).toBe(200);
     const stored = await readAll((await driver.get(upload.key)).body, { maxBytes: 20 * MiB });
     expect(md5(stored)).toBe(md5(data));
+  });
+
+  // Regression (issue 20 §2): a 50 MB body was read whole before its 400, 300 MB took 1.2 GB more.
+  it.each([
+    ["a declared Content-Length", true],
+    ["a chunked body", false],
+  ])("answers 413 to a 50 MB /authorize body with %s, and keeps serving", async (_what, declared) => {
+    const body = Buffer.alloc(50 * MiB, 0x20);
+    const res = await fetch(`${bitstore.url}/rawstore/authorize`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Auth-Token": await token("bob") },
+      body: declared ? body : Readable.toWeb(Readable.from([body])),
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { code: string }).code).toBe("PAYLOAD_TOO_LARGE");
+    expect((await formFor(bitstore, "after-413.csv", "a,b\n")).exists).toBe(false);
   });
 });

@@ -1,11 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
 import { isWharfError } from "@wharf/errors";
 import { openStorage, type StorageDriver } from "@wharf/storage-driver";
-import { createTestBucket, freePort, s3Env, type TestBucket, tempDir } from "@wharf/test-kit";
+import { createTestBucket, freePort, s3Env, spawnServer, type TestBucket, tempDir } from "@wharf/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Gateway, startGateway, testTls } from "./harness.ts";
 import { RawFtp } from "./raw-client.ts";
@@ -122,14 +121,17 @@ describe.each([
   });
 });
 
-/** The gateway as its own process (main.ts) on the test bucket, healthy; `log` collects its output. */
+/**
+ * The gateway as its own process (main.ts) on the test bucket, healthy. Disposing it fails the test
+ * if it logged an uncaught exception or exited without `server.stop`.
+ */
 async function spawnGateway(dir: string) {
   const tls = await testTls();
   await writeFile(join(dir, "cert.pem"), tls.cert);
   await writeFile(join(dir, "key.pem"), tls.key);
   const [port, implicitPort, healthPort] = [await freePort(), await freePort(), await freePort()];
   const env = s3Env();
-  const child = spawn(process.execPath, [join(import.meta.dirname, "../src/main.ts")], {
+  const server = spawnServer(join(import.meta.dirname, "../src/main.ts"), {
     env: {
       ...process.env,
       STORAGE_URL: storageUrl,
@@ -147,13 +149,7 @@ async function spawnGateway(dir: string) {
       FTP_SHUTDOWN_GRACE_SECONDS: "0.5",
       LOG_LEVEL: "info",
     },
-    stdio: ["ignore", "pipe", "pipe"],
   });
-  // The gateway's log, shown when a reply is not the expected one (it says why a transfer failed).
-  const gateway = { child, implicitPort, ca: tls.cert, log: "" };
-  for (const stream of [child.stdout, child.stderr])
-    stream?.on("data", (chunk: Buffer) => (gateway.log += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   await eventually(
     () =>
       fetch(`http://127.0.0.1:${healthPort}/healthz`).then(
@@ -162,36 +158,29 @@ async function spawnGateway(dir: string) {
       ),
     90_000,
   );
-  return { ...gateway, exited };
+  return { server, implicitPort, ca: tls.cert, [Symbol.asyncDispose]: () => server[Symbol.asyncDispose]() };
 }
 
 describe("a gateway process stopped mid-transfer", () => {
-  let child: ChildProcess | undefined;
-  afterAll(() => {
-    if (child?.exitCode === null) child.kill("SIGKILL");
-  });
-
   it("SIGTERM: aborts the upload after the grace period: 426, no object, no multipart upload, exit 0", async () => {
     await using dir = await tempDir("ftps-sigterm-");
-    const gateway = await spawnGateway(dir.path);
-    child = gateway.child;
+    await using gateway = await spawnGateway(dir.path);
     const { ftp } = await startUpload(gateway.implicitPort, gateway.ca, "sigterm.bin", 12 * 1024 * 1024);
-    child.kill("SIGTERM");
-    expect((await ftp.read()).code, gateway.log).toBe(426);
-    expect((await ftp.read()).code, gateway.log).toBe(421);
-    expect(await gateway.exited).toBe(0);
+    const exited = gateway.server.stop("SIGTERM");
+    // The gateway's log says why a transfer failed, when a reply is not the expected one.
+    expect((await ftp.read()).code, gateway.server.log()).toBe(426);
+    expect((await ftp.read()).code, gateway.server.log()).toBe(421);
+    expect(await exited).toBe(0);
     await eventually(async () => (await pendingUploads()) === 0);
     expect(await exists("sigterm.bin")).toBe(false);
   }, 180_000);
 
   it("SIGKILL: the next gateway aborts the multipart upload left behind when it starts", async () => {
     await using dir = await tempDir("ftps-sigkill-");
-    const gateway = await spawnGateway(dir.path);
-    child = gateway.child;
+    await using gateway = await spawnGateway(dir.path);
     const { ftp } = await startUpload(gateway.implicitPort, gateway.ca, "killed.bin", 12 * 1024 * 1024);
     await eventually(async () => (await pendingUploads()) === 1);
-    child.kill("SIGKILL");
-    await gateway.exited;
+    await gateway.server.stop("SIGKILL");
     ftp.socket.destroy();
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await pendingUploads()).toBe(1);

@@ -115,10 +115,23 @@ describe("notification endpoint", () => {
     expect((await post(down.app, envelope, auth)).status).toBe(503);
   });
 
-  it("regression (fuzz-registry): answers an envelope over 4 MiB with 413 PAYLOAD_TOO_LARGE, not 400, and records nothing", async () => {
+  // Regression (issue 20 §2): a chunked body over the limit was answered 400 ("not JSON").
+  it.each([
+    ["declared", true],
+    ["chunked", false],
+  ])("answers 413 to a %s body over 4 MiB and records nothing", async (_what, declared) => {
     const { app, marks } = setup();
-    const padded = `${JSON.stringify(envelope)}${" ".repeat(4 << 20)}`;
-    const res = await post(app, padded, { authorization: `Bearer ${notifySecret}` });
+    const big = JSON.stringify({ events: [], padding: " ".repeat(5 * 1024 * 1024) });
+    const res = await app.request("/usage/events", {
+      method: "POST",
+      body: declared ? big : new Blob([big]).stream(),
+      headers: {
+        "content-type": eventsMediaType,
+        authorization: `Bearer ${notifySecret}`,
+        ...(declared ? { "content-length": String(big.length) } : {}),
+      },
+      duplex: "half",
+    } as RequestInit);
     expect(res.status).toBe(413);
     expect(((await res.json()) as { code: string }).code).toBe("PAYLOAD_TOO_LARGE");
     expect((await marks.read()).keys).toEqual([]);

@@ -79,9 +79,11 @@ export function registerEventsRoute(
       },
     }),
     async (c) => {
+      // Read outside the try: a chunked body over the limit fails the read, and is answered 413.
+      const text = await c.req.text();
       let envelope: unknown;
       try {
-        envelope = JSON.parse(await c.req.text());
+        envelope = JSON.parse(text);
       } catch {
         throw new WharfError("INVALID_ARGUMENT", "the body is not JSON");
       }

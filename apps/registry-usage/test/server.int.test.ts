@@ -1,9 +1,18 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
-import { buildOciLayout, ldapEnv, ldapFixture, skopeoCopy, startRegistry, tempDir } from "@wharf/test-kit";
+import {
+  buildOciLayout,
+  ldapEnv,
+  ldapFixture,
+  type ServerProcess,
+  skopeoCopy,
+  spawnServer,
+  startRegistry,
+  tempDir,
+} from "@wharf/test-kit";
 import { describe, expect, it } from "vitest";
 import { defaultConfigText } from "../src/config.ts";
 import { blobsOfImages, total } from "./fixture.ts";
@@ -12,32 +21,30 @@ const main = new URL("../src/main.ts", import.meta.url).pathname;
 
 interface Server extends AsyncDisposable {
   url: string;
-  process: ChildProcess;
+  process: ServerProcess;
 }
 
-/** Starts `node src/main.ts -c <ini>` and resolves with its URL from the "listening" log line. */
+/**
+ * Starts `node src/main.ts -c <ini>` and resolves with its URL from the "listening" log line. Disposing
+ * it stops it with SIGTERM, and fails the test if it logged an uncaught exception, exited by itself,
+ * or did not exit 0.
+ */
 async function startServer(ini: string, env: Record<string, string> = {}): Promise<Server> {
-  const child = spawn(process.execPath, [main, "-c", ini], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const stderr: string[] = [];
-  child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
+  const server = spawnServer(main, { args: ["-c", ini], env: { PATH: process.env.PATH ?? "", ...env } });
   const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on("line", (line) => {
+    createInterface({ input: server.child.stdout! }).on("line", (line) => {
       const record = JSON.parse(line) as { msg?: string; url?: string };
       if (record.msg === "listening" && record.url) resolve(record.url);
     });
-    child.once("exit", (code) => reject(new Error(`server exited ${code}: ${stderr.join("")}`)));
+    server.exited.then((code) => reject(new Error(`server exited ${code}: ${server.log()}`)));
   });
   return {
     url,
-    process: child,
+    process: server,
     async [Symbol.asyncDispose]() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
+      server.check();
+      expect(await server.stop("SIGTERM"), server.log()).toBe(0);
+      await server[Symbol.asyncDispose]();
     },
   };
 }

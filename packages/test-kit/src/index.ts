@@ -40,4 +40,5 @@ export {
   type TestBucket,
   uniqueBucketName,
 } from "./s3.ts";
+export { type ServerProcess, spawnServer } from "./server-process.ts";
 export type { LdapEnv, RegistryEnv, S3Env, ServiceOrigin, WharfServices } from "./types.ts";

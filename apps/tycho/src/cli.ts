@@ -10,6 +10,7 @@ import { registerPromote } from "./commands/promote.ts";
 import { registerPull } from "./commands/pull.ts";
 import { registerPullList } from "./commands/pull-list.ts";
 import { registerPush } from "./commands/push.ts";
+import { registerSweep } from "./commands/sweep.ts";
 import { registerUnclaim } from "./commands/unclaim.ts";
 import { exitCodeByCode } from "./exit-codes.ts";
 import { helpFooter } from "./help-text.ts";
@@ -42,6 +43,7 @@ export function createProgram(cli: CliEnv): Command {
     registerDelete,
     registerVerify,
     registerUnclaim,
+    registerSweep,
   ])
     register(program, cli);
   for (const command of program.commands) command.exitOverride();

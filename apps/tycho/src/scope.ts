@@ -59,10 +59,10 @@ export async function withScope(
   const env = await withDotenv(cli, file);
   const config = loadConfig({ file, path, env, cwd: cli.cwd, defaultUser: cli.defaultUser });
   for (const warning of config.warnings) out.warn(`Warning: ${warning}`);
-  if (config.storage.isDefault)
-    out.warn(
-      `Note: no ${defaultConfigFile} here and no TYCHO_STORAGE_URL: using the registry folder ${config.storage.describe}`,
-    );
+  if (config.storage.isDefault) {
+    const why = text === undefined ? `no ${defaultConfigFile} here` : `${path} names no registry`;
+    out.warn(`Note: ${why} and no TYCHO_STORAGE_URL: using the registry folder ${config.storage.describe}`);
+  }
   // tycho never reads an etag as a content hash on a folder (it checks the sha256 recorded at
   // push), so the folder backend skips the md5 + sha256 it would otherwise compute on every write.
   const storage = await openStorage(config.storage.url, {

@@ -180,6 +180,19 @@ describe("tycho after a push was killed", () => {
     // A claim older than claim_stale_after_minutes is taken over by the next push, which sweeps the upload.
     expect(await ws.run("push", "k", "2.0", await ws.file("f", "f"))).toMatchObject({ code: 0 });
     expect(await pending()).toEqual([]);
+
+    // An upload with no claim beside it: sweep aborts it once older than --older-than-hours.
+    await send(new CreateMultipartUploadCommand({ Bucket: bucket.name, Key: "k/tycho_3.0.pkg" }));
+    expect((await ws.run("sweep")).stdout).toBe("");
+    const dayLater = new Date(Date.now() + 25 * 3600_000);
+    expect((await ws.runAt(dayLater, "sweep")).stdout).toMatch(
+      /^Unfinished Upload: k\/tycho_3\.0\.pkg \(since .*\)\n$/,
+    );
+    expect(await pending()).toEqual(["k/tycho_3.0.pkg"]);
+    expect((await ws.runAt(dayLater, "sweep", "--yes")).stdout).toMatch(
+      /\nCleared: 0 stale claims, 1 unfinished uploads older than 24 hours\n$/,
+    );
+    expect(await pending()).toEqual([]);
   });
 });
 

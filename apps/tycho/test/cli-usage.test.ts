@@ -37,6 +37,10 @@ describe("tycho's command line, as a user types it", () => {
     });
     const named = await ws.runWith({ TYCHO_STORAGE_URL: join(ws.dir, "reg") }, "list");
     expect(named.stderr).not.toContain("Note:");
+    await ws.file(".tychoreg.json", JSON.stringify({ tycho: { outdir: "out" } }));
+    expect((await ws.run("list")).stderr).toBe(
+      `Note: ${join(ws.dir, ".tychoreg.json")} names no registry and no TYCHO_STORAGE_URL: using the registry folder ${folder}\n`,
+    );
   });
 
   it("takes the global options before or after the command", async () => {

@@ -26,6 +26,8 @@ export interface Workspace extends AsyncDisposable {
   readonly env: Record<string, string>;
   /** Runs the CLI's entry point (`run` from cli.ts, below main.ts) in this process: fast. */
   run(...args: string[]): Promise<RunResult>;
+  /** Runs in process with the clock stopped at `now`. */
+  runAt(now: Date, ...args: string[]): Promise<RunResult>;
   /** Runs with extra environment variables. */
   runWith(env: Record<string, string>, ...args: string[]): Promise<RunResult>;
   /** Runs in process with stdout and stderr on one terminal (TTY): what the user sees. */
@@ -52,6 +54,7 @@ export async function workspace(options: {
     env,
     run: (...args) => runWith({}, ...args),
     runWith,
+    runAt: (now, ...args) => runInProcess(args, dir, env, () => now),
     async runOnTerminal(...args) {
       const screen = createScreen();
       const terminal = { stdout: screen.stream, stderr: screen.stream, noColor: true };
@@ -94,11 +97,12 @@ async function runInProcess(
   args: readonly string[],
   cwd: string,
   env: Record<string, string>,
+  now?: () => Date,
 ): Promise<RunResult> {
   const stdout = collector();
   const stderr = collector();
   const terminal = { stdout: stdout.stream, stderr: stderr.stream, noColor: true };
-  const code = await run(args, inProcess(terminal, cwd, env));
+  const code = await run(args, { ...inProcess(terminal, cwd, env), ...(now ? { now } : {}) });
   return result(code, stdout.text(), stderr.text());
 }
 

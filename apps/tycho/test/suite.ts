@@ -348,6 +348,32 @@ export function cliSuite(name: string, backend: Backend): void {
       });
     });
 
+    it("lists and clears what killed pushes left across the registry with sweep", async () => {
+      // Bug: nothing found or cleared the claims and uploads of pushes killed with SIGKILL.
+      await using env = await setup();
+      const { ws, raw } = env;
+      await ws.run("init", "s", "s.bin");
+      const t0 = new Date();
+      const later = new Date(t0.getTime() + 2 * 3600_000);
+      const recent = new Date(later.getTime() - 60_000).toISOString();
+      await raw.put("s/tycho_1.0.pkg.claim", JSON.stringify({ by: "ci@dead", at: t0.toISOString() }));
+      await raw.put("s/tycho_2.0.pkg.claim", JSON.stringify({ by: "ci@live", at: recent }));
+      const stale = `Stale Claim: s, Version 1.0 (by ci@dead since ${t0.toISOString()})\n`;
+      expect(await ws.runAt(later, "sweep")).toMatchObject({
+        code: 0,
+        stdout: stale,
+        stderr: "Run again with --yes to clear them.\n",
+      });
+      expect(await ws.runAt(later, "sweep", "--yes")).toMatchObject({
+        code: 0,
+        stdout: `${stale}Cleared: 1 stale claims, 0 unfinished uploads older than 24 hours\n`,
+      });
+      expect(await ws.runAt(later, "sweep")).toMatchObject({ code: 0, stdout: "", stderr: "" });
+      const file = await ws.file("s", "s");
+      expect(await ws.run("push", "s", "1.0", file)).toMatchObject({ code: 0 });
+      expect(await ws.run("push", "s", "2.0", file)).toMatchObject({ code: exit.exists });
+    });
+
     it("keeps the tychoreg skip rule: a matching .etag sidecar and size skip the download", async () => {
       await using env = await setup();
       const { ws, raw } = env;

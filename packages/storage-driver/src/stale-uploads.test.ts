@@ -29,6 +29,15 @@ describe("abortStaleUploads", () => {
     }
   });
 
+  it("measures the age with the clock it is given", async () => {
+    const driver = createMemoryDriver();
+    const id = await driver.createMultipart("a/b.bin");
+    const later = () => Date.now() + 2 * 3600 * 1000;
+    expect(await abortStaleUploads(driver, { olderThanMs: 3 * 3600 * 1000, now: later })).toBe(0);
+    expect(await abortStaleUploads(driver, { olderThanMs: 3600 * 1000, now: later })).toBe(1);
+    await expect(driver.listParts("a/b.bin", id)).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
   it("with a log, reports a store that fails instead of rejecting", async () => {
     const broken = createMemoryDriver();
     broken.listMultipartUploads = () => {

@@ -12,17 +12,18 @@ export interface StaleUploadsLog {
  * still in progress on another replica is younger than a sensible threshold (hours). Resolves with
  * how many were aborted: 0 when `olderThanMs` is 0 (off) or the store has no multipart uploads.
  * With `log`, what it did is logged and a failure is logged too instead of rejecting, for a sweep
- * an app starts in the background.
+ * an app starts in the background. `now` (epoch ms, default `Date.now`) is the clock the age is
+ * measured with.
  *
  * @example
  * void abortStaleUploads(driver, { olderThanMs: 24 * 3600 * 1000, prefix: "lfs/", log: logger });
  */
 export async function abortStaleUploads(
   driver: StorageDriver,
-  options: { olderThanMs: number; prefix?: string; log?: StaleUploadsLog },
+  options: { olderThanMs: number; prefix?: string; log?: StaleUploadsLog; now?: () => number },
 ): Promise<number> {
   if (!driver.capabilities.multipart || options.olderThanMs <= 0) return 0;
-  const cutoff = Date.now() - options.olderThanMs;
+  const cutoff = (options.now ?? Date.now)() - options.olderThanMs;
   let aborted = 0;
   try {
     for await (const upload of driver.listMultipartUploads(options.prefix)) {

@@ -5,6 +5,7 @@ import type { StorageDriver } from "@wharf/storage-driver";
 import type { Context } from "hono";
 import { cors } from "hono/cors";
 import { parseAuthorizeRequest } from "./authorize-request.ts";
+import { fileKey } from "./authorizer.ts";
 import type { BitstoreConfig } from "./config.ts";
 import { mountLocalS3 } from "./local-s3.ts";
 import { type Principal, principalFromClaims, type TokenVerifier } from "./principal.ts";
@@ -29,6 +30,14 @@ export function createApp(deps: AppDeps) {
   const app = createHttpApp<HttpEnv>({
     logger: deps.logger,
     metrics: deps.metrics,
+    // DataHub's client (datahub-client) shows `error.message` and nothing else: the same text is nested
+    // there, next to the machine-readable top level every Wharf app answers.
+    errorBody: (error, message, requestId) => ({
+      message,
+      code: error.code,
+      request_id: requestId,
+      error: { code: error.code, message },
+    }),
     errorHeaders: (error) =>
       error.code === "UNAUTHENTICATED" ? { "WWW-Authenticate": 'Bearer realm="bitstore"' } : undefined,
   });
@@ -115,13 +124,7 @@ export function createApp(deps: AppDeps) {
     }
     const verdicts: Record<string, string> = {};
     for (const file of request.files) {
-      const key = services.keyPattern.render({
-        owner: request.owner,
-        dataset: request.dataset,
-        path: file.path,
-        filename: file.name,
-        md5: file.md5,
-      });
+      const key = fileKey(services.keyPattern, request, file);
       verdicts[file.path] = await services.verifier.verify({ key, md5: file.md5, length: file.length });
     }
     return c.json({ filedata: verdicts });

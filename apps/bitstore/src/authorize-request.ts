@@ -16,7 +16,8 @@ export interface DeclaredFile {
 
 export interface AuthorizeRequest {
   readonly owner: string;
-  readonly dataset: string;
+  /** `metadata.name` (or upstream's `metadata.dataset`); absent from DataHub's own client. */
+  readonly dataset?: string;
   /** `metadata.findability == "private"` makes the objects private. */
   readonly private: boolean;
   readonly files: readonly DeclaredFile[];
@@ -33,17 +34,12 @@ const fileSchema = z.object({
 });
 
 const bodySchema = z.object({
-  metadata: z
-    .object({
-      owner: z.string().min(1).max(255),
-      name: z.string().min(1).max(255).optional(),
-      dataset: z.string().min(1).max(255).optional(),
-      findability: z.string().optional(),
-    })
-    .refine((m) => m.name !== undefined || m.dataset !== undefined, {
-      message: "metadata.name is required",
-      path: ["name"],
-    }),
+  metadata: z.object({
+    owner: z.string().min(1).max(255),
+    name: z.string().min(1).max(255).optional(),
+    dataset: z.string().min(1).max(255).optional(),
+    findability: z.string().optional(),
+  }),
   filedata: z.record(z.string(), fileSchema),
 });
 
@@ -64,9 +60,10 @@ export function parseAuthorizeRequest(body: unknown, options: { maxFiles: number
   if (entries.length > options.maxFiles) {
     throw new WharfError("INVALID_ARGUMENT", `at most ${options.maxFiles} files per request`);
   }
+  const dataset = metadata.name ?? metadata.dataset;
   return {
     owner: metadata.owner,
-    dataset: (metadata.name ?? metadata.dataset) as string,
+    ...(dataset === undefined ? {} : { dataset }),
     private: metadata.findability === "private",
     files: entries.map(([path, file]) => ({
       path,

@@ -38,6 +38,17 @@ export interface AuthorizerOptions {
   readonly now?: () => Date;
 }
 
+/** The key a declared file is stored under. */
+export function fileKey(pattern: KeyPattern, request: AuthorizeRequest, file: DeclaredFile): string {
+  return pattern.render({
+    owner: request.owner,
+    ...(request.dataset === undefined ? {} : { dataset: request.dataset }),
+    path: file.path,
+    filename: file.name,
+    md5: file.md5,
+  });
+}
+
 /** Above this many files, `exists` is answered from one listing instead of one HEAD per file. */
 const listThreshold = 8;
 
@@ -50,13 +61,7 @@ export function createAuthorizer(options: AuthorizerOptions) {
   const now = options.now ?? (() => new Date());
 
   function keyFor(request: AuthorizeRequest, file: DeclaredFile): string {
-    const key = options.keyPattern.render({
-      owner: request.owner,
-      dataset: request.dataset,
-      path: file.path,
-      filename: file.name,
-      md5: file.md5,
-    });
+    const key = fileKey(options.keyPattern, request, file);
     if (key.startsWith(options.statePrefix)) {
       throw new WharfError("INVALID_ARGUMENT", `the file path ${JSON.stringify(file.path)} is not allowed`);
     }

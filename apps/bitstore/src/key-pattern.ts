@@ -5,8 +5,8 @@ import { WharfError } from "@wharf/errors";
 /** What a key pattern can refer to. */
 export interface KeyVariables {
   readonly owner: string;
-  /** `metadata.name` of the request (the dataset). */
-  readonly dataset: string;
+  /** `metadata.name` of the request (the dataset); DataHub's own client sends none. */
+  readonly dataset?: string;
   /** The relative path the file was listed under in `filedata`. */
   readonly path: string;
   /** The file entry's `name`. */
@@ -37,6 +37,8 @@ export interface KeyPattern {
   render(vars: KeyVariables): string;
   /** The fixed prefix every key of this owner starts with (`bob/` for `{owner}/…`), or `""`. */
   ownerPrefix(owner: string): string;
+  /** True when the pattern refers to the dataset (`{name}` or `{dataset}`). */
+  readonly needsDataset: boolean;
 }
 
 const variablePattern = /\{([^{}]*)\}/g;
@@ -65,11 +67,24 @@ export function compileKeyPattern(source: string): KeyPattern {
     throw new WharfError("INVALID_ARGUMENT", "the key pattern must contain {owner}");
   }
 
+  const needsDataset = pieces.some(
+    (p) => "variable" in p && (p.variable === "name" || p.variable === "dataset"),
+  );
   return {
     source,
+    needsDataset,
     render(vars) {
       checkSegment("owner", vars.owner);
-      checkSegment("dataset", vars.dataset);
+      if (needsDataset) {
+        if (vars.dataset === undefined) {
+          throw new WharfError(
+            "INVALID_ARGUMENT",
+            `metadata.name is required: this bitstore's key pattern ${source} uses the dataset name`,
+            { details: { problems: ["metadata.name: required by STORAGE_PATH_PATTERN"] } },
+          );
+        }
+        checkSegment("dataset", vars.dataset);
+      }
       checkRelativePath(vars.path);
       const values = valuesFor(vars);
       const key = pieces.map((p) => ("literal" in p ? p.literal : values[p.variable])).join("");
@@ -88,8 +103,8 @@ function valuesFor(vars: KeyVariables): Record<PatternVariable, string> {
   const dot = base.lastIndexOf(".");
   return {
     owner: vars.owner,
-    name: vars.dataset,
-    dataset: vars.dataset,
+    name: vars.dataset ?? "",
+    dataset: vars.dataset ?? "",
     path: vars.path,
     filename: vars.filename,
     basename: base,

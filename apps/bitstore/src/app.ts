@@ -11,6 +11,7 @@ import { mountLocalS3 } from "./local-s3.ts";
 import { type Principal, principalFromClaims, type TokenVerifier } from "./principal.ts";
 import type { ProbeReport } from "./probe.ts";
 import { createServices, localBucket } from "./services.ts";
+import { cacheVerifiedTokens } from "./token-cache.ts";
 
 export interface AppDeps {
   readonly config: BitstoreConfig;
@@ -26,6 +27,7 @@ export interface AppDeps {
 /** DataHub bitstore's HTTP surface under `/{SERVICE_NAME}`, plus the local-disk S3 stand-in. */
 export function createApp(deps: AppDeps) {
   const { config } = deps;
+  const verifier = cacheVerifiedTokens(deps.verifier, deps.now ? { now: deps.now } : {});
   const services = createServices({ config, driver: deps.driver, ...(deps.now ? { now: deps.now } : {}) });
   const app = createHttpApp<HttpEnv>({
     logger: deps.logger,
@@ -65,7 +67,7 @@ export function createApp(deps: AppDeps) {
         details: { reason: "missing" },
       });
     }
-    const claims = await deps.verifier.verify(found.token);
+    const claims = await verifier.verify(found.token);
     return principalFromClaims(claims, config.serviceName);
   }
 

@@ -1,7 +1,7 @@
 import { isWharfError, WharfError } from "@wharf/errors";
 import { type ListedObject, listAllObjects, type StorageDriver } from "@wharf/storage-driver";
 import type { AuthorizeRequest, DeclaredFile } from "./authorize-request.ts";
-import { buildUploadForm, type FormTarget, type UploadQuery } from "./forms.ts";
+import { createFormBuilder, type FormTarget, type UploadQuery } from "./forms.ts";
 import type { KeyPattern } from "./key-pattern.ts";
 import { md5Hex } from "./key-pattern.ts";
 import type { Multipart } from "./multipart.ts";
@@ -127,7 +127,7 @@ export function createAuthorizer(options: AuthorizerOptions) {
       }
       const existing = await stored(keys);
       const acl = request.private ? ("private" as const) : ("public-read" as const);
-      const at = now();
+      const form = createFormBuilder(options.forms, { expiresIn: options.expiresIn, now: now() });
       const filedata: Record<string, FileAuthorization> = {};
       for (const [i, file] of request.files.entries()) {
         const key = keys[i] as string;
@@ -135,7 +135,7 @@ export function createAuthorizer(options: AuthorizerOptions) {
           "md5-hash": file.md5,
           name: file.name,
           type: file.type,
-          exists: await matches(existing.get(key), file),
+          exists: existing.has(key) && (await matches(existing.get(key), file)),
         };
         if (file.length > options.multipartThreshold) {
           const session = await options.multipart.start(request.owner, { key, ...file });
@@ -154,11 +154,7 @@ export function createAuthorizer(options: AuthorizerOptions) {
         const redirect = options.redirectFor?.({ key, md5: file.md5, length: file.length });
         filedata[file.path] = {
           ...base,
-          ...buildUploadForm(
-            options.forms,
-            { key, length: file.length, md5: file.md5, type: file.type, acl },
-            { expiresIn: options.expiresIn, now: at, ...(redirect ? { redirect } : {}) },
-          ),
+          ...form({ key, length: file.length, md5: file.md5, type: file.type, acl }, redirect),
         };
       }
       return { filedata };

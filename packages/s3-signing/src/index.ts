@@ -3,8 +3,11 @@ export type { BucketLocation, ObjectLocation } from "./endpoint.ts";
 export { type S3ErrorCode, s3Status } from "./errors.ts";
 export type { HeaderSource } from "./headers.ts";
 export {
+  createPostSigner,
   createPresignedPost,
+  type PostFormInput,
   type PostPolicyCondition,
+  type PostSignerInput,
   type PresignedPost,
   type PresignedPostInput,
 } from "./presign-post.ts";

@@ -1,0 +1,34 @@
+import type { TokenVerifier } from "./principal.ts";
+
+export interface TokenCacheOptions {
+  /** How long a verified token is trusted without checking its signature again; default 60 s. */
+  readonly ttlMs?: number;
+  /** Tokens kept at most; the oldest goes first. Default 1000. */
+  readonly maxEntries?: number;
+  readonly now?: () => Date;
+}
+
+/**
+ * Remembers tokens whose signature and claims already verified, until the earlier of their `exp`
+ * and `ttlMs`: DataHub's client sends the same token for `/authorize` and every `/presign`, and the
+ * RSA check was the largest fixed cost of a request. A token that failed is never remembered.
+ */
+export function cacheVerifiedTokens(verifier: TokenVerifier, options: TokenCacheOptions = {}): TokenVerifier {
+  const ttlMs = options.ttlMs ?? 60_000;
+  const maxEntries = options.maxEntries ?? 1000;
+  const now = options.now ?? (() => new Date());
+  const verified = new Map<string, { claims: Readonly<Record<string, unknown>>; until: number }>();
+  return {
+    async verify(token) {
+      const at = now().getTime();
+      const hit = verified.get(token);
+      if (hit !== undefined && at < hit.until) return hit.claims;
+      verified.delete(token);
+      const claims = await verifier.verify(token);
+      const exp = typeof claims.exp === "number" ? claims.exp * 1000 : Number.POSITIVE_INFINITY;
+      if (verified.size >= maxEntries) verified.delete(verified.keys().next().value as string);
+      verified.set(token, { claims, until: Math.min(exp, at + ttlMs) });
+      return claims;
+    },
+  };
+}

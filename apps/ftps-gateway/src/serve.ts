@@ -4,9 +4,9 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { type Algorithm, createVerifier } from "@wharf/auth-jwt";
 import { createLogger, loadConfigOrExit, onShutdown } from "@wharf/http-kit";
-import { openStorage } from "@wharf/storage-driver";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
+import { openGatewayStorage } from "./storage.ts";
 import { loadTlsMaterial } from "./tls.ts";
 
 const config = loadConfigOrExit(() => loadConfig(process.env), "ftps-gateway");
@@ -17,11 +17,7 @@ const legacy = { certFile: join(homedir(), "ssl.crt"), keyFile: join(homedir(), 
 const tlsFiles =
   config.tls.certFile || !existsSync(legacy.certFile) || !existsSync(legacy.keyFile) ? config.tls : legacy;
 const tls = await loadTlsMaterial(tlsFiles);
-if (!config.verifyCerts)
-  logger.warn("AWS_S3_BUCKET__VERIFY_CERTS=false is ignored: S3 certificates are verified");
-
-// No FTP verb shows an etag, so fs writes need not hash the bytes (etag=md5 in the URL still wins).
-const driver = await openStorage(config.storageUrl, { fsEtag: "version" });
+const { driver, folderTime } = await openGatewayStorage(config, logger);
 const verifier = config.jwt
   ? createVerifier({
       algorithms: config.jwt.algorithms as Algorithm[],
@@ -33,7 +29,7 @@ const verifier = config.jwt
     })
   : undefined;
 
-const app = createApp({ config, driver, tls, logger, verifier });
+const app = createApp({ config, driver, tls, logger, verifier, ...(folderTime ? { folderTime } : {}) });
 const listening = await app.listen();
 logger.info({ ...listening, storage: driver.name, tlsGenerated: tls.generated }, "listening");
 

@@ -7,6 +7,7 @@ import { tempDir } from "@wharf/test-kit";
 import { createApp } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { loadTlsMaterial, type TlsMaterial } from "../src/tls.ts";
+import type { FolderTime } from "../src/vfs.ts";
 
 let material: Promise<TlsMaterial> | undefined;
 
@@ -32,6 +33,7 @@ export async function startGateway(options: {
   env?: Record<string, string>;
   verifier?: Verifier;
   now?: () => Date;
+  folderTime?: FolderTime;
 }): Promise<Gateway> {
   const dir = await tempDir("ftps-gw-");
   const tls = await testTls();
@@ -61,6 +63,7 @@ export async function startGateway(options: {
       : silentLogger(),
     verifier: options.verifier,
     now: options.now,
+    ...(options.folderTime ? { folderTime: options.folderTime } : {}),
     eofGraceMs: 30,
   });
   const listening = await app.listen();

@@ -2,13 +2,15 @@ import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WharfError } from "@wharf/errors";
 import type { FsEtagMode, FsPresignOptions } from "./drivers/fs.ts";
-import type { S3Credentials } from "./drivers/s3.ts";
+import type { S3Credentials, S3TlsOptions } from "./drivers/s3.ts";
 import type { StorageDriver } from "./types.ts";
 import { withKeyValidation } from "./with-key-validation.ts";
 
 export interface OpenStorageOptions {
   /** s3: static credentials; without them the standard AWS chain (env, profile, ECS/IMDS) is used. */
   readonly credentials?: S3Credentials;
+  /** s3 over https: trusted CAs, or no certificate check (see `S3DriverOptions.tls`). */
+  readonly tls?: S3TlsOptions;
   /** file: sign URLs that point at the app itself (see `handlePresignedRequest`). */
   readonly presign?: FsPresignOptions;
   /** Base for relative paths; defaults to `process.cwd()`. */
@@ -170,6 +172,7 @@ export async function openStorage(url: string, options: OpenStorageOptions = {})
         createS3Driver({
           ...s3,
           ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+          ...(options.tls === undefined ? {} : { tls: options.tls }),
         }),
       );
     }

@@ -55,6 +55,12 @@ export interface S3Credentials {
   readonly sessionToken?: string;
 }
 
+/** How an https endpoint's certificate is checked. */
+export interface S3TlsOptions {
+  readonly ca?: string | Buffer;
+  readonly rejectUnauthorized?: boolean;
+}
+
 export interface S3DriverOptions {
   readonly bucket: string;
   /** Key prefix inside the bucket, ending with `/` (or empty). */
@@ -65,6 +71,11 @@ export interface S3DriverOptions {
   readonly forcePathStyle?: boolean;
   /** Static credentials; default: the standard AWS chain (env, profile, ECS/IMDS). */
   readonly credentials?: S3Credentials;
+  /**
+   * https endpoints: `ca` (PEM) replaces the trusted certificate authorities (as boto3's `verify`
+   * path and `AWS_CA_BUNDLE` do); `rejectUnauthorized: false` checks no certificate at all.
+   */
+  readonly tls?: S3TlsOptions;
   /** A ready client (not destroyed by `close`); the connection options above are then ignored. */
   readonly client?: S3Client;
   /** Multipart part size in bytes (default 8 MiB, at least 5 MiB). Memory per upload ≈ partSize × queueSize. */
@@ -194,6 +205,8 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+      // Agent options: the handler adds its defaults (keep-alive, maxSockets) and destroys it on close.
+      ...(options.tls === undefined ? {} : { requestHandler: { httpsAgent: { ...options.tls } } }),
     });
   const full = (key: string) => prefix + key;
   const holdClaim = createClaims({

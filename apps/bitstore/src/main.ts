@@ -1,9 +1,10 @@
 import { createIssuer, createVerifier } from "@wharf/auth-jwt";
 import { createLogger, createMetrics, loadConfigOrExit, onShutdown, serveHttp } from "@wharf/http-kit";
-import { openStorage } from "@wharf/storage-driver";
+import { openStorage, parseStorageUrl } from "@wharf/storage-driver";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { devKeyPair } from "./dev-key.ts";
+import { localCredentials } from "./local-credentials.ts";
 import { type ProbeReport, probeStore } from "./probe.ts";
 import { createServices } from "./services.ts";
 
@@ -11,6 +12,16 @@ const env: Record<string, string | undefined> = { ...process.env };
 const dev = env.WHARF_DEV === "1";
 const devKey = dev && !env.DATAHUB_PUBLIC_KEY && env.DEV_KEY_FILE ? devKeyPair(env.DEV_KEY_FILE) : undefined;
 if (devKey) env.DATAHUB_PUBLIC_KEY = devKey.publicKey;
+
+// Local-disk mode is both signer and verifier of its forms: it needs no key from anyone.
+const localUrl = localStorageUrl(env.STORAGE_URL);
+if (localUrl && !env.STORAGE_ACCESS_KEY_ID?.trim() && !env.STORAGE_SECRET_ACCESS_KEY?.trim()) {
+  const store = await openStorage(localUrl);
+  const credentials = await localCredentials(store, env.STATE_PREFIX?.trim() || "_bitstore/");
+  await store.close();
+  env.STORAGE_ACCESS_KEY_ID = credentials.accessKeyId;
+  env.STORAGE_SECRET_ACCESS_KEY = credentials.secretAccessKey;
+}
 
 const config = loadConfigOrExit(() => loadConfig(env), "bitstore");
 const logger = createLogger({ name: "bitstore", level: config.logLevel });
@@ -85,3 +96,13 @@ if (devKey) {
 }
 
 onShutdown(logger, [() => server.close(), () => driver.close()]);
+
+/** `STORAGE_URL` when it names a local folder (local-disk mode), else `undefined`. */
+function localStorageUrl(url: string | undefined): string | undefined {
+  if (!url?.trim()) return undefined;
+  try {
+    return parseStorageUrl(url.trim()).kind === "s3" ? undefined : url.trim();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,46 +1,30 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { promisify } from "node:util";
-import { buildOciLayout, ldapEnv, ldapFixture, skopeoCopy, startRegistry, tempDir } from "@wharf/test-kit";
+import {
+  buildOciLayout,
+  ldapEnv,
+  ldapFixture,
+  skopeoCopy,
+  startAppProcess,
+  startRegistry,
+  tempDir,
+} from "@wharf/test-kit";
 import { describe, expect, it } from "vitest";
 import { defaultConfigText } from "../src/config.ts";
 import { blobsOfImages, total } from "./fixture.ts";
 
 const main = new URL("../src/main.ts", import.meta.url).pathname;
 
-interface Server extends AsyncDisposable {
-  url: string;
-  process: ChildProcess;
-}
-
 /** Starts `node src/main.ts -c <ini>` and resolves with its URL from the "listening" log line. */
-async function startServer(ini: string, env: Record<string, string> = {}): Promise<Server> {
-  const child = spawn(process.execPath, [main, "-c", ini], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+const startServer = (ini: string, env: Record<string, string> = {}) =>
+  startAppProcess({
+    script: main,
+    args: ["-c", ini],
+    env,
+    ready: (record) => (record.msg === "listening" && record.url ? (record.url as string) : undefined),
   });
-  const stderr: string[] = [];
-  child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      const record = JSON.parse(line) as { msg?: string; url?: string };
-      if (record.msg === "listening" && record.url) resolve(record.url);
-    });
-    child.once("exit", (code) => reject(new Error(`server exited ${code}: ${stderr.join("")}`)));
-  });
-  return {
-    url,
-    process: child,
-    async [Symbol.asyncDispose]() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
-}
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
   for (let i = 0; i < 200; i++) {

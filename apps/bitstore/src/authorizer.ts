@@ -152,9 +152,14 @@ export function createAuthorizer(options: AuthorizerOptions) {
           continue;
         }
         const redirect = options.redirectFor?.({ key, md5: file.md5, length: file.length });
+        const signed = form({ key, length: file.length, md5: file.md5, type: file.type, acl }, redirect);
         filedata[file.path] = {
-          ...base,
-          ...form({ key, length: file.length, md5: file.md5, type: file.type, acl }, redirect),
+          "md5-hash": base["md5-hash"],
+          name: base.name,
+          type: base.type,
+          exists: base.exists,
+          upload_url: signed.upload_url,
+          upload_query: signed.upload_query,
         };
       }
       return { filedata };

@@ -34,7 +34,7 @@ export function createFormBuilder(
   target: FormTarget,
   options: { expiresIn: number; now?: Date },
 ): (file: FormFile, redirect?: string) => { upload_url: string; upload_query: UploadQuery } {
-  const sign = createPostSigner({
+  const signer = createPostSigner({
     url: target.url,
     bucket: target.bucket,
     expiresIn: options.expiresIn,
@@ -42,6 +42,9 @@ export function createFormBuilder(
     region: target.region,
     ...(options.now ? { now: options.now } : {}),
   });
+  const algorithm = signer.fields["X-Amz-Algorithm"] as string;
+  const credential = signer.fields["X-Amz-Credential"] as string;
+  const date = signer.fields["X-Amz-Date"] as string;
   return (file, redirect) => {
     const fields: Record<string, string> = {
       acl: file.acl,
@@ -49,25 +52,24 @@ export function createFormBuilder(
       "Content-Type": file.type,
     };
     if (redirect !== undefined) fields.success_action_redirect = redirect;
-    const post = sign({
+    const signed = signer.policy({
       key: `${target.keyPrefix}${file.key}`,
       fields,
       conditions: [["content-length-range", file.length, file.length]],
     });
-    const f = post.fields;
     const query: UploadQuery = {
       "Content-MD5": file.md5,
       "Content-Type": file.type,
       acl: file.acl,
-      key: f.key as string,
-      policy: f.Policy as string,
-      "x-amz-algorithm": f["X-Amz-Algorithm"] as string,
-      "x-amz-credential": f["X-Amz-Credential"] as string,
-      "x-amz-date": f["X-Amz-Date"] as string,
-      "x-amz-signature": f["X-Amz-Signature"] as string,
+      key: signed.key,
+      policy: signed.policy,
+      "x-amz-algorithm": algorithm,
+      "x-amz-credential": credential,
+      "x-amz-date": date,
+      "x-amz-signature": signed.signature,
     };
     if (redirect !== undefined) query.success_action_redirect = redirect;
-    return { upload_url: post.url, upload_query: query };
+    return { upload_url: signer.url, upload_query: query };
   };
 }
 

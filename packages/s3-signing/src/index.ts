@@ -7,9 +7,11 @@ export {
   createPresignedPost,
   type PostFormInput,
   type PostPolicyCondition,
+  type PostSigner,
   type PostSignerInput,
   type PresignedPost,
   type PresignedPostInput,
+  type SignedPolicy,
 } from "./presign-post.ts";
 export {
   type AsyncPresigner,

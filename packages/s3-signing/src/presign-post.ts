@@ -68,10 +68,10 @@ export function createPresignedPost(input: PresignedPostInput): PresignedPost | 
   const { credentials } = input;
   if (typeof credentials === "function") {
     return cacheCredentials(credentials)().then((resolved) =>
-      createPostSigner({ ...input, credentials: resolved })(input),
+      createPostSigner({ ...input, credentials: resolved }).sign(input),
     );
   }
-  return createPostSigner({ ...input, credentials: checkCredentials(credentials) })(input);
+  return createPostSigner({ ...input, credentials: checkCredentials(credentials) }).sign(input);
 }
 
 /** What the forms of one {@link createPostSigner} share: bucket, signer, clock and lifetime. */
@@ -89,10 +89,10 @@ export type PostFormInput = Pick<PresignedPostInput, "key" | "keyPrefix" | "cond
  * {@link createPresignedPost}'s for the same inputs.
  *
  * @example
- * const sign = createPostSigner({ bucket: "uploads", credentials, region: "us-east-1", expiresIn: 600 });
- * const forms = keys.map((key) => sign({ key, fields: { "Content-Type": "text/csv" } }));
+ * const signer = createPostSigner({ bucket: "uploads", credentials, region: "us-east-1", expiresIn: 600 });
+ * const forms = keys.map((key) => signer.sign({ key, fields: { "Content-Type": "text/csv" } }));
  */
-export function createPostSigner(input: PostSignerInput): (form: PostFormInput) => PresignedPost {
+export function createPostSigner(input: PostSignerInput): PostSigner {
   const credentials = checkCredentials(input.credentials);
   const region = checkScopeName("region", input.region);
   const expiresIn = input.expiresIn ?? 3600;
@@ -113,7 +113,7 @@ export function createPostSigner(input: PostSignerInput): (form: PostFormInput) 
   const head = `{"expiration":${JSON.stringify(formatIsoSeconds(now + expiresIn * 1000))},"conditions":[`;
   const signingKey = getSigningKey(credentials.secretAccessKey, shortDate, region, "s3");
   const url = input.url ?? resolveBucketUrl(input, region);
-  return (form) => {
+  function policy(form: PostFormInput): SignedPolicy {
     const key = postKey(form);
     // The SDK's policy: conditions, then the fields (the common ones overriding), then the key;
     // each distinct condition once, in first-seen order.
@@ -132,18 +132,46 @@ export function createPostSigner(input: PostSignerInput): (form: PostFormInput) 
     if (key.endsWith(FILENAME_PLACEHOLDER))
       add(JSON.stringify(["starts-with", "$key", key.slice(0, key.lastIndexOf(FILENAME_PLACEHOLDER))]));
     else add(exact("key", key));
-    const encodedPolicy = Buffer.from(`${head}${conditions.join(",")}]}`, "utf8").toString("base64");
-    return {
-      url,
-      fields: {
-        ...own,
-        ...common,
-        key,
-        Policy: encodedPolicy,
-        "X-Amz-Signature": signingKey.signAscii(encodedPolicy),
-      },
-    };
+    const encoded = Buffer.from(`${head}${conditions.join(",")}]}`, "utf8").toString("base64");
+    return { key, policy: encoded, signature: signingKey.signAscii(encoded) };
+  }
+  return {
+    url,
+    fields: common,
+    policy,
+    sign(form) {
+      const signed = policy(form);
+      return {
+        url,
+        fields: {
+          ...form.fields,
+          ...common,
+          key: signed.key,
+          Policy: signed.policy,
+          "X-Amz-Signature": signed.signature,
+        },
+      };
+    },
   };
+}
+
+/** One form's key, base64 policy and hex signature. */
+export interface SignedPolicy {
+  readonly key: string;
+  readonly policy: string;
+  readonly signature: string;
+}
+
+/** The forms of one bucket at one instant, from {@link createPostSigner}. */
+export interface PostSigner {
+  /** The forms' action URL. */
+  readonly url: string;
+  /** The fields every form carries: `bucket`, `X-Amz-Algorithm`, `-Credential`, `-Date` (and `-Security-Token`). */
+  readonly fields: Readonly<Record<string, string>>;
+  /** A complete form, as {@link createPresignedPost} gives it. */
+  sign(form: PostFormInput): PresignedPost;
+  /** Only what differs per form, for callers that lay out the fields themselves. */
+  policy(form: PostFormInput): SignedPolicy;
 }
 
 /** `{"name":"value"}`, as `JSON.stringify({ [name]: value })` writes it. */

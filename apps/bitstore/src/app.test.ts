@@ -238,8 +238,47 @@ describe("GET /rawstore/info", () => {
     });
   });
 
+  it("keeps the store's own port (regression: a store on :7480 was listed as :80 and :443)", async () => {
+    const onPort = buildApp({
+      driver,
+      env: { STORAGE_URL: "s3://data?endpoint=http://127.0.0.1:7480&forcePathStyle=true" },
+    });
+    const res = await onPort.request("/rawstore/info", { headers: { "Auth-Token": await token("bob") } });
+    expect(await res.json()).toEqual({
+      prefixes: ["http://127.0.0.1:7480/data/bob", "http://data:7480/bob"],
+    });
+  });
+
   it("refuses a request without a token", async () => {
     expect((await app.request("/rawstore/info")).status).toBe(401);
+  });
+});
+
+describe("metadata without name (DataHub's own client sends owner and findability only)", () => {
+  const files = { "data/a.csv": fileEntry("a,b\n") };
+
+  it("is accepted when the key pattern does not use {name}", async () => {
+    const hashed = buildApp({ driver, env: { STORAGE_PATH_PATTERN: "{owner}/{md5_hex}/{basename}" } });
+    const res = await authorize(hashed, {
+      metadata: { owner: "bob", findability: "unlisted" },
+      filedata: files,
+    });
+    expect(res.status).toBe(200);
+    const { filedata } = (await res.json()) as Authorized;
+    expect(filedata["data/a.csv"]?.upload_query.key).toBe(
+      `bob/${Buffer.from(md5("a,b\n"), "base64").toString("hex")}/a.csv`,
+    );
+  });
+
+  it("is a 400 naming the missing field, in body.error.message too, when the pattern uses {name}", async () => {
+    const res = await authorize(app, { metadata: { owner: "bob" }, filedata: files });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { code: string; error: { code: string; message: string } };
+    expect(body.code).toBe("INVALID_ARGUMENT");
+    expect(body.error).toEqual({
+      code: "INVALID_ARGUMENT",
+      message: expect.stringContaining("metadata.name"),
+    });
   });
 });
 
@@ -260,6 +299,16 @@ describe("local-disk mode uploads", () => {
       await authorize(app, request({ "a.csv": fileEntry("hello,world\n") }))
     ).json()) as Authorized;
     expect(again.filedata["a.csv"]!.exists).toBe(true);
+  });
+
+  it("stores a file part sent without a filename, as S3 does (regression: refused as no file upload)", async () => {
+    const form = await formFor("hello,world", "a.csv", "text/plain");
+    const data = new FormData();
+    for (const [name, value] of Object.entries(form.upload_query)) data.append(name, value);
+    data.append("file", "hello,world");
+    const res = await app.request(new URL(form.upload_url).pathname, { method: "POST", body: data });
+    expect(res.status).toBe(204);
+    expect((await readAll((await driver.get("bob/cities/a.csv")).body)).toString()).toBe("hello,world");
   });
 
   it("stores an empty file", async () => {

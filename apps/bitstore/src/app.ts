@@ -6,11 +6,13 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { parseAuthorizeRequest } from "./authorize-request.ts";
+import { fileKey } from "./authorizer.ts";
 import type { BitstoreConfig } from "./config.ts";
 import { mountLocalS3 } from "./local-s3.ts";
 import { type Principal, principalFromClaims, type TokenVerifier } from "./principal.ts";
 import type { ProbeReport } from "./probe.ts";
 import { createServices, localBucket } from "./services.ts";
+import { cacheVerifiedTokens } from "./token-cache.ts";
 
 export interface AppDeps {
   readonly config: BitstoreConfig;
@@ -34,10 +36,19 @@ export function jsonBodyLimit(maxFiles: number): number {
 /** DataHub bitstore's HTTP surface under `/{SERVICE_NAME}`, plus the local-disk S3 stand-in. */
 export function createApp(deps: AppDeps) {
   const { config } = deps;
+  const verifier = cacheVerifiedTokens(deps.verifier, deps.now ? { now: deps.now } : {});
   const services = createServices({ config, driver: deps.driver, ...(deps.now ? { now: deps.now } : {}) });
   const app = createHttpApp<HttpEnv>({
     logger: deps.logger,
     metrics: deps.metrics,
+    // DataHub's client (datahub-client) shows `error.message` and nothing else: the same text is nested
+    // there, next to the machine-readable top level every Wharf app answers.
+    errorBody: (error, message, requestId) => ({
+      message,
+      code: error.code,
+      request_id: requestId,
+      error: { code: error.code, message },
+    }),
     errorHeaders: (error) =>
       error.code === "UNAUTHENTICATED" ? { "WWW-Authenticate": 'Bearer realm="bitstore"' } : undefined,
   });
@@ -65,7 +76,7 @@ export function createApp(deps: AppDeps) {
         details: { reason: "missing" },
       });
     }
-    const claims = await deps.verifier.verify(found.token);
+    const claims = await verifier.verify(found.token);
     return principalFromClaims(claims, config.serviceName);
   }
 
@@ -140,13 +151,7 @@ export function createApp(deps: AppDeps) {
     }
     const verdicts: Record<string, string> = {};
     for (const file of request.files) {
-      const key = services.keyPattern.render({
-        owner: request.owner,
-        dataset: request.dataset,
-        path: file.path,
-        filename: file.name,
-        md5: file.md5,
-      });
+      const key = fileKey(services.keyPattern, request, file);
       verdicts[file.path] = await services.verifier.verify({ key, md5: file.md5, length: file.length });
     }
     return c.json({ filedata: verdicts });

@@ -1,7 +1,7 @@
 import { isWharfError, WharfError } from "@wharf/errors";
 import { type ListedObject, listAllObjects, type StorageDriver } from "@wharf/storage-driver";
 import type { AuthorizeRequest, DeclaredFile } from "./authorize-request.ts";
-import { buildUploadForm, type FormTarget, type UploadQuery } from "./forms.ts";
+import { createFormBuilder, type FormTarget, type UploadQuery } from "./forms.ts";
 import type { KeyPattern } from "./key-pattern.ts";
 import { md5Hex } from "./key-pattern.ts";
 import type { Multipart } from "./multipart.ts";
@@ -38,6 +38,17 @@ export interface AuthorizerOptions {
   readonly now?: () => Date;
 }
 
+/** The key a declared file is stored under. */
+export function fileKey(pattern: KeyPattern, request: AuthorizeRequest, file: DeclaredFile): string {
+  return pattern.render({
+    owner: request.owner,
+    ...(request.dataset === undefined ? {} : { dataset: request.dataset }),
+    path: file.path,
+    filename: file.name,
+    md5: file.md5,
+  });
+}
+
 /** Above this many files, `exists` is answered from one listing instead of one HEAD per file. */
 const listThreshold = 8;
 
@@ -50,13 +61,7 @@ export function createAuthorizer(options: AuthorizerOptions) {
   const now = options.now ?? (() => new Date());
 
   function keyFor(request: AuthorizeRequest, file: DeclaredFile): string {
-    const key = options.keyPattern.render({
-      owner: request.owner,
-      dataset: request.dataset,
-      path: file.path,
-      filename: file.name,
-      md5: file.md5,
-    });
+    const key = fileKey(options.keyPattern, request, file);
     if (key.startsWith(options.statePrefix)) {
       throw new WharfError("INVALID_ARGUMENT", `the file path ${JSON.stringify(file.path)} is not allowed`);
     }
@@ -122,7 +127,7 @@ export function createAuthorizer(options: AuthorizerOptions) {
       }
       const existing = await stored(keys);
       const acl = request.private ? ("private" as const) : ("public-read" as const);
-      const at = now();
+      const form = createFormBuilder(options.forms, { expiresIn: options.expiresIn, now: now() });
       const filedata: Record<string, FileAuthorization> = {};
       for (const [i, file] of request.files.entries()) {
         const key = keys[i] as string;
@@ -130,7 +135,7 @@ export function createAuthorizer(options: AuthorizerOptions) {
           "md5-hash": file.md5,
           name: file.name,
           type: file.type,
-          exists: await matches(existing.get(key), file),
+          exists: existing.has(key) && (await matches(existing.get(key), file)),
         };
         if (file.length > options.multipartThreshold) {
           const session = await options.multipart.start(request.owner, { key, ...file });
@@ -147,13 +152,14 @@ export function createAuthorizer(options: AuthorizerOptions) {
           continue;
         }
         const redirect = options.redirectFor?.({ key, md5: file.md5, length: file.length });
+        const signed = form({ key, length: file.length, md5: file.md5, type: file.type, acl }, redirect);
         filedata[file.path] = {
-          ...base,
-          ...buildUploadForm(
-            options.forms,
-            { key, length: file.length, md5: file.md5, type: file.type, acl },
-            { expiresIn: options.expiresIn, now: at, ...(redirect ? { redirect } : {}) },
-          ),
+          "md5-hash": base["md5-hash"],
+          name: base.name,
+          type: base.type,
+          exists: base.exists,
+          upload_url: signed.upload_url,
+          upload_query: signed.upload_query,
         };
       }
       return { filedata };

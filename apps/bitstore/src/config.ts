@@ -85,11 +85,13 @@ function crossProblems(raw: Env): string[] {
   if (!env.STORAGE_URL && !env.STORAGE_BUCKET_NAME) {
     ctx.addIssue({ path: ["STORAGE_URL"], message: "set STORAGE_URL or STORAGE_BUCKET_NAME" });
   }
+  const local = isLocal(env);
   if (!env.STORAGE_ACCESS_KEY_ID || !env.STORAGE_SECRET_ACCESS_KEY) {
     ctx.addIssue({
       path: ["STORAGE_ACCESS_KEY_ID"],
-      message:
-        "STORAGE_ACCESS_KEY_ID and STORAGE_SECRET_ACCESS_KEY are required (they sign the upload forms)",
+      message: local
+        ? "set both STORAGE_ACCESS_KEY_ID and STORAGE_SECRET_ACCESS_KEY, or neither (bitstore then keeps its own pair in the store)"
+        : "STORAGE_ACCESS_KEY_ID and STORAGE_SECRET_ACCESS_KEY are required: the S3 key pair that signs the upload forms",
     });
   }
   const algorithms = (env.JWT_ALGORITHMS as string).split(",").map((a) => a.trim());
@@ -112,16 +114,30 @@ function crossProblems(raw: Env): string[] {
       ctx.addIssue({ path: ["STORAGE_URL"], message: (error as Error).message });
     }
   }
-  if (storageUrl && !storageUrl.startsWith("s3://") && !env.PUBLIC_URL) {
+  if (local && !env.PUBLIC_URL && derivedPublicUrl(env) === undefined) {
     ctx.addIssue({
       path: ["PUBLIC_URL"],
-      message: "local-disk mode needs PUBLIC_URL, the address clients upload to",
+      message: `local-disk mode needs the address clients upload to (the forms point there): set PUBLIC_URL, e.g. PUBLIC_URL=http://127.0.0.1:${env.PORT ?? "8000"}, or listen on HOST=127.0.0.1 to use that`,
     });
   }
-  if (env.VERIFY_UPLOADS === "redirect" && !env.PUBLIC_URL) {
+  if (env.VERIFY_UPLOADS === "redirect" && !env.PUBLIC_URL && derivedPublicUrl(env) === undefined) {
     ctx.addIssue({ path: ["PUBLIC_URL"], message: "VERIFY_UPLOADS=redirect needs PUBLIC_URL" });
   }
   return problems;
+}
+
+function isLocal(env: Record<string, string | undefined>): boolean {
+  return env.STORAGE_URL !== undefined && !env.STORAGE_URL.startsWith("s3://");
+}
+
+/** Local-disk mode on a loopback address: clients can only be on this machine, at that address. */
+function derivedPublicUrl(env: Record<string, string | undefined>): string | undefined {
+  const host = env.HOST;
+  const port = env.PORT ?? "8000";
+  if (port === "0" || !isLocal(env)) return undefined;
+  if (host === "127.0.0.1" || host === "localhost") return `http://${host}:${port}`;
+  if (host === "::1") return `http://[::1]:${port}`;
+  return undefined;
 }
 
 function trimmed(raw: Env): Record<string, string | undefined> {
@@ -210,7 +226,7 @@ export function loadConfig(env: Env): BitstoreConfig {
       secretAccessKey: e.STORAGE_SECRET_ACCESS_KEY as string,
     },
     keyPattern: e.STORAGE_PATH_PATTERN,
-    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ""),
+    publicUrl: (e.PUBLIC_URL ?? derivedPublicUrl(trimmed(env)))?.replace(/\/+$/, ""),
     uploadExpiresIn: e.ACCESS_KEY_EXPIRES_IN,
     downloadExpiresIn: e.DOWNLOAD_EXPIRES_IN,
     maxFilesPerRequest: e.MAX_FILES_PER_REQUEST,

@@ -1,4 +1,4 @@
-import { createPresignedPost, type PostPolicyCondition } from "@wharf/s3-signing";
+import { createPostSigner } from "@wharf/s3-signing";
 
 /** Where POST forms go and who signs them. */
 export interface FormTarget {
@@ -25,45 +25,59 @@ export interface FormFile {
 export type UploadQuery = Record<string, string>;
 
 /**
- * A presigned POST form binding the exact key, `content-length-range` equal to the declared length,
- * `Content-MD5`, `Content-Type` and `acl`. `redirect`, when given, becomes a signed
- * `success_action_redirect` so the client lands on bitstore's verification after the upload.
+ * Signs the POST forms of one request: each binds the exact key, `content-length-range` equal to
+ * the declared length, `Content-MD5`, `Content-Type` and `acl`. The date, scope and signing key are
+ * worked out once for all of them. `redirect`, when given, becomes a signed `success_action_redirect`
+ * so the client lands on bitstore's verification after the upload.
  */
-export function buildUploadForm(
+export function createFormBuilder(
   target: FormTarget,
-  file: FormFile,
-  options: { expiresIn: number; now?: Date; redirect?: string },
-): { upload_url: string; upload_query: UploadQuery } {
-  const fields: Record<string, string> = {
-    acl: file.acl,
-    "Content-MD5": file.md5,
-    "Content-Type": file.type,
-  };
-  if (options.redirect !== undefined) fields.success_action_redirect = options.redirect;
-  const conditions: PostPolicyCondition[] = [["content-length-range", file.length, file.length]];
-  const post = createPresignedPost({
+  options: { expiresIn: number; now?: Date },
+): (file: FormFile, redirect?: string) => { upload_url: string; upload_query: UploadQuery } {
+  const signer = createPostSigner({
     url: target.url,
     bucket: target.bucket,
-    key: `${target.keyPrefix}${file.key}`,
-    fields,
-    conditions,
     expiresIn: options.expiresIn,
     credentials: target.credentials,
     region: target.region,
     ...(options.now ? { now: options.now } : {}),
   });
-  const f = post.fields;
-  const query: UploadQuery = {
-    "Content-MD5": file.md5,
-    "Content-Type": file.type,
-    acl: file.acl,
-    key: f.key as string,
-    policy: f.Policy as string,
-    "x-amz-algorithm": f["X-Amz-Algorithm"] as string,
-    "x-amz-credential": f["X-Amz-Credential"] as string,
-    "x-amz-date": f["X-Amz-Date"] as string,
-    "x-amz-signature": f["X-Amz-Signature"] as string,
+  const algorithm = signer.fields["X-Amz-Algorithm"] as string;
+  const credential = signer.fields["X-Amz-Credential"] as string;
+  const date = signer.fields["X-Amz-Date"] as string;
+  return (file, redirect) => {
+    const fields: Record<string, string> = {
+      acl: file.acl,
+      "Content-MD5": file.md5,
+      "Content-Type": file.type,
+    };
+    if (redirect !== undefined) fields.success_action_redirect = redirect;
+    const signed = signer.policy({
+      key: `${target.keyPrefix}${file.key}`,
+      fields,
+      conditions: [["content-length-range", file.length, file.length]],
+    });
+    const query: UploadQuery = {
+      "Content-MD5": file.md5,
+      "Content-Type": file.type,
+      acl: file.acl,
+      key: signed.key,
+      policy: signed.policy,
+      "x-amz-algorithm": algorithm,
+      "x-amz-credential": credential,
+      "x-amz-date": date,
+      "x-amz-signature": signed.signature,
+    };
+    if (redirect !== undefined) query.success_action_redirect = redirect;
+    return { upload_url: signer.url, upload_query: query };
   };
-  if (options.redirect !== undefined) query.success_action_redirect = options.redirect;
-  return { upload_url: post.url, upload_query: query };
+}
+
+/** One form: {@link createFormBuilder} for a single file. */
+export function buildUploadForm(
+  target: FormTarget,
+  file: FormFile,
+  options: { expiresIn: number; now?: Date; redirect?: string },
+): { upload_url: string; upload_query: UploadQuery } {
+  return createFormBuilder(target, options)(file, options.redirect);
 }

@@ -5,8 +5,8 @@ import { WharfError } from "@wharf/errors";
 /** What a key pattern can refer to. */
 export interface KeyVariables {
   readonly owner: string;
-  /** `metadata.name` of the request (the dataset). */
-  readonly dataset: string;
+  /** `metadata.name` of the request (the dataset); DataHub's own client sends none. */
+  readonly dataset?: string;
   /** The relative path the file was listed under in `filedata`. */
   readonly path: string;
   /** The file entry's `name`. */
@@ -37,6 +37,8 @@ export interface KeyPattern {
   render(vars: KeyVariables): string;
   /** The fixed prefix every key of this owner starts with (`bob/` for `{owner}/…`), or `""`. */
   ownerPrefix(owner: string): string;
+  /** True when the pattern refers to the dataset (`{name}` or `{dataset}`). */
+  readonly needsDataset: boolean;
 }
 
 const variablePattern = /\{([^{}]*)\}/g;
@@ -65,14 +67,27 @@ export function compileKeyPattern(source: string): KeyPattern {
     throw new WharfError("INVALID_ARGUMENT", "the key pattern must contain {owner}");
   }
 
+  const needsDataset = pieces.some(
+    (p) => "variable" in p && (p.variable === "name" || p.variable === "dataset"),
+  );
   return {
     source,
+    needsDataset,
     render(vars) {
       checkSegment("owner", vars.owner);
-      checkSegment("dataset", vars.dataset);
+      if (needsDataset) {
+        if (vars.dataset === undefined) {
+          throw new WharfError(
+            "INVALID_ARGUMENT",
+            `metadata.name is required: this bitstore's key pattern ${source} uses the dataset name`,
+            { details: { problems: ["metadata.name: required by STORAGE_PATH_PATTERN"] } },
+          );
+        }
+        checkSegment("dataset", vars.dataset);
+      }
       checkRelativePath(vars.path);
-      const values = valuesFor(vars);
-      const key = pieces.map((p) => ("literal" in p ? p.literal : values[p.variable])).join("");
+      let key = "";
+      for (const p of pieces) key += "literal" in p ? p.literal : variableValue(p.variable, vars);
       const prefix = ownerPrefixOf(pieces, vars.owner);
       if (!isCleanKey(key) || !key.startsWith(prefix)) {
         throw new WharfError("INVALID_ARGUMENT", `the file path ${JSON.stringify(vars.path)} is not allowed`);
@@ -83,21 +98,34 @@ export function compileKeyPattern(source: string): KeyPattern {
   };
 }
 
-function valuesFor(vars: KeyVariables): Record<PatternVariable, string> {
-  const base = posix.basename(vars.path);
-  const dot = base.lastIndexOf(".");
-  return {
-    owner: vars.owner,
-    name: vars.dataset,
-    dataset: vars.dataset,
-    path: vars.path,
-    filename: vars.filename,
-    basename: base,
-    dirname: posix.dirname(vars.path) === "." ? "" : posix.dirname(vars.path),
-    extension: dot > 0 ? base.slice(dot + 1) : "",
-    md5: vars.md5,
-    md5_hex: md5Hex(vars.md5),
-  };
+/** One variable's value, worked out only for the variables the pattern uses. */
+function variableValue(variable: PatternVariable, vars: KeyVariables): string {
+  switch (variable) {
+    case "owner":
+      return vars.owner;
+    case "name":
+    case "dataset":
+      return vars.dataset ?? "";
+    case "path":
+      return vars.path;
+    case "filename":
+      return vars.filename;
+    case "basename":
+      return posix.basename(vars.path);
+    case "dirname": {
+      const dir = posix.dirname(vars.path);
+      return dir === "." ? "" : dir;
+    }
+    case "extension": {
+      const base = posix.basename(vars.path);
+      const dot = base.lastIndexOf(".");
+      return dot > 0 ? base.slice(dot + 1) : "";
+    }
+    case "md5":
+      return vars.md5;
+    case "md5_hex":
+      return md5Hex(vars.md5);
+  }
 }
 
 /** Literal text and `{owner}` up to the first other variable, cut back to the last `/`. */
@@ -125,9 +153,11 @@ function checkRelativePath(path: string): void {
 
 /** No empty, `.` or `..` segment, no leading or trailing `/`, no backslash or control character. */
 function isCleanKey(key: string): boolean {
-  if (key === "" || /[\\\0-\x1f\x7f]/.test(key) || Buffer.byteLength(key) > 1024) return false;
-  return key.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
+  return key.length <= 1024 && !uncleanKey.test(key) && Buffer.byteLength(key) <= 1024;
 }
+
+/** An empty, `.` or `..` segment (which includes an empty key), a backslash or a control character. */
+const uncleanKey = /(?:^|\/)\.{0,2}(?:\/|$)|[\\\0-\x1f\x7f]/;
 
 /** Hex of a base64 MD5 (`""` when it is not one). */
 export function md5Hex(base64: string): string {

@@ -1,10 +1,10 @@
 import { pipeline, Readable } from "node:stream";
+import { Busboy, type BusboyInstance } from "@fastify/busboy";
 import type { WharfError } from "@wharf/errors";
 import type { HttpEnv } from "@wharf/http-kit";
 import { toWharfError } from "@wharf/http-kit";
 import { escapeKeyPath, verifyPostPolicy, verifyPresignedUrl } from "@wharf/s3-signing";
 import type { StorageDriver } from "@wharf/storage-driver";
-import Busboy from "busboy";
 import type { Context, Hono } from "hono";
 import { stream } from "hono/streaming";
 import { BodyCheck, s3Failure } from "./body-check.ts";
@@ -120,11 +120,14 @@ export function mountLocalS3(app: Hono<HttpEnv>, options: LocalS3Options): void 
     const source = Readable.fromWeb(c.req.raw.body as never);
     const stored = await new Promise<{ key: string; etag: string; redirect?: string; status?: string }>(
       (resolve, reject) => {
-        let busboy: Busboy.Busboy;
+        let busboy: BusboyInstance;
         try {
           busboy = Busboy({
             headers: { "content-type": contentType },
             limits: { files: 1, fields: 100, fieldSize: 64 * 1024, parts: 101 },
+            // As S3: the part named `file` is the upload, with or without a filename (DataHub's
+            // client posts datapackage.json without one); every other part is a form field.
+            isPartAFile: (name) => name === "file",
           });
         } catch (cause) {
           reject(
@@ -142,14 +145,14 @@ export function mountLocalS3(app: Hono<HttpEnv>, options: LocalS3Options): void 
         busboy.on("field", (name, value) => {
           if (!sawFile) fields[name] = value;
         });
-        busboy.on("file", (_name, file, info) => {
+        busboy.on("file", (_name, file, filename) => {
           sawFile = true;
           let verified: ReturnType<typeof verifyPostPolicy>;
           try {
             verified = verifyPostPolicy({
               bucket: options.bucket,
               fields,
-              filename: info.filename ?? "",
+              filename: filename ?? "",
               now: now(),
               getSecret,
               region: options.region,
@@ -192,7 +195,7 @@ export function mountLocalS3(app: Hono<HttpEnv>, options: LocalS3Options): void 
             ),
           ),
         );
-        busboy.on("close", () => {
+        busboy.on("finish", () => {
           if (!sawFile)
             reject(
               s3Failure(

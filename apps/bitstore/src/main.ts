@@ -9,10 +9,11 @@ import {
   serveHttp,
   startStep,
 } from "@wharf/http-kit";
-import { abortStaleUploads, openStorage } from "@wharf/storage-driver";
+import { abortStaleUploads, openStorage, parseStorageUrl } from "@wharf/storage-driver";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { devKeyPair } from "./dev-key.ts";
+import { localCredentials } from "./local-credentials.ts";
 import { type ProbeReport, probeStore } from "./probe.ts";
 import { createServices } from "./services.ts";
 
@@ -26,6 +27,16 @@ const devKey = devKeyFile
     )
   : undefined;
 if (devKey) env.DATAHUB_PUBLIC_KEY = devKey.publicKey;
+
+// Local-disk mode is both signer and verifier of its forms: it needs no key from anyone.
+const localUrl = localStorageUrl(env.STORAGE_URL);
+if (localUrl && !env.STORAGE_ACCESS_KEY_ID?.trim() && !env.STORAGE_SECRET_ACCESS_KEY?.trim()) {
+  const store = await openStorage(localUrl);
+  const credentials = await localCredentials(store, env.STATE_PREFIX?.trim() || "_bitstore/");
+  await store.close();
+  env.STORAGE_ACCESS_KEY_ID = credentials.accessKeyId;
+  env.STORAGE_SECRET_ACCESS_KEY = credentials.secretAccessKey;
+}
 
 const config = loadConfigOrExit(() => loadConfig(env), "bitstore");
 const logger = createLogger({ name: "bitstore", level: config.logLevel });
@@ -111,4 +122,14 @@ if (devKey) {
       "",
     ].join("\n"),
   );
+}
+
+/** `STORAGE_URL` when it names a local folder (local-disk mode), else `undefined`. */
+function localStorageUrl(url: string | undefined): string | undefined {
+  if (!url?.trim()) return undefined;
+  try {
+    return parseStorageUrl(url.trim()).kind === "s3" ? undefined : url.trim();
+  } catch {
+    return undefined;
+  }
 }

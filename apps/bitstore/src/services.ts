@@ -111,25 +111,32 @@ export function createServices(options: { config: BitstoreConfig; driver: Storag
     }
   }
 
-  /** `/info`: the fork's eight URLs (http/https, with and without port, store host and bucket host). */
+  /**
+   * `/info`: the fork's eight URLs (http/https, with and without port, store host and bucket host)
+   * for a store on the default ports; a store on its own port is reached there only, in its own
+   * scheme, so it gets the two URLs with that port (the fork wrote `:80` whatever the port was).
+   */
   function prefixes(userid: string): string[] {
     const own = keyPattern.ownerPrefix(userid).replace(/\/$/, "") || userid;
     const bucketUrl = new URL(forms.url);
-    const host = bucketUrl.hostname;
     const path = `${bucketUrl.pathname.replace(/^\/|\/$/g, "")}`;
     const keyPath = `${forms.keyPrefix}${own}`;
+    const places = [
+      [bucketUrl.hostname, path],
+      [forms.bucket, ""],
+    ] as const;
+    const url = (scheme: string, host: string, port: string, p: string) =>
+      `${scheme}://${host}${port}/${p === "" ? keyPath : `${p}/${keyPath}`}`;
+    if (bucketUrl.port !== "") {
+      const scheme = bucketUrl.protocol.slice(0, -1);
+      return places.map(([h, p]) => url(scheme, h, `:${bucketUrl.port}`, p));
+    }
     const urls: string[] = [];
     for (const [scheme, port] of [
-      ["http", "80"],
-      ["https", "443"],
+      ["http", ":80"],
+      ["https", ":443"],
     ] as const) {
-      for (const [h, p] of [
-        [host, path],
-        [forms.bucket, ""],
-      ] as const) {
-        const tail = p === "" ? keyPath : `${p}/${keyPath}`;
-        urls.push(`${scheme}://${h}:${port}/${tail}`, `${scheme}://${h}/${tail}`);
-      }
+      for (const [h, p] of places) urls.push(url(scheme, h, port, p), url(scheme, h, "", p));
     }
     return urls;
   }

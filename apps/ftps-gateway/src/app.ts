@@ -12,6 +12,7 @@ import { createPartPool } from "./part-pool.ts";
 import { createAbortRetrier } from "./part-upload.ts";
 import { type ServerContext, type SessionHandle, startSession } from "./session.ts";
 import { createTlsUpgrader, type TlsMaterial } from "./tls.ts";
+import type { FolderTime } from "./vfs.ts";
 
 export interface AppDeps {
   readonly config: Config;
@@ -20,6 +21,8 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly verifier?: Verifier;
   readonly now?: () => Date;
+  /** A folder's own time where the store keeps one (see `openGatewayStorage`). */
+  readonly folderTime?: FolderTime;
   /** Wait after a data connection's EOF before a STOR commits (default 50 ms). */
   readonly eofGraceMs?: number;
   /** Delays between attempts to abort a failed multipart upload (default `abortRetryDelaysMs`). */
@@ -80,6 +83,7 @@ export function createApp(deps: AppDeps) {
       activeMode: config.activeMode,
       dirSuffix: effectiveDirSuffix(config.dirSuffix, deps.driver),
       rmdRecursive: config.rmdRecursive,
+      listFormat: config.listFormat,
       maxLineBytes: config.limits.maxLineBytes,
       idleTimeoutMs: config.limits.idleTimeoutMs,
       dataTimeoutMs: config.limits.dataTimeoutMs,
@@ -114,6 +118,7 @@ export function createApp(deps: AppDeps) {
     metrics,
     logger,
     now: deps.now ?? (() => new Date()),
+    ...(deps.folderTime ? { folderTime: deps.folderTime } : {}),
     ...(uploads ? { uploads } : {}),
   };
 

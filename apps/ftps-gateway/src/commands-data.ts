@@ -1,7 +1,7 @@
 import { isIPv4 } from "node:net";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { listArgument, listLine, mlsxLine } from "./listing.ts";
+import { formatListLine, listArgument, mlsxLine, nlstFolder } from "./listing.ts";
 import { resolvePath } from "./paths.ts";
 import { ftpError } from "./replies.ts";
 import type { Session } from "./session.ts";
@@ -149,11 +149,14 @@ async function listing(s: Session, argument: string, format: Format, onlyDirs: b
 
 export function list(s: Session, argument: string): Promise<void> {
   const now = s.ctx.now();
-  return listing(s, listArgument(argument), (entry) => listLine(entry, now), false);
+  const format = s.ctx.config.listFormat;
+  return listing(s, listArgument(argument), (entry) => formatListLine(format, entry, now), false);
 }
 
 export function nlst(s: Session, argument: string): Promise<void> {
-  return listing(s, listArgument(argument), (entry) => entry.name, false);
+  const path = listArgument(argument);
+  const folder = nlstFolder(path);
+  return listing(s, path, (entry) => `${folder}${entry.name}`, false);
 }
 
 export function mlsd(s: Session, argument: string): Promise<void> {

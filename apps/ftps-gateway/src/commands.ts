@@ -3,7 +3,7 @@ import type { Lockout } from "@wharf/auth-jwt";
 import type { Principal } from "./auth.ts";
 import * as data from "./commands-data.ts";
 import * as files from "./commands-files.ts";
-import { listLine } from "./listing.ts";
+import { formatListLine } from "./listing.ts";
 import { uploadInParts } from "./part-upload.ts";
 import { resolvePath } from "./paths.ts";
 import type { Session } from "./session.ts";
@@ -129,6 +129,9 @@ async function pass(s: Session, argument: string): Promise<void> {
     dirSuffix: config.dirSuffix,
     rmdRecursive: config.rmdRecursive,
     store: storeFor(s),
+    now: s.ctx.now,
+    foldersFirst: config.listFormat === "aioftps3",
+    ...(s.ctx.folderTime ? { folderTime: s.ctx.folderTime } : {}),
   });
   s.cwd = "/";
   s.log.info({ login, via: principal.via, access: principal.access }, "logged in");
@@ -174,7 +177,8 @@ async function stat(s: Session, argument: string): Promise<void> {
   }
   const now = s.ctx.now();
   const lines = ["Status of path:"];
-  for await (const entry of s.vfs!.list(resolvePath(s.cwd, argument))) lines.push(listLine(entry, now));
+  for await (const entry of s.vfs!.list(resolvePath(s.cwd, argument)))
+    lines.push(formatListLine(s.ctx.config.listFormat, entry, now));
   lines.push("End of status.");
   s.reply(213, lines);
 }

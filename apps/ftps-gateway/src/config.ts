@@ -33,6 +33,8 @@ const schema = z
     AWS_S3_BUCKET__HOST: z.string().min(1).optional(),
     AWS_S3_BUCKET__REGION: z.string().min(1).optional(),
     AWS_S3_BUCKET__VERIFY_CERTS: z.string().optional(),
+    AWS_CA_BUNDLE: z.string().min(1).optional(),
+    FTP_LIST_FORMAT: z.enum(["ls", "aioftps3"]).default("ls"),
     AWS_S3_BUCKET__DIR_SUFFIX: z
       .string()
       .regex(/^\/[^\\\0]*$/, "must start with a forward slash")
@@ -229,7 +231,10 @@ export function loadConfig(rawEnv: Record<string, string | undefined>) {
 function toConfig(c: z.output<typeof schema>, users: z.output<typeof userSchema>[], cidrs: CidrDomain[]) {
   return {
     storageUrl: storageUrl(c),
+    // aioftps3 verified only when the value was exactly `true`; its deployments said so explicitly.
     verifyCerts: c.AWS_S3_BUCKET__VERIFY_CERTS === undefined || c.AWS_S3_BUCKET__VERIFY_CERTS === "true",
+    caBundle: c.AWS_CA_BUNDLE,
+    listFormat: c.FTP_LIST_FORMAT,
     dirSuffix: c.AWS_S3_BUCKET__DIR_SUFFIX,
     host: c.FTP_LISTEN_HOST,
     commandPort: c.FTP_COMMAND_PORT,

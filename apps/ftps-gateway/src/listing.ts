@@ -1,3 +1,4 @@
+import { isGlob } from "./paths.ts";
 import type { Entry } from "./vfs.ts";
 
 const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -17,6 +18,24 @@ export function listLine(entry: Entry, now: Date): string {
       ? `${pad(m.getUTCHours())}:${pad(m.getUTCMinutes())}`
       : ` ${m.getUTCFullYear()}`;
   return `${mode} 1 none none ${entry.size} ${months[m.getUTCMonth()]} ${day} ${tail} ${entry.name}`;
+}
+
+/**
+ * aioftps3's LIST line, for scripts written against it (`FTP_LIST_FORMAT=aioftps3`): files with its
+ * type letter `p` (its mode constant was S_IFIFO), and the date always as `%b %e %H:%M` in UTC.
+ */
+export function aioftps3Line(entry: Entry): string {
+  const mode = entry.type === "dir" ? "drwxrwxrwx" : "prw-rw-rw-";
+  const m = entry.modified;
+  const day = String(m.getUTCDate()).padStart(2, " ");
+  return `${mode} 1 none none ${entry.size} ${months[m.getUTCMonth()]} ${day} ${pad(m.getUTCHours())}:${pad(m.getUTCMinutes())} ${entry.name}`;
+}
+
+export type ListFormat = "ls" | "aioftps3";
+
+/** The LIST line in the configured format. */
+export function formatListLine(format: ListFormat, entry: Entry, now: Date): string {
+  return format === "aioftps3" ? aioftps3Line(entry) : listLine(entry, now);
 }
 
 /** RFC 3659 time-val: `YYYYMMDDHHMMSS` in UTC. */
@@ -43,4 +62,10 @@ export function listArgument(argument: string): string {
 
 function pad(n: number): string {
   return String(n).padStart(2, "0");
+}
+
+/** NLST of a glob answers the paths as the client wrote them (`dir/*.csv` → `dir/a.csv`), else bare names. */
+export function nlstFolder(argument: string): string {
+  const slash = argument.lastIndexOf("/");
+  return slash >= 0 && isGlob(argument.slice(slash + 1)) ? argument.slice(0, slash + 1) : "";
 }

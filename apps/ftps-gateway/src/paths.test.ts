@@ -1,6 +1,6 @@
 import { isWharfError } from "@wharf/errors";
 import { describe, expect, it } from "vitest";
-import { dirPrefix, keyOf, parentOf, quotePath, resolvePath } from "./paths.ts";
+import { dirPrefix, globMatcher, keyOf, parentOf, quotePath, resolvePath } from "./paths.ts";
 
 describe("resolvePath", () => {
   it.each([
@@ -40,5 +40,17 @@ describe("keys", () => {
     expect(parentOf("/a/b")).toBe("/a");
     expect(parentOf("/a")).toBe("/");
     expect(quotePath('/say "hi"')).toBe('"/say ""hi"""');
+  });
+});
+
+describe("globMatcher", () => {
+  it("matches * and ? only, everything else literally", () => {
+    const csv = globMatcher("*.csv");
+    expect(["a.csv", ".csv", "x.y.csv"].every(csv)).toBe(true);
+    expect(["a.csvx", "acsv", "a.CSV"].some(csv)).toBe(false);
+    expect(globMatcher("r?(1)+.txt")("r1(1)+.txt")).toBe(true);
+    expect(globMatcher("r?(1)+.txt")("r(1)+.txt")).toBe(false);
+    expect(globMatcher("[ab]*")("a1")).toBe(false);
+    expect(globMatcher("[ab]*")("[ab]1")).toBe(true);
   });
 });

@@ -53,3 +53,17 @@ export function dirPrefix(home: string, path: string): string {
 export function quotePath(path: string): string {
   return `"${path.replaceAll('"', '""')}"`;
 }
+
+/** True when a name holds a wildcard a client may send to NLST or LIST (`*`, `?`). */
+export function isGlob(name: string): boolean {
+  return /[*?]/.test(name);
+}
+
+/** A matcher for one path segment's glob: `*` any run of characters, `?` one; nothing else special. */
+export function globMatcher(glob: string): (name: string) => boolean {
+  const source = [...glob]
+    .map((ch) => (ch === "*" ? ".*" : ch === "?" ? "." : ch.replace(/[\\^$.|+()[\]{}]/g, "\\$&")))
+    .join("");
+  const pattern = new RegExp(`^${source}$`, "su");
+  return (name) => pattern.test(name);
+}

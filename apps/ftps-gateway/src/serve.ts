@@ -14,9 +14,9 @@ import {
   StartupError,
   startStep,
 } from "@wharf/http-kit";
-import { openStorage } from "@wharf/storage-driver";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
+import { openGatewayStorage } from "./storage.ts";
 import { loadTlsMaterial } from "./tls.ts";
 
 const guard = guardProcess("ftps-gateway");
@@ -50,11 +50,7 @@ if (tls.generated && !dev)
     { sha256: new X509Certificate(tls.cert).fingerprint256 },
     "FTP_TLS_SELF_SIGNED=true: serving a self-signed certificate generated for this process; clients cannot verify it and it changes at every start",
   );
-if (!config.verifyCerts)
-  logger.warn("AWS_S3_BUCKET__VERIFY_CERTS=false is ignored: S3 certificates are verified");
-
-// No FTP verb shows an etag, so fs writes need not hash the bytes (etag=md5 in the URL still wins).
-const driver = await openStorage(config.storageUrl, { fsEtag: "version" });
+const { driver, folderTime } = await openGatewayStorage(config, logger);
 const publicKeyFile = config.jwt?.publicKeyFile;
 const publicKey = publicKeyFile
   ? await startStep("FTP_JWT_PUBLIC_KEY_FILE", "point it at a readable PEM public key", () =>
@@ -72,7 +68,7 @@ const verifier = config.jwt
     })
   : undefined;
 
-const app = createApp({ config, driver, tls, logger, verifier });
+const app = createApp({ config, driver, tls, logger, verifier, ...(folderTime ? { folderTime } : {}) });
 const listening = await app.listen().catch((error: unknown) => {
   const port = (error as { port?: number }).port;
   const setting =

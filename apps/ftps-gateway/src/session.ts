@@ -9,12 +9,13 @@ import type { Authenticator, Principal } from "./auth.ts";
 import { commands } from "./commands.ts";
 import type { PassiveListener, PassivePool } from "./data.ts";
 import { attachLineReader } from "./line-reader.ts";
+import type { ListFormat } from "./listing.ts";
 import type { FtpMetrics } from "./metrics.ts";
 import type { PartPool } from "./part-pool.ts";
 import type { AbortRetrier } from "./part-upload.ts";
 import { replyFor } from "./replies.ts";
 import type { TlsUpgrader } from "./tls.ts";
-import type { Vfs } from "./vfs.ts";
+import type { FolderTime, Vfs } from "./vfs.ts";
 
 export interface SessionConfig {
   readonly tlsRequired: boolean;
@@ -22,6 +23,8 @@ export interface SessionConfig {
   readonly activeMode: boolean;
   readonly dirSuffix: string;
   readonly rmdRecursive: boolean;
+  /** LIST lines: `ls -l` (default), or aioftps3's (folders first per page, `p` files, `%b %e %H:%M`). */
+  readonly listFormat: ListFormat;
   readonly maxLineBytes: number;
   readonly idleTimeoutMs: number;
   readonly dataTimeoutMs: number;
@@ -42,6 +45,8 @@ export interface ServerContext {
   readonly metrics: FtpMetrics;
   readonly logger: Logger;
   readonly now: () => Date;
+  /** A folder's own time where the store keeps one (local disk). */
+  readonly folderTime?: FolderTime;
   /** Multipart uploads through shared part buffers, for stores that need a length per part (S3). */
   readonly uploads?: {
     readonly pool: PartPool;

@@ -1,7 +1,7 @@
 import { PassThrough, Readable } from "node:stream";
 import { isWharfError } from "@wharf/errors";
 import { heedErrors, listAll, listAllObjects, moveObject, type StorageDriver } from "@wharf/storage-driver";
-import { baseName, dirPrefix, keyOf, parentOf } from "./paths.ts";
+import { baseName, dirPrefix, globMatcher, isGlob, keyOf, parentOf } from "./paths.ts";
 import { ftpError } from "./replies.ts";
 
 /** One entry of a directory as FTP shows it. */
@@ -22,15 +22,29 @@ export interface VfsOptions {
   readonly rmdRecursive?: boolean;
   /** Writes a whole object from a stream; default `driver.put`. */
   readonly store?: Store;
+  /**
+   * A folder's own time where the store keeps one (its directory's mtime on a local disk), by its
+   * key prefix (`a/b/`, `""` for the store root); `undefined` when there is none.
+   */
+  readonly folderTime?: FolderTime;
+  /** The time shown for a folder the store knows no time of (the listing time); default the clock. */
+  readonly now?: () => Date;
+  /** aioftps3's order: each page of up to 1000 entries lists its folders first, then its files. */
+  readonly foldersFirst?: boolean;
 }
+
+export type FolderTime = (prefix: string) => Promise<Date | undefined>;
 
 /** Stores `body` at `key` atomically (nothing visible unless it completes). */
 export type Store = (key: string, body: Readable, signal?: AbortSignal) => Promise<void>;
 
 export type Vfs = ReturnType<typeof createVfs>;
 
-const epoch = new Date(0);
 const copyConcurrency = 8;
+/** Folder times looked up ahead of the entry being sent, while a listing streams. */
+const folderTimeLookahead = 16;
+/** aioftps3's `max-keys`. */
+const pageSize = 1000;
 
 /**
  * A directory tree over a flat object store: directories are marker objects (or any key below the
@@ -47,19 +61,41 @@ export function createVfs(options: VfsOptions) {
       throw error;
     });
 
-  async function isDir(path: string): Promise<boolean> {
-    if (path === "/") return true;
+  const now = options.now ?? (() => new Date());
+
+  /** A folder's marker and first child, or `undefined` when it does not exist. */
+  async function folder(path: string) {
     const [mark, page] = await Promise.all([
       absent(driver.head(marker(path))),
       driver.list({ prefix: dirPrefix(home, path), limit: 1 }),
     ]);
-    return mark !== undefined || page.objects.length > 0 || page.prefixes.length > 0;
+    if (mark === undefined && page.objects.length === 0 && page.prefixes.length === 0) return undefined;
+    return { mark, first: page.objects[0] };
+  }
+
+  async function isDir(path: string): Promise<boolean> {
+    return path === "/" || (await folder(path)) !== undefined;
+  }
+
+  /**
+   * What the store knows of a folder's time: its own (local disk), else its marker's, else the
+   * newest child at hand, else the listing time. (aioftps3 showed 1 January 1970 for every folder.)
+   */
+  async function folderModified(
+    path: string,
+    known?: { mark?: { lastModified: Date } | undefined; first?: { lastModified: Date } | undefined },
+  ): Promise<Date> {
+    const own = await options.folderTime?.(dirPrefix(home, path));
+    if (own) return own;
+    if (path === "/") return now();
+    const mark = known ? known.mark : await absent(driver.head(marker(path)));
+    return mark?.lastModified ?? known?.first?.lastModified ?? now();
   }
 
   async function stat(path: string): Promise<Entry | undefined> {
-    if (path === "/") return { name: "/", type: "dir", size: 0, modified: epoch };
-    const [file, dir] = await Promise.all([absent(driver.head(keyOf(home, path))), isDir(path)]);
-    if (dir) return { name: baseName(path), type: "dir", size: 0, modified: epoch };
+    if (path === "/") return { name: "/", type: "dir", size: 0, modified: await folderModified(path) };
+    const [file, dir] = await Promise.all([absent(driver.head(keyOf(home, path))), folder(path)]);
+    if (dir) return { name: baseName(path), type: "dir", size: 0, modified: await folderModified(path, dir) };
     if (file) return { name: baseName(path), type: "file", size: file.size, modified: file.lastModified };
     return undefined;
   }
@@ -75,25 +111,86 @@ export function createVfs(options: VfsOptions) {
     return entry;
   }
 
-  /** Streams a directory page by page; a file path yields that one file (as `ls` does). */
+  /**
+   * Streams a directory page by page; a file path yields that one file (as `ls` does). A last
+   * segment with `*` or `?` that names nothing lists the matching entries of its folder.
+   */
   async function* list(path: string): AsyncGenerator<Entry> {
     const entry = await stat(path);
+    if (!entry && path !== "/" && isGlob(baseName(path))) {
+      const matches = globMatcher(baseName(path));
+      const parent = parentOf(path);
+      if (!(await isDir(parent))) throw ftpError("NOT_FOUND", "No such file or directory.");
+      for await (const item of withFolderTimes(parent, entries(parent))) if (matches(item.name)) yield item;
+      return;
+    }
     if (!entry) throw ftpError("NOT_FOUND", "No such file or directory.");
     if (entry.type === "file") {
       yield entry;
       return;
     }
+    yield* withFolderTimes(path, entries(path));
+  }
+
+  /** A folder's entries, folder times still to be looked up (`modified` unset on folders). */
+  async function* entries(path: string): AsyncGenerator<Entry | { name: string; type: "dir" }> {
     const prefix = dirPrefix(home, path);
-    for await (const item of listAll(driver, { prefix, delimiter: "/" })) {
-      if (item.kind === "prefix") {
-        const name = item.prefix.slice(prefix.length, -1);
-        if (name) yield { name, type: "dir", size: 0, modified: epoch };
-        continue;
+    const file = (object: { key: string; size: number; lastModified: Date }) => {
+      const name = object.key.slice(prefix.length);
+      return name === "" || name === markerName
+        ? undefined
+        : { name, type: "file" as const, size: object.size, modified: object.lastModified };
+    };
+    if (!options.foldersFirst) {
+      for await (const item of listAll(driver, { prefix, delimiter: "/" })) {
+        if (item.kind === "prefix") {
+          const name = item.prefix.slice(prefix.length, -1);
+          if (name) yield { name, type: "dir" };
+        } else {
+          const entry = file(item.object);
+          if (entry) yield entry;
+        }
       }
-      const name = item.object.key.slice(prefix.length);
-      if (name === "" || name === markerName) continue;
-      yield { name, type: "file", size: item.object.size, modified: item.object.lastModified };
+      return;
     }
+    let cursor: string | undefined;
+    do {
+      const page = await driver.list({
+        prefix,
+        delimiter: "/",
+        limit: pageSize,
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const p of page.prefixes) {
+        const name = p.slice(prefix.length, -1);
+        if (name) yield { name, type: "dir" };
+      }
+      for (const object of page.objects) {
+        const entry = file(object);
+        if (entry) yield entry;
+      }
+      cursor = page.cursor;
+    } while (cursor);
+  }
+
+  /** Adds each folder's time, looking a few folders ahead so the lookups overlap. */
+  async function* withFolderTimes(
+    parent: string,
+    source: AsyncIterable<Entry | { name: string; type: "dir" }>,
+  ): AsyncGenerator<Entry> {
+    const base = parent === "/" ? "" : parent;
+    const pending: Promise<Entry>[] = [];
+    for await (const item of source) {
+      let next: Promise<Entry>;
+      if ("modified" in item) next = Promise.resolve(item);
+      else {
+        next = folderModified(`${base}/${item.name}`).then((modified) => ({ ...item, size: 0, modified }));
+        next.catch(() => {});
+      }
+      pending.push(next);
+      if (pending.length >= folderTimeLookahead) yield await (pending.shift() as Promise<Entry>);
+    }
+    while (pending.length > 0) yield await (pending.shift() as Promise<Entry>);
   }
 
   async function mkdir(path: string): Promise<void> {

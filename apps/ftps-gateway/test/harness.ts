@@ -7,6 +7,7 @@ import { tempDir } from "@wharf/test-kit";
 import { createApp } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { loadTlsMaterial, type TlsMaterial } from "../src/tls.ts";
+import type { FolderTime } from "../src/vfs.ts";
 
 let material: Promise<TlsMaterial> | undefined;
 
@@ -36,6 +37,7 @@ export async function startGateway(options: {
   now?: () => Date;
   /** Wait after an upload's EOF before it commits (default 30 ms). */
   eofGraceMs?: number;
+  folderTime?: FolderTime;
 }): Promise<Gateway> {
   const dir = await tempDir("ftps-gw-");
   const tls = await testTls();
@@ -74,6 +76,7 @@ export async function startGateway(options: {
     logger,
     verifier: options.verifier,
     now: options.now,
+    ...(options.folderTime ? { folderTime: options.folderTime } : {}),
     eofGraceMs: options.eofGraceMs ?? 30,
   });
   const listening = await app.listen();

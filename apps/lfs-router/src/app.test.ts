@@ -115,15 +115,41 @@ describe("batch API", () => {
     expect(object?.error).toEqual({ code: 404, message: expect.any(String) });
   });
 
-  it("accepts nested namespaces and the .git suffix", async () => {
+  it("accepts nested namespaces, and keeps a .git suffix in the key as timone did", async () => {
     const h = harness();
     const auth = basic("bob", await token("bob", "group/sub/repo:write"));
     const { b, verify } = await push(h, "group/sub/repo.git", auth, "nested");
     expect(verify.status).toBe(200);
+    // Regression: the suffix was stripped, so objects timone pushed through `.git` URLs were 404.
     expect(
-      (await h.driver.head(`group/sub/repo/${b.oid.slice(0, 2)}/${b.oid.slice(2, 4)}/${b.oid}`)).size,
+      (await h.driver.head(`group/sub/repo.git/${b.oid.slice(0, 2)}/${b.oid.slice(2, 4)}/${b.oid}`)).size,
     ).toBe(b.size);
   });
+
+  it.each([
+    ["a+b", "a+b"],
+    ["my%20repo", "my repo"],
+    ["caf%C3%A9", "café"],
+    ["-dash", "-dash"],
+    ["x..y", "x..y"],
+  ])("serves the repository name %s that timone accepted, under timone's key", async (inUrl, name) => {
+    const h = harness();
+    const auth = basic("bob", await token("bob", "org/*:write"));
+    const { b, verify } = await push(h, `org/${inUrl}`, auth, `named ${name}`);
+    expect(verify.status).toBe(200);
+    const key = `org/${name}/${b.oid.slice(0, 2)}/${b.oid.slice(2, 4)}/${b.oid}`;
+    expect((await h.driver.head(key)).size).toBe(b.size);
+  });
+
+  it.each(["org/..", "org/.", "_lfs/locks", "org/a%5Cb", "org/a%00b"])(
+    "answers 404 for the repository path %s",
+    async (repo) => {
+      const h = harness();
+      const auth = basic("bob", await token("bob", "*:write"));
+      const res = await h.batch(repo, { operation: "download", objects: [] }, auth);
+      expect(res.status).toBe(404);
+    },
+  );
 
   it("answers per-object errors with numeric codes", async () => {
     const h = harness({ maxObjectSize: 1000 });

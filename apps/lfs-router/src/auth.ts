@@ -11,6 +11,7 @@ import {
   scopesFromClaims,
 } from "@wharf/auth-jwt";
 import { WharfError } from "@wharf/errors";
+import { permissionName } from "./layout.ts";
 import { createTtlCache } from "./ttl-cache.ts";
 
 /** Who is asking. `undefined` stands for an anonymous request. */
@@ -106,7 +107,8 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
       return principal;
     },
 
-    authorize(principal, repo, action, ref) {
+    authorize(principal, url, action, ref) {
+      const repo = permissionName(url);
       if (!principal) {
         if (action === "read" && can(anonymous, repo, "read")) return;
         throw authFailure("missing");

@@ -91,6 +91,38 @@ describe("loadConfig", () => {
       ).toBe(true);
   });
 
+  describe("timone's tokens under TIMONE_TOKEN_SECRET (regression: refused or 403 after the switch)", () => {
+    const timone = { STORAGE_URL: "file:///x", TIMONE_TOKEN_SECRET: "short" };
+
+    it("accepts a secret shorter than 8 characters, with a warning", () => {
+      const config = loadConfig(timone);
+      expect(config.jwt.secret).toBe("short");
+      expect(config.warnings).toContainEqual(expect.stringContaining("TIMONE_TOKEN_SECRET is 5 characters"));
+    });
+
+    it("lets tokens without scopes read and write every repository, with a warning", () => {
+      const config = loadConfig(timone);
+      expect(config.unscopedTokenScopes).toEqual(["*:write"]);
+      expect(config.warnings).toContainEqual(expect.stringContaining("every repository"));
+    });
+
+    it("keeps an explicit LFS_UNSCOPED_TOKEN_SCOPES, even an empty one", () => {
+      expect(loadConfig({ ...timone, LFS_UNSCOPED_TOKEN_SCOPES: "" }).unscopedTokenScopes).toEqual([]);
+      expect(loadConfig({ ...timone, LFS_UNSCOPED_TOKEN_SCOPES: "org/*:read" }).unscopedTokenScopes).toEqual([
+        "org/*:read",
+      ]);
+    });
+
+    it("stays strict under Wharf's own JWT_SECRET", () => {
+      expect(problemsOf({ STORAGE_URL: "file:///x", JWT_SECRET: "short" })).toEqual([
+        "JWT_SECRET: must be at least 8 characters",
+      ]);
+      const config = loadConfig({ STORAGE_URL: "file:///x", JWT_SECRET: "long-enough" });
+      expect(config.unscopedTokenScopes).toEqual([]);
+      expect(config.warnings).toEqual([]);
+    });
+  });
+
   it("refuses timone's fake DumbStorageDriver", () => {
     expect(problemsOf({ JWT_SECRET: "long-enough", TIMONE_STORAGE: "DumbStorageDriver" })).toEqual([
       expect.stringMatching(/^TIMONE_STORAGE/),

@@ -35,6 +35,8 @@ export interface LfsConfig {
   /** Multipart uploads under the key prefix older than this are aborted at start (0: never). */
   readonly abandonedUploadMs: number;
   readonly dev: boolean;
+  /** What the start-up log must warn about (timone-compatible settings taken as timone had them). */
+  readonly warnings: readonly string[];
 }
 
 const pythonLevels: Record<string, string> = {
@@ -103,7 +105,7 @@ export function loadConfig(env: Record<string, string | undefined>): LfsConfig {
   if (!parsed.success)
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
   const problems: string[] = [];
-  const config = build(parsed.data, problems);
+  const config = build(parsed.data, problems, env.LFS_UNSCOPED_TOKEN_SCOPES !== undefined);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
@@ -133,10 +135,23 @@ function flag(name: string, value: string | undefined, fallback: boolean, proble
   return fallback;
 }
 
-function build(e: Env, problems: string[]): LfsConfig {
+function build(e: Env, problems: string[], unscopedGiven: boolean): LfsConfig {
   const secret = e.JWT_SECRET ?? e.TIMONE_TOKEN_SECRET;
+  // Configured with timone's secret variable, tokens keep working as they did under timone: its
+  // tokens were signed with whatever secret it had, and carry only `username`.
+  const timoneTokens = e.JWT_SECRET === undefined && e.TIMONE_TOKEN_SECRET !== undefined;
+  const warnings: string[] = [];
   if (!secret) problems.push("JWT_SECRET (or TIMONE_TOKEN_SECRET): required, the HS256 token secret");
-  else if (secret.length < 8) problems.push("JWT_SECRET: must be at least 8 characters");
+  else if (secret.length < 8 && !timoneTokens) problems.push("JWT_SECRET: must be at least 8 characters");
+  else if (secret.length < 8)
+    warnings.push(
+      `TIMONE_TOKEN_SECRET is ${secret.length} characters long: anyone who guesses it can mint tokens (and transfer links); accepted so timone's tokens keep working, re-mint them under a long JWT_SECRET`,
+    );
+  const unscopedTokenScopes = timoneTokens && !unscopedGiven ? ["*:write"] : e.LFS_UNSCOPED_TOKEN_SCOPES;
+  if (timoneTokens && !unscopedGiven)
+    warnings.push(
+      "TIMONE_TOKEN_SECRET is set: tokens without a scope claim may read and write every repository, as under timone; set LFS_UNSCOPED_TOKEN_SCOPES (or move to JWT_SECRET and scoped tokens) to narrow that",
+    );
 
   const algorithms = e.JWT_ALGORITHMS.length > 0 ? e.JWT_ALGORITHMS : ["HS256"];
   for (const alg of algorithms)
@@ -183,12 +198,13 @@ function build(e: Env, problems: string[]): LfsConfig {
     ...(maxObjectSize ? { maxObjectSize } : {}),
     ...(repoQuotaBytes ? { repoQuotaBytes } : {}),
     anonymousRead: e.LFS_ANONYMOUS_READ,
-    unscopedTokenScopes: e.LFS_UNSCOPED_TOKEN_SCOPES,
+    unscopedTokenScopes,
     realm: e.LFS_REALM ?? "Git LFS",
     locking: flag("LFS_LOCKING", e.LFS_LOCKING, true, problems),
     abandonedUploadMs:
       hours("LFS_ABANDONED_UPLOAD_HOURS", e.LFS_ABANDONED_UPLOAD_HOURS, 24, problems) * 3_600_000,
     dev: flag("WHARF_DEV", e.WHARF_DEV, false, problems),
+    warnings,
   };
 }
 

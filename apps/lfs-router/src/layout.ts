@@ -1,30 +1,41 @@
 import { WharfError } from "@wharf/errors";
 
-const segmentPattern = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/;
 const oidPattern = /^[0-9a-f]{64}$/;
 /** First path segment reserved for the router's own records (locks, staging). */
 export const reservedSegment = "_lfs";
 
 /**
- * Normalises the repository part of an LFS URL: `group/sub/repo` or `org/repo.git` → `org/repo`.
- * At least two segments (timone's `org/repo`), each a plain name. `NOT_FOUND` otherwise.
+ * The repository part of an LFS URL (hono has already percent-decoded it), kept as it is: timone
+ * stored `…/org/repo.git/info/lfs` under `org/repo.git/…` and accepted any name its router
+ * matched (`a+b`, `my repo`, `café`, `-dash`, `x..y`), so a timone bucket is served only if the
+ * key uses the very same text. At least two segments (timone's `org/repo`); refused (`NOT_FOUND`)
+ * are empty, `.` and `..` segments, control characters, backslashes, over-long names and the
+ * reserved `_lfs/…`: keys that could not be stored or would leave the repository's prefix.
  */
 export function parseRepo(raw: string): string {
-  let path = raw;
-  try {
-    path = decodeURIComponent(raw);
-  } catch {
-    throw new WharfError("NOT_FOUND", "repository not found");
-  }
-  path = path.replace(/^\/+|\/+$/g, "").replace(/\.git$/, "");
+  const path = raw.replace(/^\/+|\/+$/g, "");
   const segments = path.split("/");
   const valid =
     segments.length >= 2 &&
     segments.length <= 10 &&
+    Buffer.byteLength(path) <= 512 &&
     segments[0] !== reservedSegment &&
-    segments.every((s) => segmentPattern.test(s) && !s.endsWith(".") && !s.includes(".."));
+    segments.every((s) => s !== "" && s !== "." && s !== ".." && !/[\\\0-\x1f\x7f]/.test(s));
   if (!valid) throw new WharfError("NOT_FOUND", "repository not found");
-  return segments.join("/");
+  return path;
+}
+
+/**
+ * The name permissions are granted on: `org/repo.git` and `org/repo` are one repository for
+ * scopes (`org/repo:write` covers both), while their objects stay under the URL's own text.
+ */
+export function permissionName(repo: string): string {
+  return repo.replace(/\.git$/, "");
+}
+
+/** The repository as a URL path, each segment percent-encoded. */
+export function repoPath(repo: string): string {
+  return repo.split("/").map(encodeURIComponent).join("/");
 }
 
 export function isOid(oid: unknown): oid is string {

@@ -18,6 +18,7 @@ import { probeSha256Enforcement } from "./probe.ts";
 const guard = guardProcess("lfs-router");
 const config = loadConfigOrExit(() => loadConfig(process.env), "lfs-router");
 const logger = createLogger({ name: "lfs-router", level: config.logLevel });
+for (const warning of config.warnings) logger.warn(warning);
 // Etags are opaque to LFS (locks compare them, downloads echo them): on fs, skip the md5 of every
 // body; the sha256 the router passes with each upload is still hashed once and verified.
 const driver = await openStorage(config.storageUrl, {

@@ -3,7 +3,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { isWharfError, WharfError } from "@wharf/errors";
 import type { StorageDriver } from "@wharf/storage-driver";
-import type { Layout } from "./layout.ts";
+import { type Layout, repoPath } from "./layout.ts";
 import type { LinkSigner } from "./links.ts";
 import { createTtlCache } from "./ttl-cache.ts";
 
@@ -58,7 +58,7 @@ const receivedMemoryMs = 60_000;
 const maxSinglePut = 5 * 1024 ** 3;
 
 export function objectPath(baseUrl: string, object: ObjectRef): string {
-  return `${baseUrl}/${object.repo}/info/lfs/objects/${object.oid}`;
+  return `${baseUrl}/${repoPath(object.repo)}/info/lfs/objects/${object.oid}`;
 }
 
 export function createTransfers(options: TransfersOptions): Transfers {

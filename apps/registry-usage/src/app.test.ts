@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { createIssuer } from "@wharf/auth-jwt";
 import { WharfError } from "@wharf/errors";
 import { createMetrics, silentLogger } from "@wharf/http-kit";
@@ -77,6 +78,13 @@ async function setup(
   return { app, get, json, token, store };
 }
 
+/** An HS256 token with exactly these claims (PyJWT-style: nothing added). */
+function hs256(claims: Json): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const signed = `${part({ alg: "HS256", typ: "JWT" })}.${part(claims)}`;
+  return `${signed}.${createHmac("sha256", secret).update(signed).digest("base64url")}`;
+}
+
 describe("Bearer authentication", () => {
   it("refuses a request without a token with 401, a Bearer challenge and the original's msg field", async () => {
     const { get } = await setup();
@@ -98,6 +106,51 @@ describe("Bearer authentication", () => {
     expect((await get("/repositories", { authorization: "Basic YTpi" })).status).toBe(401);
     const refresh = await token("alice", { type: "refresh" });
     expect((await get("/repositories", { authorization: `Bearer ${refresh}` })).status).toBe(401);
+  });
+
+  it("answers Flask-JWT-Extended's msg texts for the same situations (regression: Wharf's own texts)", async () => {
+    const { get, token } = await setup();
+    const good = await token("alice");
+    const [head, body] = good.split(".");
+    const past = Math.floor(Date.now() / 1000) - 60;
+    const cases: [string, Record<string, string>, string][] = [
+      ["no header", {}, "Missing Authorization Header"],
+      [
+        "another scheme",
+        { authorization: "Basic YTpi" },
+        "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'",
+      ],
+      ["a malformed token", { authorization: "Bearer abc" }, "Not enough segments"],
+      [
+        "a bad signature",
+        { authorization: `Bearer ${head}.${body}.${"A".repeat(43)}` },
+        "Signature verification failed",
+      ],
+      [
+        "an expired token",
+        { authorization: `Bearer ${hs256({ sub: "alice", exp: past })}` },
+        "Token has expired",
+      ],
+      [
+        "a refresh token",
+        { authorization: `Bearer ${await token("alice", { type: "refresh" })}` },
+        "Only non-refresh tokens are allowed",
+      ],
+    ];
+    for (const [what, headers, msg] of cases) {
+      const res = await get("/repositories", headers);
+      expect(res.status, what).toBe(401);
+      const answer = (await res.json()) as Json;
+      expect(answer.msg, what).toBe(msg);
+      expect(answer.code, what).toBe("UNAUTHENTICATED");
+    }
+  });
+
+  it("still refuses a token without exp, which the original accepted (see the migration notes)", async () => {
+    const { get } = await setup();
+    const res = await get("/repositories", { authorization: `Bearer ${hs256({ sub: "alice" })}` });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as Json).msg).toBe('Token is missing the "exp" claim');
   });
 
   it("accepts a token carrying only sub and exp", async () => {

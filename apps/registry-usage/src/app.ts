@@ -31,6 +31,7 @@ import {
   tagsResource,
 } from "./hal.ts";
 import { renderHtml, wantsHtml } from "./html.ts";
+import { withFlaskJwtMessage } from "./jwt-messages.ts";
 import type { LdapAuthenticator } from "./ldap-auth.ts";
 import { parseHalQuery } from "./query.ts";
 import { resolveResource } from "./resolve.ts";
@@ -87,7 +88,8 @@ export function createApp(deps: AppDeps) {
         error.code === "UNAVAILABLE" && typeof error.details?.publicMessage === "string"
           ? error.details.publicMessage
           : message;
-      return { message: shown, msg: shown, code: error.code, request_id: requestId };
+      const msg = typeof error.details?.msg === "string" ? error.details.msg : shown;
+      return { message: shown, msg, code: error.code, request_id: requestId };
     },
     statusFor: (error) => (error.details?.status === 429 ? 429 : httpStatusByCode[error.code]),
     errorHeaders: (error) => {
@@ -155,7 +157,14 @@ export function createApp(deps: AppDeps) {
 
   for (const name of ["repositories", "images"]) {
     const base = `${prefix}/${name}`;
-    const auth = jwtAuth({ verifier, sources: ["bearer"], challenge: bearerChallenge });
+    const auth = jwtAuth({
+      verifier,
+      sources: ["bearer"],
+      challenge: bearerChallenge,
+      onError: (failure, c) => {
+        throw withFlaskJwtMessage(failure, c.req.header("authorization"));
+      },
+    });
     app.use(base, auth);
     app.use(`${base}/*`, auth);
     app.get(base, async (c) => {
@@ -181,7 +190,7 @@ export function createApp(deps: AppDeps) {
     const claims = c.get("principal")?.claims;
     if (claims?.type === "refresh") {
       throw new WharfError("UNAUTHENTICATED", "Only non-refresh tokens are allowed", {
-        details: { challenge: bearerChallenge },
+        details: { challenge: bearerChallenge, msg: "Only non-refresh tokens are allowed" },
       });
     }
     const query = parseHalQuery(new URL(c.req.url).searchParams);

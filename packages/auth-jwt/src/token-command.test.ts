@@ -39,7 +39,7 @@ async function spawnCli(argv: string[], env: Record<string, string>) {
   }
 }
 
-describe("pnpm token (node src/cli.ts)", () => {
+describe("./wharf token (node src/cli.ts)", () => {
   let dir: string;
   let rsa: PemPair;
   let ec: PemPair;

@@ -39,7 +39,7 @@ interface TokenOptions {
 class UsageError extends Error {}
 
 /**
- * `pnpm token`: mints a token with the configured secret or private key and prints it on stdout.
+ * `./wharf token` (`pnpm -s mint-token`): mints a token with the configured secret or private key and prints it on stdout.
  * Returns the exit code: 0, or 2 after one line on stderr. The secret is never printed.
  *
  * @example

@@ -3,10 +3,15 @@ export type { BucketLocation, ObjectLocation } from "./endpoint.ts";
 export { type S3ErrorCode, s3Status } from "./errors.ts";
 export type { HeaderSource } from "./headers.ts";
 export {
+  createPostSigner,
   createPresignedPost,
+  type PostFormInput,
   type PostPolicyCondition,
+  type PostSigner,
+  type PostSignerInput,
   type PresignedPost,
   type PresignedPostInput,
+  type SignedPolicy,
 } from "./presign-post.ts";
 export {
   type AsyncPresigner,

@@ -67,49 +67,119 @@ export function createPresignedPost(input: PresignedPostInput): PresignedPost | 
 export function createPresignedPost(input: PresignedPostInput): PresignedPost | Promise<PresignedPost> {
   const { credentials } = input;
   if (typeof credentials === "function") {
-    return cacheCredentials(credentials)().then((resolved) => buildPost(input, resolved));
+    return cacheCredentials(credentials)().then((resolved) =>
+      createPostSigner({ ...input, credentials: resolved }).sign(input),
+    );
   }
-  return buildPost(input, checkCredentials(credentials));
+  return createPostSigner({ ...input, credentials: checkCredentials(credentials) }).sign(input);
 }
 
-function buildPost(input: PresignedPostInput, credentials: Credentials): PresignedPost {
+/** What the forms of one {@link createPostSigner} share: bucket, signer, clock and lifetime. */
+export type PostSignerInput = Omit<
+  PresignedPostInput<Credentials>,
+  "key" | "keyPrefix" | "conditions" | "fields"
+>;
+
+/** The per-form part of a {@link PresignedPostInput}. */
+export type PostFormInput = Pick<PresignedPostInput, "key" | "keyPrefix" | "conditions" | "fields">;
+
+/**
+ * Signs many POST forms for one bucket at one instant: the date, credential scope, expiration and
+ * signing key are worked out once, so each form costs its policy and one HMAC. Each form equals
+ * {@link createPresignedPost}'s for the same inputs.
+ *
+ * @example
+ * const signer = createPostSigner({ bucket: "uploads", credentials, region: "us-east-1", expiresIn: 600 });
+ * const forms = keys.map((key) => signer.sign({ key, fields: { "Content-Type": "text/csv" } }));
+ */
+export function createPostSigner(input: PostSignerInput): PostSigner {
+  const credentials = checkCredentials(input.credentials);
   const region = checkScopeName("region", input.region);
   const expiresIn = input.expiresIn ?? 3600;
   if (!Number.isInteger(expiresIn) || expiresIn < 1)
     throw invalidArgument("expiresIn must be a positive integer");
   if (input.bucket.length === 0) throw invalidArgument("bucket is empty");
-  const key = postKey(input);
   const now = toEpochMs(input.now);
   const amzDate = formatAmzDate(now);
   const shortDate = amzDate.slice(0, 8);
-  const credential = `${credentials.accessKeyId}/${shortDate}/${region}/s3/aws4_request`;
-  const fields: Record<string, string> = {
-    ...input.fields,
+  const common: Record<string, string> = {
     bucket: input.bucket,
     "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
-    "X-Amz-Credential": credential,
+    "X-Amz-Credential": `${credentials.accessKeyId}/${shortDate}/${region}/s3/aws4_request`,
     "X-Amz-Date": amzDate,
     ...(credentials.sessionToken ? { "X-Amz-Security-Token": credentials.sessionToken } : {}),
   };
-  const conditions = new Set<string>();
-  for (const condition of input.conditions ?? []) conditions.add(JSON.stringify(condition));
-  for (const [name, value] of Object.entries(fields)) conditions.add(JSON.stringify({ [name]: value }));
-  const placeholder = key.lastIndexOf(FILENAME_PLACEHOLDER);
-  if (key.endsWith(FILENAME_PLACEHOLDER))
-    conditions.add(JSON.stringify(["starts-with", "$key", key.slice(0, placeholder)]));
-  else conditions.add(JSON.stringify({ key }));
-  const policy = `{"expiration":${JSON.stringify(formatIsoSeconds(now + expiresIn * 1000))},"conditions":[${[...conditions].join(",")}]}`;
-  const encodedPolicy = Buffer.from(policy, "utf8").toString("base64");
-  const signature = getSigningKey(credentials.secretAccessKey, shortDate, region, "s3").signAscii(
-    encodedPolicy,
-  );
+  const commonConditions = Object.entries(common).map(([name, value]) => exact(name, value));
+  const head = `{"expiration":${JSON.stringify(formatIsoSeconds(now + expiresIn * 1000))},"conditions":[`;
+  const signingKey = getSigningKey(credentials.secretAccessKey, shortDate, region, "s3");
+  const url = input.url ?? resolveBucketUrl(input, region);
+  function policy(form: PostFormInput): SignedPolicy {
+    const key = postKey(form);
+    // The SDK's policy: conditions, then the fields (the common ones overriding), then the key;
+    // each distinct condition once, in first-seen order.
+    const conditions: string[] = [];
+    const add = (condition: string) => {
+      if (!conditions.includes(condition)) conditions.push(condition);
+    };
+    for (const condition of form.conditions ?? []) add(JSON.stringify(condition));
+    const own = form.fields;
+    if (own !== undefined && Object.keys(own).some((name) => Object.hasOwn(common, name))) {
+      for (const [name, value] of Object.entries({ ...own, ...common })) add(exact(name, value));
+    } else {
+      if (own !== undefined) for (const [name, value] of Object.entries(own)) add(exact(name, value));
+      for (const condition of commonConditions) add(condition);
+    }
+    if (key.endsWith(FILENAME_PLACEHOLDER))
+      add(JSON.stringify(["starts-with", "$key", key.slice(0, key.lastIndexOf(FILENAME_PLACEHOLDER))]));
+    else add(exact("key", key));
+    const encoded = Buffer.from(`${head}${conditions.join(",")}]}`, "utf8").toString("base64");
+    return { key, policy: encoded, signature: signingKey.signAscii(encoded) };
+  }
   return {
-    url: input.url ?? resolveBucketUrl(input, region),
-    fields: { ...fields, key, Policy: encodedPolicy, "X-Amz-Signature": signature },
+    url,
+    fields: common,
+    policy,
+    sign(form) {
+      const signed = policy(form);
+      return {
+        url,
+        fields: {
+          ...form.fields,
+          ...common,
+          key: signed.key,
+          Policy: signed.policy,
+          "X-Amz-Signature": signed.signature,
+        },
+      };
+    },
   };
 }
 
-function postKey(input: PresignedPostInput): string {
+/** One form's key, base64 policy and hex signature. */
+export interface SignedPolicy {
+  readonly key: string;
+  readonly policy: string;
+  readonly signature: string;
+}
+
+/** The forms of one bucket at one instant, from {@link createPostSigner}. */
+export interface PostSigner {
+  /** The forms' action URL. */
+  readonly url: string;
+  /** The fields every form carries: `bucket`, `X-Amz-Algorithm`, `-Credential`, `-Date` (and `-Security-Token`). */
+  readonly fields: Readonly<Record<string, string>>;
+  /** A complete form, as {@link createPresignedPost} gives it. */
+  sign(form: PostFormInput): PresignedPost;
+  /** Only what differs per form, for callers that lay out the fields themselves. */
+  policy(form: PostFormInput): SignedPolicy;
+}
+
+/** `{"name":"value"}`, as `JSON.stringify({ [name]: value })` writes it. */
+function exact(name: string, value: string): string {
+  return `{${JSON.stringify(name)}:${JSON.stringify(value)}}`;
+}
+
+function postKey(input: PostFormInput): string {
   if (input.key !== undefined && input.keyPrefix !== undefined)
     throw invalidArgument("give key or keyPrefix, not both");
   if (input.keyPrefix !== undefined) return input.keyPrefix + FILENAME_PLACEHOLDER;

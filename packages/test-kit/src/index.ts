@@ -1,3 +1,4 @@
+export { type AppProcess, startAppProcess } from "./app-process.ts";
 export { freePort, type TempDir, tempDir } from "./fs.ts";
 export {
   benchFuzz,

@@ -10,8 +10,9 @@ export { MAX_KEY_BYTES, RESERVED_SEGMENT, validateKey, validatePrefix } from "./
 export { type ListAllEntry, listAll, listAllObjects } from "./list-all.ts";
 export { checkRenamePrefixes, moveObject, movePrefix } from "./move.ts";
 export { type OpenStorageOptions, openStorage, parseStorageUrl, type StorageConfig } from "./open-storage.ts";
-export { MAX_PARTS } from "./parts.ts";
+export { LOCAL_MULTIPART_LIMITS, MAX_PARTS, S3_MULTIPART_LIMITS } from "./parts.ts";
 export { handlePresignedRequest } from "./presigned-handler.ts";
 export { abortStaleUploads, type StaleUploadsLog } from "./stale-uploads.ts";
 export type * from "./types.ts";
+export { booleanCapabilities } from "./types.ts";
 export { withKeyValidation } from "./with-key-validation.ts";

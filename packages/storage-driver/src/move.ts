@@ -1,4 +1,4 @@
-import { WharfError } from "@wharf/errors";
+import { isWharfError, WharfError } from "@wharf/errors";
 import { listAllObjects } from "./list-all.ts";
 import type { ObjectInfo, RenameOptions, StorageDriver } from "./types.ts";
 
@@ -19,7 +19,9 @@ export function checkRenamePrefixes(sourcePrefix: string, destinationPrefix: str
 
 /**
  * Moves one object: atomically with `rename` where the driver can (`capabilities.rename`), else as
- * a copy (conditional when `ifNoneMatch` is given) followed by a delete of the source.
+ * a copy followed by a delete of the source. With `ifNoneMatch`, the copy is conditional where the
+ * store has `conditionalWrite`; elsewhere the destination is checked with a HEAD first, which a
+ * writer racing in between defeats (such stores offer nothing better).
  *
  * @example
  * await moveObject(storage, "inbox/report.pdf", "archive/report.pdf", { ifNoneMatch: "*" });
@@ -32,9 +34,25 @@ export async function moveObject(
 ): Promise<ObjectInfo> {
   if (driver.capabilities.rename) return driver.rename(sourceKey, destinationKey, options);
   if (sourceKey === destinationKey) return driver.head(sourceKey);
-  const info = await driver.copy(sourceKey, destinationKey, options.ifNoneMatch ? { ifNoneMatch: "*" } : {});
+  const guarded = options.ifNoneMatch !== undefined && driver.capabilities.conditionalWrite;
+  if (options.ifNoneMatch && !guarded && (await exists(driver, destinationKey))) {
+    throw new WharfError("PRECONDITION_FAILED", `an object exists at ${destinationKey}`, {
+      details: { key: destinationKey },
+    });
+  }
+  const info = await driver.copy(sourceKey, destinationKey, guarded ? { ifNoneMatch: "*" } : {});
   await driver.delete(sourceKey);
   return info;
+}
+
+async function exists(driver: StorageDriver, key: string): Promise<boolean> {
+  try {
+    await driver.head(key);
+    return true;
+  } catch (error) {
+    if (isWharfError(error, "NOT_FOUND")) return false;
+    throw error;
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 export { freePort, type TempDir, tempDir } from "./fs.ts";
-export { ldapEnv, registryEnv, s3Env, wharfServices } from "./inject.ts";
+export { ldapEnv, registryEnv, s3Env, swiftS3Env, wharfServices } from "./inject.ts";
 export { ldapFixture } from "./ldap-fixture.ts";
 export {
   type BuiltImage,

@@ -15,13 +15,19 @@ const driver = await openStorage(config.storageUrl, {
   ...(config.s3Credentials ? { credentials: config.s3Credentials } : {}),
 });
 
-const canPresign = driver.capabilities.presign && driver.name !== "fs";
+const canPresign = driver.capabilities.presign;
 if (config.transferMode === "direct" && !canPresign) {
   process.stderr.write(
-    `lfs-router: LFS_TRANSFER_MODE=direct needs a store that presigns (S3); ${driver.name} does not\n`,
+    "lfs-router: LFS_TRANSFER_MODE=direct needs a store with the capability presign (S3); this one has not\n",
   );
   process.exit(2);
 }
+// Locks are shared state guarded by conditional writes: without them, the locking API is not served (404).
+const locking = config.locking && driver.capabilities.conditionalWrite;
+if (config.locking && !locking)
+  logger.warn(
+    "the store has no conditional writes (capability conditionalWrite): the locking API answers 404 (git-lfs: no locking)",
+  );
 const mode = config.transferMode === "proxy" || !canPresign ? "proxy" : "direct";
 const storeEnforcesSha256 =
   mode === "direct" ? await probeSha256Enforcement(driver, config.keyPrefix) : false;
@@ -44,7 +50,7 @@ const app = createApp({
   metrics: createMetrics({ prefix: "lfs_router" }),
 });
 const server = await serveHttp(nodeFetch(app), { port: config.port, host: config.host });
-logger.info({ url: server.url, storage: driver.name, mode, locking: config.locking }, "listening");
+logger.info({ url: server.url, storage: driver.name, mode, locking }, "listening");
 
 if (config.dev) {
   const issuer = createIssuer({ algorithm: config.jwt.algorithms[0] ?? "HS256", secret: config.jwt.secret });

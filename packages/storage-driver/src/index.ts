@@ -1,5 +1,6 @@
 export { bodyError, isFillable, readAll, toReadable } from "./body.ts";
 export { BufferPool } from "./buffer-pool.ts";
+export { withCheckThenWrite } from "./check-then-write.ts";
 export { compareKeys } from "./compare-keys.ts";
 export { createFsDriver, type FsDriverOptions, type FsPresignOptions } from "./drivers/fs.ts";
 export { createMemoryDriver, type MemoryDriverOptions } from "./drivers/memory.ts";

@@ -1,4 +1,5 @@
-import { isWharfError, WharfError } from "@wharf/errors";
+import { WharfError } from "@wharf/errors";
+import { withCheckThenWrite } from "./check-then-write.ts";
 import { listAllObjects } from "./list-all.ts";
 import type { ObjectInfo, RenameOptions, StorageDriver } from "./types.ts";
 
@@ -34,25 +35,14 @@ export async function moveObject(
 ): Promise<ObjectInfo> {
   if (driver.capabilities.rename) return driver.rename(sourceKey, destinationKey, options);
   if (sourceKey === destinationKey) return driver.head(sourceKey);
-  const guarded = options.ifNoneMatch !== undefined && driver.capabilities.conditionalWrite;
-  if (options.ifNoneMatch && !guarded && (await exists(driver, destinationKey))) {
-    throw new WharfError("PRECONDITION_FAILED", `an object exists at ${destinationKey}`, {
-      details: { key: destinationKey },
-    });
-  }
-  const info = await driver.copy(sourceKey, destinationKey, guarded ? { ifNoneMatch: "*" } : {});
+  // Without conditional writes, ifNoneMatch is a HEAD check before the copy (see withCheckThenWrite).
+  const info = await withCheckThenWrite(driver).copy(
+    sourceKey,
+    destinationKey,
+    options.ifNoneMatch ? { ifNoneMatch: "*" } : {},
+  );
   await driver.delete(sourceKey);
   return info;
-}
-
-async function exists(driver: StorageDriver, key: string): Promise<boolean> {
-  try {
-    await driver.head(key);
-    return true;
-  } catch (error) {
-    if (isWharfError(error, "NOT_FOUND")) return false;
-    throw error;
-  }
 }
 
 /**

@@ -97,6 +97,8 @@ export async function probeS3Store(options: S3ProbeOptions): Promise<Partial<S3S
       method: "POST",
       body: data,
       redirect: "manual",
+    }).catch((cause: unknown) => {
+      throw new WharfError("UNAVAILABLE", "the S3 service is unavailable", { cause });
     });
     await response.body?.cancel();
     if (response.ok) remember(key, response.headers.get("x-amz-version-id") ?? undefined);
@@ -105,10 +107,14 @@ export async function probeS3Store(options: S3ProbeOptions): Promise<Partial<S3S
   }
 
   try {
-    const [write, post] = await Promise.all([
+    const [writeProbe, postProbe] = await Promise.allSettled([
       options.probe.conditionalWrite ? conditionalWrite() : undefined,
       options.probe.presignedPost ? presignedPost() : undefined,
     ]);
+    // The S3 API's own error (a missing bucket, refused credentials) says more than the form's.
+    if (writeProbe.status === "rejected") throw writeProbe.reason;
+    if (postProbe.status === "rejected") throw postProbe.reason;
+    const [write, post] = [writeProbe.value, postProbe.value];
     return {
       ...(write === undefined ? {} : { conditionalWrite: write }),
       ...(post === undefined ? {} : { presignedPost: post }),

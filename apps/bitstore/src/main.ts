@@ -6,6 +6,7 @@ import { loadConfig } from "./config.ts";
 import { devKeyPair } from "./dev-key.ts";
 import { type ProbeReport, probeStore } from "./probe.ts";
 import { createServices } from "./services.ts";
+import { missingCapabilities } from "./store-needs.ts";
 
 const env: Record<string, string | undefined> = { ...process.env };
 const dev = env.WHARF_DEV === "1";
@@ -16,10 +17,13 @@ const config = loadConfigOrExit(() => loadConfig(env), "bitstore");
 const logger = createLogger({ name: "bitstore", level: config.logLevel });
 const metrics = createMetrics({ prefix: "bitstore" });
 
-const driver = await openStorage(
-  config.storage.url,
-  config.storage.kind === "s3" ? { credentials: config.credentials } : {},
-);
+// The credentials only reach S3 drivers (file: storage ignores them).
+const driver = await openStorage(config.storage.url, { credentials: config.credentials });
+const missing = missingCapabilities(driver, config.storage);
+if (missing.length > 0) {
+  for (const line of missing) process.stderr.write(`bitstore: ${line}\n`);
+  process.exit(2);
+}
 
 let publicKey = config.auth.publicKey;
 if (!publicKey && !config.auth.jwksUrl && config.auth.authServer) {

@@ -37,6 +37,12 @@ export interface Capabilities {
   readonly rename: boolean;
   /** Keys may end with one `/` (S3 folder markers such as `photos/`); otherwise they are `INVALID_ARGUMENT`. */
   readonly folderMarkers: boolean;
+  /**
+   * Etags are content digests as S3 computes them: the body's md5 (hex), or after a multipart upload
+   * the md5 of the parts' md5s with `-<parts>` (an S3 object under SSE-KMS or SSE-C excepted: see
+   * `ObjectInfo.encryption`). Otherwise an etag is an opaque version id.
+   */
+  readonly md5Etags: boolean;
 }
 
 export interface MultipartLimits {
@@ -55,6 +61,7 @@ export const booleanCapabilities = [
   "multipart",
   "rename",
   "folderMarkers",
+  "md5Etags",
 ] as const satisfies readonly (keyof Capabilities)[];
 
 /** A stored object's description. `etag` is opaque and unquoted. */

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import { type ErrorCode, isWharfError } from "@wharf/errors";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -177,6 +177,24 @@ export function testDriver(options: ConformanceOptions): void {
         expect(downloadGrowth).toBeLessThan(100 * 1024 * 1024);
         await driver.delete(key);
       }, 600_000);
+
+      it("gives md5 etags, as S3 computes them, when it declares md5Etags", async (ctx) => {
+        needs(ctx, "md5Etags");
+        const key = fresh("md5");
+        const body = prngBytes(300_000, 11);
+        const md5 = (data: Buffer) => createHash("md5").update(data).digest("hex");
+        expect((await driver.put(key, body)).etag).toBe(md5(body));
+        expect((await driver.put(key, prngStream(300_000, 11))).etag).toBe(md5(body));
+        expect((await driver.head(key)).etag).toBe(md5(body));
+        if (!driver.capabilities.multipart) return;
+        const parts = [prngBytes(partBytes, 12), prngBytes(1000, 13)];
+        const uploadId = await driver.createMultipart(key);
+        const uploaded = [];
+        for (const [index, part] of parts.entries())
+          uploaded.push(await driver.uploadPart(key, uploadId, index + 1, part));
+        const whole = md5(Buffer.concat(parts.map((part) => Buffer.from(md5(part), "hex"))));
+        expect((await driver.completeMultipart(key, uploadId, uploaded)).etag).toBe(`${whole}-2`);
+      });
 
       it("replaces an object and its metadata on overwrite", async () => {
         const key = fresh("overwrite");

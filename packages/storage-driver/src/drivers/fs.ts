@@ -220,6 +220,7 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     preferredWriteBufferBytes: 0,
     rename: true,
     folderMarkers: false,
+    md5Etags,
   });
   const presigner = options.presign
     ? createPresigner({

@@ -57,6 +57,7 @@ const capabilities: Capabilities = Object.freeze({
   preferredWriteBufferBytes: 0,
   rename: true,
   folderMarkers: true,
+  md5Etags: true,
 });
 
 export interface MemoryDriverOptions {

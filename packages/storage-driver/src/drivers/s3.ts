@@ -265,6 +265,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     preferredWriteBufferBytes: partSize,
     rename: false,
     folderMarkers: true,
+    md5Etags: true,
   });
   const guard = (key: string, conditions: { ifNoneMatch?: "*"; ifMatch?: string }) => {
     if (!capabilities.conditionalWrite) refuseConditional(conditions, key);

@@ -55,9 +55,13 @@ function booleanParam(url: string, name: string, value: string | null, fallback:
 }
 
 /** A boolean the URL may leave out (then `undefined`: the driver finds out). */
-function optionalBoolean(url: string, params: URLSearchParams, name: string): { [name]?: boolean } {
+function optionalBoolean<N extends string>(
+  url: string,
+  params: URLSearchParams,
+  name: N,
+): Partial<Record<N, boolean>> {
   const value = params.get(name);
-  return value === null ? {} : { [name]: booleanParam(url, name, value, false) };
+  return value === null ? {} : ({ [name]: booleanParam(url, name, value, false) } as Record<N, boolean>);
 }
 
 function integerParam(url: string, name: string, value: string | null, min: number): number | undefined {

@@ -5,6 +5,9 @@
 set -euo pipefail
 declare -A bins=(
   [ceph-mon]=ceph-mon [ceph-osd]=ceph-osd [radosgw]=radosgw [ceph]=ceph-common
+  [swift-proxy-server]=swift-proxy [swift-object-server]=swift-object
+  [swift-container-server]=swift-container [swift-account-server]=swift-account
+  [swift-ring-builder]=swift [memcached]=memcached
   [slapd]=slapd [ldapsearch]=ldap-utils
   [docker-registry]=docker-registry [skopeo]=skopeo
   [git-lfs]=git-lfs [lftp]=lftp [curl]=curl [openssl]=openssl [python3]=python3

@@ -16,6 +16,7 @@ import { devKeyPair } from "./dev-key.ts";
 import { localCredentials } from "./local-credentials.ts";
 import { type ProbeReport, probeStore } from "./probe.ts";
 import { createServices } from "./services.ts";
+import { missingCapabilities } from "./store-needs.ts";
 
 const guard = guardProcess("bitstore");
 const env: Record<string, string | undefined> = { ...process.env };
@@ -42,10 +43,13 @@ const config = loadConfigOrExit(() => loadConfig(env), "bitstore");
 const logger = createLogger({ name: "bitstore", level: config.logLevel });
 const metrics = createMetrics({ prefix: "bitstore" });
 
-const driver = await openStorage(
-  config.storage.url,
-  config.storage.kind === "s3" ? { credentials: config.credentials } : {},
-);
+// The credentials only reach S3 drivers (file: storage ignores them).
+const driver = await openStorage(config.storage.url, { credentials: config.credentials });
+const missing = missingCapabilities(driver, config.storage);
+if (missing.length > 0) {
+  for (const line of missing) process.stderr.write(`bitstore: ${line}\n`);
+  process.exit(2);
+}
 
 // Each large file /authorize names opens a multipart upload; those nobody finished keep their parts.
 void abortStaleUploads(driver, { olderThanMs: config.abandonedUploadMs, log: logger });

@@ -66,9 +66,9 @@ export function createApp(deps: AppDeps) {
     olderThanMs: config.uploads.abandonedAfterMs,
     log: logger,
   });
-  // S3 parts need a length, so they are buffered: in a fixed budget shared by every session.
+  // Stores that take parts with their length (S3) get them buffered, in a budget shared by every session.
   const uploads =
-    deps.driver.name === "s3"
+    deps.driver.capabilities.preferredWriteBufferBytes > 0
       ? {
           pool: createPartPool({ partBytes: config.uploads.partBytes, parts: config.uploads.buffers }),
           buffersPerSession: config.uploads.buffersPerSession,

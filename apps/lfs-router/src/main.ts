@@ -26,12 +26,18 @@ const driver = await openStorage(config.storageUrl, {
   ...(config.s3Credentials ? { credentials: config.s3Credentials } : {}),
 });
 
-const canPresign = driver.capabilities.presign && driver.name !== "fs";
+const canPresign = driver.capabilities.presign;
 if (config.transferMode === "direct" && !canPresign)
   throw new StartupError(
     "LFS_TRANSFER_MODE",
-    `direct needs a store that presigns (S3); ${driver.name} does not`,
+    "direct needs a store with the capability presign (S3); this one has not",
     "use auto or proxy, or an s3:// STORAGE_URL",
+  );
+// Locks are shared state guarded by conditional writes: without them, the locking API is not served (404).
+const locking = config.locking && driver.capabilities.conditionalWrite;
+if (config.locking && !locking)
+  logger.warn(
+    "the store has no conditional writes (capability conditionalWrite): the locking API answers 404 (git-lfs: no locking)",
   );
 const mode = config.transferMode === "proxy" || !canPresign ? "proxy" : "direct";
 const storage = parseStorageUrl(config.storageUrl);
@@ -69,7 +75,7 @@ const server = await startStep("PORT", "stop what listens there, or set another 
 );
 onShutdown(logger, [() => server.close(), () => driver.close()]);
 guard.serving(logger);
-logger.info({ url: server.url, storage: driver.name, mode, locking: config.locking }, "listening");
+logger.info({ url: server.url, storage: driver.name, mode, locking }, "listening");
 
 if (config.dev) {
   const issuer = createIssuer({ algorithm: config.jwt.algorithms[0] ?? "HS256", secret: config.jwt.secret });

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { openStorage, type StorageDriver } from "@wharf/storage-driver";
-import { createTestBucket, s3Env, type TestBucket } from "@wharf/test-kit";
+import { createTestBucket, type S3Env, s3Client, s3Env, type TestBucket } from "@wharf/test-kit";
 
 export interface CephStore {
   readonly driver: StorageDriver;
@@ -8,10 +8,16 @@ export interface CephStore {
   dispose(): Promise<void>;
 }
 
-/** A fresh bucket on the Ceph RGW under test and a driver on `<bucket>/<prefix>`; extra URL params (e.g. `partSize`). */
-export async function cephStore(prefix = "timone/", params: Record<string, string> = {}): Promise<CephStore> {
-  const env = s3Env();
-  const bucket = await createTestBucket("lfs-router");
+/**
+ * A fresh bucket on the Ceph RGW under test (or the S3 server `env` names, e.g. Swift's) and a
+ * driver on `<bucket>/<prefix>`; extra URL params (e.g. `partSize`).
+ */
+export async function cephStore(
+  prefix = "timone/",
+  params: Record<string, string> = {},
+  env: S3Env = s3Env(),
+): Promise<CephStore> {
+  const bucket = await createTestBucket("lfs-router", { client: s3Client({ env }) });
   const query = new URLSearchParams({
     endpoint: env.endpoint,
     region: env.region,

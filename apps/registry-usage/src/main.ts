@@ -12,11 +12,11 @@ import {
   serveHttp,
   startStep,
 } from "@wharf/http-kit";
-import { openStorage } from "@wharf/storage-driver";
 import { createApp } from "./app.ts";
 import { defaultConfigText, loadConfig } from "./config.ts";
 import { createDirtyMarks } from "./dirty-marks.ts";
 import { createLdapAuthenticator } from "./ldap-auth.ts";
+import { openUsageStore } from "./open-store.ts";
 import { createRefresher } from "./refresher.ts";
 import { createRegistryClient } from "./registry-client.ts";
 import { createSnapshotStore } from "./snapshot-store.ts";
@@ -72,7 +72,7 @@ const ca = caFile
   : undefined;
 
 const logger = createLogger({ name, level: config.logLevel });
-const driver = await openStorage(config.storage.url);
+const driver = await openUsageStore(config.storage.url, logger);
 const store = createSnapshotStore({
   driver,
   prefix: config.storage.prefix,

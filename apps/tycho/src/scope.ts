@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { isWharfError, WharfError } from "@wharf/errors";
-import { openStorage, type S3TlsOptions, type StorageDriver } from "@wharf/storage-driver";
+import { openStorage, type S3TlsOptions, type StorageDriver, withCheckThenWrite } from "@wharf/storage-driver";
 import { type Env, loadConfig, parseConfigText, type StorageSpec, type TychoConfig } from "./config.ts";
 import { createOutput, type Output, type Terminal } from "./output.ts";
 import { createProgress, type Progress } from "./progress.ts";
@@ -65,12 +65,20 @@ export async function withScope(
   }
   // tycho never reads an etag as a content hash on a folder (it checks the sha256 recorded at
   // push), so the folder backend skips the md5 + sha256 it would otherwise compute on every write.
-  const storage = await openStorage(config.storage.url, {
+  const opened = await openStorage(config.storage.url, {
     cwd: cli.cwd,
     fsEtag: "version",
     ...(config.storage.credentials ? { credentials: config.storage.credentials } : {}),
     ...(config.storage.tls ? { tls: await tlsOptions(config.storage.tls) } : {}),
+  }).catch((error: unknown) => {
+    throw explainStoreError(error, config.storage.url, path);
   });
+  // Without conditional writes (Swift's s3api), write as tychoreg does: check, then put.
+  if (!opened.capabilities.conditionalWrite)
+    out.warn(
+      "Warning: the store has no conditional writes (capability conditionalWrite): tycho checks before it writes, as tychoreg does, but concurrent pushes and updates of one package are not guarded",
+    );
+  const storage = withCheckThenWrite(opened);
   const transfer = options.concurrency
     ? { ...config.transfer, concurrency: options.concurrency }
     : config.transfer;

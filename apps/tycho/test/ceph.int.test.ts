@@ -15,48 +15,10 @@ import { createTestBucket, s3Env } from "@wharf/test-kit";
 import { describe, expect, it } from "vitest";
 import { runCli, workspace } from "./harness.ts";
 import { s3Proxy } from "./proxy.ts";
+import { s3Backend, tychoregConfig } from "./s3-backend.ts";
 import { cliSuite } from "./suite.ts";
 
-/** The config file exactly as a tychoreg user writes it (boto3 argument names). */
-function tychoregConfig(bucket: string, secret?: string, endpoint?: string) {
-  const env = s3Env();
-  return {
-    tycho: { backend: "s3", outdir: "tycho_packages" },
-    s3: {
-      bucket,
-      region_name: env.region,
-      endpoint_url: endpoint ?? env.endpoint,
-      aws_access_key_id: { env: "REG_WRITE_KEY", default: env.accessKeyId },
-      aws_secret_access_key: { env: "REG_WRITE_SECRET", default: secret ?? env.secretAccessKey },
-    },
-  };
-}
-
-cliSuite("Ceph RGW (S3)", {
-  md5Etags: true,
-  async create() {
-    const bucket = await createTestBucket("tycho");
-    const client = bucket.client;
-    return {
-      config: tychoregConfig(bucket.name),
-      raw: {
-        async put(key, body, metadata) {
-          await client.send(
-            new PutObjectCommand({ Bucket: bucket.name, Key: key, Body: body, Metadata: metadata }),
-          );
-        },
-        async get(key) {
-          const object = await client.send(new GetObjectCommand({ Bucket: bucket.name, Key: key }));
-          return Buffer.from(await object.Body!.transformToByteArray());
-        },
-        async metadata(key) {
-          return (await client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: key }))).Metadata ?? {};
-        },
-      },
-      [Symbol.asyncDispose]: () => bucket[Symbol.asyncDispose](),
-    };
-  },
-});
+cliSuite("Ceph RGW (S3)", s3Backend(s3Env));
 
 describe("tycho against S3 failures", () => {
   it("reports a wrong secret as PERMISSION_DENIED (exit 3) in one line", async () => {

@@ -1,5 +1,6 @@
 export { bodyError, heedErrors, isFillable, readAll, toReadable } from "./body.ts";
 export { BufferPool } from "./buffer-pool.ts";
+export { withCheckThenWrite } from "./check-then-write.ts";
 export { compareKeys } from "./compare-keys.ts";
 export { createFsDriver, type FsDriverOptions, type FsPresignOptions } from "./drivers/fs.ts";
 export { createMemoryDriver, type MemoryDriverOptions } from "./drivers/memory.ts";
@@ -10,8 +11,9 @@ export { MAX_KEY_BYTES, RESERVED_SEGMENT, validateKey, validatePrefix } from "./
 export { type ListAllEntry, listAll, listAllObjects } from "./list-all.ts";
 export { checkRenamePrefixes, moveObject, movePrefix } from "./move.ts";
 export { type OpenStorageOptions, openStorage, parseStorageUrl, type StorageConfig } from "./open-storage.ts";
-export { MAX_OBJECT_BYTES, MAX_PARTS } from "./parts.ts";
+export { LOCAL_MULTIPART_LIMITS, MAX_OBJECT_BYTES, MAX_PARTS, S3_MULTIPART_LIMITS } from "./parts.ts";
 export { handlePresignedRequest } from "./presigned-handler.ts";
 export { abortStaleUploads, type StaleUploadsLog } from "./stale-uploads.ts";
 export type * from "./types.ts";
+export { booleanCapabilities } from "./types.ts";
 export { withKeyValidation } from "./with-key-validation.ts";

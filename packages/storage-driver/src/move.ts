@@ -1,4 +1,5 @@
 import { WharfError } from "@wharf/errors";
+import { withCheckThenWrite } from "./check-then-write.ts";
 import { listAllObjects } from "./list-all.ts";
 import type { ObjectInfo, RenameOptions, StorageDriver } from "./types.ts";
 
@@ -19,7 +20,9 @@ export function checkRenamePrefixes(sourcePrefix: string, destinationPrefix: str
 
 /**
  * Moves one object: atomically with `rename` where the driver can (`capabilities.rename`), else as
- * a copy (conditional when `ifNoneMatch` is given) followed by a delete of the source.
+ * a copy followed by a delete of the source. With `ifNoneMatch`, the copy is conditional where the
+ * store has `conditionalWrite`; elsewhere the destination is checked with a HEAD first, which a
+ * writer racing in between defeats (such stores offer nothing better).
  *
  * @example
  * await moveObject(storage, "inbox/report.pdf", "archive/report.pdf", { ifNoneMatch: "*" });
@@ -32,7 +35,12 @@ export async function moveObject(
 ): Promise<ObjectInfo> {
   if (driver.capabilities.rename) return driver.rename(sourceKey, destinationKey, options);
   if (sourceKey === destinationKey) return driver.head(sourceKey);
-  const info = await driver.copy(sourceKey, destinationKey, options.ifNoneMatch ? { ifNoneMatch: "*" } : {});
+  // Without conditional writes, ifNoneMatch is a HEAD check before the copy (see withCheckThenWrite).
+  const info = await withCheckThenWrite(driver).copy(
+    sourceKey,
+    destinationKey,
+    options.ifNoneMatch ? { ifNoneMatch: "*" } : {},
+  );
   await driver.delete(sourceKey);
   return info;
 }

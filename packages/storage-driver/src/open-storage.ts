@@ -35,6 +35,10 @@ export type StorageConfig =
       readonly forcePathStyle: boolean;
       readonly partSize?: number;
       readonly queueSize?: number;
+      /** Stated by the URL; probed at open when absent. */
+      readonly conditionalWrite?: boolean;
+      readonly presignedPost?: boolean;
+      readonly maxParts?: number;
     };
 
 function invalid(url: string, why: string): WharfError {
@@ -50,6 +54,16 @@ function booleanParam(url: string, name: string, value: string | null, fallback:
   if (value === "true" || value === "1") return true;
   if (value === "false" || value === "0") return false;
   throw invalid(url, `${name} must be true or false`);
+}
+
+/** A boolean the URL may leave out (then `undefined`: the driver finds out). */
+function optionalBoolean<N extends string>(
+  url: string,
+  params: URLSearchParams,
+  name: N,
+): Partial<Record<N, boolean>> {
+  const value = params.get(name);
+  return value === null ? {} : ({ [name]: booleanParam(url, name, value, false) } as Record<N, boolean>);
 }
 
 function integerParam(url: string, name: string, value: string | null, min: number): number | undefined {
@@ -106,7 +120,16 @@ export function parseStorageUrl(url: string, options: { cwd?: string } = {}): St
       };
     }
     case "s3": {
-      checkParams(url, params, ["endpoint", "region", "forcePathStyle", "partSize", "queueSize"]);
+      checkParams(url, params, [
+        "endpoint",
+        "region",
+        "forcePathStyle",
+        "partSize",
+        "queueSize",
+        "conditionalWrite",
+        "presignedPost",
+        "maxParts",
+      ]);
       const bucket = parsed.hostname;
       if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
         throw invalid(url, "missing or invalid bucket name");
@@ -119,6 +142,8 @@ export function parseStorageUrl(url: string, options: { cwd?: string } = {}): St
       const region = params.get("region") ?? undefined;
       const partSize = integerParam(url, "partSize", params.get("partSize"), 5 * 1024 * 1024);
       const queueSize = integerParam(url, "queueSize", params.get("queueSize"), 1);
+      const maxParts = integerParam(url, "maxParts", params.get("maxParts"), 1);
+      if (maxParts !== undefined && maxParts > 10_000) throw invalid(url, "maxParts must be at most 10000");
       return {
         kind: "s3",
         bucket,
@@ -133,6 +158,9 @@ export function parseStorageUrl(url: string, options: { cwd?: string } = {}): St
         ...(region === undefined ? {} : { region }),
         ...(partSize === undefined ? {} : { partSize }),
         ...(queueSize === undefined ? {} : { queueSize }),
+        ...(maxParts === undefined ? {} : { maxParts }),
+        ...optionalBoolean(url, params, "conditionalWrite"),
+        ...optionalBoolean(url, params, "presignedPost"),
       };
     }
     default:
@@ -166,10 +194,10 @@ export async function openStorage(url: string, options: OpenStorageOptions = {})
       );
     }
     case "s3": {
-      const { createS3Driver } = await import("./drivers/s3.ts");
+      const { openS3Driver } = await import("./drivers/s3.ts");
       const { kind: _, ...s3 } = config;
       return withKeyValidation(
-        createS3Driver({
+        await openS3Driver({
           ...s3,
           ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
           ...(options.tls === undefined ? {} : { tls: options.tls }),

@@ -1,20 +1,68 @@
 import type { Readable } from "node:stream";
 
-/** What a driver can do. Declared statically; the conformance suite checks both sides. */
+/**
+ * What a driver can do: everything an app may branch on (apps never read a driver's `name`). Static
+ * per driver, except where stores differ (S3 implementations do): the s3 driver probes those at
+ * open, and its URL can state them. The conformance suite checks both sides of each flag: declared
+ * works; undeclared answers `UNSUPPORTED` with a message naming the capability. The table in this
+ * package's README says which driver declares what.
+ */
 export interface Capabilities {
   /** `get` honours `range`. */
   readonly rangeRead: boolean;
-  /** `put`/`copy` honour `ifNoneMatch: "*"` and `ifMatch` atomically. */
+  /**
+   * `put`, `copy` and `createMultipart` honour `ifNoneMatch: "*"` and `ifMatch` atomically; without
+   * it they reject both options with `UNSUPPORTED` (message naming `conditionalWrite`), and shared
+   * state cannot be guarded against concurrent writers.
+   */
   readonly conditionalWrite: boolean;
   /** `presign` returns URLs a client can use without credentials. */
   readonly presign: boolean;
+  /**
+   * The store itself accepts browser POST uploads (HTML forms with a SigV4 POST policy, as
+   * `@wharf/s3-signing`'s `createPresignedPost` signs them) at its bucket URL.
+   */
+  readonly presignedPost: boolean;
   /** `createMultipart` and friends work. */
   readonly multipart: boolean;
+  /** With `multipart`: the store's part limits (S3: 5 MiB … 5 GiB, 10,000 parts). */
+  readonly multipartLimits?: MultipartLimits;
+  /**
+   * Bytes a writer that can buffer should hand the driver at a time, or 0 when the driver takes a
+   * stream as it comes. The s3 driver sends every part with its length, so writers that hold many
+   * uploads at once (the FTP gateway) buffer parts of this size in a shared budget.
+   */
+  readonly preferredWriteBufferBytes: number;
   /** `rename` and `renamePrefix` move objects and folders atomically (else they are `UNSUPPORTED`; see `moveObject`). */
   readonly rename: boolean;
   /** Keys may end with one `/` (S3 folder markers such as `photos/`); otherwise they are `INVALID_ARGUMENT`. */
   readonly folderMarkers: boolean;
+  /**
+   * Etags are content digests as S3 computes them: the body's md5 (hex), or after a multipart upload
+   * the md5 of the parts' md5s with `-<parts>` (an S3 object under SSE-KMS or SSE-C excepted: see
+   * `ObjectInfo.encryption`). Otherwise an etag is an opaque version id.
+   */
+  readonly md5Etags: boolean;
 }
+
+export interface MultipartLimits {
+  /** Smallest part but the last. */
+  readonly minPartBytes: number;
+  readonly maxPartBytes: number;
+  readonly maxParts: number;
+}
+
+/** The names of the boolean capabilities, for suites and start-up checks that walk them all. */
+export const booleanCapabilities = [
+  "rangeRead",
+  "conditionalWrite",
+  "presign",
+  "presignedPost",
+  "multipart",
+  "rename",
+  "folderMarkers",
+  "md5Etags",
+] as const satisfies readonly (keyof Capabilities)[];
 
 /** A stored object's description. `etag` is opaque and unquoted. */
 export interface ObjectInfo {

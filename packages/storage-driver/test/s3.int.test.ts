@@ -3,7 +3,7 @@ import { isWharfError } from "@wharf/errors";
 import { createTestBucket, s3Env, type TestBucket } from "@wharf/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prngStream, sha256Hex, testDriver } from "../src/conformance/index.ts";
-import { createS3Driver, type S3DriverOptions } from "../src/drivers/s3.ts";
+import { createS3Driver, openS3Driver, type S3DriverOptions } from "../src/drivers/s3.ts";
 import { CLAIMS_FOLDER, claimObjectKey } from "../src/drivers/s3-claim.ts";
 import type { StorageDriver } from "../src/types.ts";
 
@@ -216,5 +216,33 @@ describe("s3 driver specifics", () => {
     expect(page.objects.map((o) => o.key)).toEqual(["x/y"]);
     expect((await driver.head("x/y")).key).toBe("x/y");
     await driver.close();
+  });
+});
+
+describe("s3 driver probe on Ceph RGW", () => {
+  it("finds conditional writes and browser POST, and leaves nothing behind", async () => {
+    const env = s3Env();
+    const driver = await openS3Driver({
+      bucket: bucket.name,
+      prefix: "probe/",
+      endpoint: env.endpoint,
+      region: env.region,
+      credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
+    });
+    expect(driver.capabilities).toMatchObject({ conditionalWrite: true, presignedPost: true });
+    expect(await rawKeys("probe/")).toEqual([]);
+    await driver.close();
+  });
+
+  it("fails to open a missing bucket with UNAVAILABLE and a message saying how to skip the probe", async () => {
+    const env = s3Env();
+    const error = await openS3Driver({
+      bucket: `${bucket.name}-absent`,
+      endpoint: env.endpoint,
+      region: env.region,
+      credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
+    }).catch((e: unknown) => e);
+    expect(isWharfError(error, "UNAVAILABLE")).toBe(true);
+    expect((error as Error).message).toContain("conditionalWrite=");
   });
 });

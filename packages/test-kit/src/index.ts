@@ -11,7 +11,7 @@ export {
 } from "./fuzz.ts";
 export { type ErrorShape, expectClearHttpAnswer, hasMessage } from "./fuzz-http.ts";
 export { anyJson, hostileText, mutatedJson, rawBytes, urlPiece } from "./fuzz-inputs.ts";
-export { ldapEnv, registryEnv, s3Env, wharfServices } from "./inject.ts";
+export { ldapEnv, registryEnv, s3Env, swiftS3Env, wharfServices } from "./inject.ts";
 export { ldapFixture } from "./ldap-fixture.ts";
 export {
   type BuiltImage,

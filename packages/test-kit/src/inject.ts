@@ -16,6 +16,9 @@ export function wharfServices(): WharfServices {
 /** The S3 server under test (Ceph RGW): endpoint, region and two users' keys. */
 export const s3Env = (): S3Env => wharfServices().s3;
 
+/** Swift's s3api, the second S3 implementation (no conditional writes, no browser POST). */
+export const swiftS3Env = (): S3Env => wharfServices().swift;
+
 /** The private slapd, seeded with `ldapFixture`. */
 export const ldapEnv = (): LdapEnv => wharfServices().ldap;
 

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
   AbortMultipartUploadCommand,
   CreateBucketCommand,
@@ -90,6 +90,23 @@ export async function createTestBucket(
   };
 }
 
+/**
+ * Adds the body's `Content-MD5` to a request: Swift's s3api refuses DeleteObjects without it (400
+ * `Missing required header for this request: Content-MD5`), and a `WHEN_REQUIRED` client sends none.
+ */
+export function withContentMd5<C extends DeleteObjectsCommand>(command: C): C {
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string>; body?: unknown };
+      if (request.headers && (typeof request.body === "string" || request.body instanceof Uint8Array))
+        request.headers["content-md5"] = createHash("md5").update(request.body).digest("base64");
+      return next(args);
+    },
+    { step: "build", name: "wharfContentMd5" },
+  );
+  return command;
+}
+
 /** Deletes every object version and delete marker and aborts every multipart upload in `bucket`. */
 export async function emptyBucket(client: S3Client, bucket: string): Promise<void> {
   let keyMarker: string | undefined;
@@ -108,7 +125,9 @@ export async function emptyBucket(client: S3Client, bucket: string): Promise<voi
     }));
     if (objects.length > 0)
       await client.send(
-        new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }),
+        withContentMd5(
+          new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }),
+        ),
       );
     keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
     versionIdMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;

@@ -11,7 +11,7 @@ import type { LdapEnv, RegistryEnv, S3Env, ServiceOrigin, WharfServices } from "
 export const devServicesFile = join(infraDir, "..", ".wharf", "dev-services.env");
 
 type Env = Record<string, string | undefined>;
-type ServiceName = "s3" | "ldap" | "registry";
+type ServiceName = "s3" | "swift" | "ldap" | "registry";
 
 interface Found<T> {
   value: T;
@@ -24,20 +24,30 @@ export interface RunningServices {
   stop(): Promise<void>;
 }
 
-const s3FromVars = (v: Env): S3Env | undefined =>
-  v.WHARF_S3_ENDPOINT &&
-  v.WHARF_S3_ACCESS_KEY_ID &&
-  v.WHARF_S3_SECRET_ACCESS_KEY &&
-  v.WHARF_S3_ACCESS_KEY_ID_2 &&
-  v.WHARF_S3_SECRET_ACCESS_KEY_2
-    ? {
-        endpoint: v.WHARF_S3_ENDPOINT,
-        region: v.WHARF_S3_REGION || "us-east-1",
-        accessKeyId: v.WHARF_S3_ACCESS_KEY_ID,
-        secretAccessKey: v.WHARF_S3_SECRET_ACCESS_KEY,
-        second: { accessKeyId: v.WHARF_S3_ACCESS_KEY_ID_2, secretAccessKey: v.WHARF_S3_SECRET_ACCESS_KEY_2 },
-      }
-    : undefined;
+/** An S3 server's coordinates from `WHARF_<name>_ENDPOINT`, `…_ACCESS_KEY_ID`, … (`S3` for Ceph, `SWIFT_S3` for Swift). */
+const s3VarsFor =
+  (name: "S3" | "SWIFT_S3") =>
+  (v: Env): S3Env | undefined => {
+    const [endpoint, region, key, secret, key2, secret2] = [
+      "ENDPOINT",
+      "REGION",
+      "ACCESS_KEY_ID",
+      "SECRET_ACCESS_KEY",
+      "ACCESS_KEY_ID_2",
+      "SECRET_ACCESS_KEY_2",
+    ].map((suffix) => v[`WHARF_${name}_${suffix}`]);
+    return endpoint && key && secret && key2 && secret2
+      ? {
+          endpoint,
+          region: region || "us-east-1",
+          accessKeyId: key,
+          secretAccessKey: secret,
+          second: { accessKeyId: key2, secretAccessKey: secret2 },
+        }
+      : undefined;
+  };
+const s3FromVars = s3VarsFor("S3");
+const swiftFromVars = s3VarsFor("SWIFT_S3");
 
 async function ldapFromVars(v: Env): Promise<LdapEnv | undefined> {
   if (!(v.WHARF_LDAP_URL && v.WHARF_LDAPS_URL && v.WHARF_LDAP_CA && v.WHARF_LDAP_BASE_DN)) return undefined;
@@ -64,15 +74,18 @@ const urlAlive = (url: string) => {
 
 async function fromVars(vars: Env, origin: ServiceOrigin) {
   const s3 = s3FromVars(vars);
+  const swift = swiftFromVars(vars);
   const registry = registryFromVars(vars);
   const ldap = await ldapFromVars(vars).catch(() => undefined);
-  const [s3Ok, ldapOk, registryOk] = await Promise.all([
+  const [s3Ok, swiftOk, ldapOk, registryOk] = await Promise.all([
     s3 ? urlAlive(s3.endpoint) : false,
+    swift ? urlAlive(swift.endpoint) : false,
     ldap ? urlAlive(ldap.url) : false,
     registry ? urlAlive(registry.url) : false,
   ]);
   return {
     s3: s3 && s3Ok ? { value: s3, origin } : undefined,
+    swift: swift && swiftOk ? { value: swift, origin } : undefined,
     ldap: ldap && ldapOk ? { value: ldap, origin } : undefined,
     registry: registry && registryOk ? { value: registry, origin } : undefined,
   } satisfies { [K in ServiceName]: Found<WharfServices[K]> | undefined };
@@ -98,9 +111,11 @@ async function startOne(dir: string, ports: number, dataDir: string, env: Env = 
 }
 
 /**
- * Starts (or reuses) Ceph RGW, slapd and docker-registry for one test run.
+ * Starts (or reuses) Ceph RGW, Swift (a second S3 implementation), slapd and docker-registry for
+ * one test run.
  *
  * Reuse, unless `CI=true`: a service whose coordinates are in the environment (`WHARF_S3_ENDPOINT`…,
+ * `WHARF_SWIFT_S3_ENDPOINT`…,
  * `WHARF_LDAP_URL`…, `WHARF_REGISTRY_URL`) and which answers is used as is; with
  * `WHARF_REUSE_DEV_SERVICES=1`, so are the live ones in `.wharf/dev-services.env`. Everything else
  * is started, in parallel, with its data in a fresh temporary folder. A detached watchdog stops
@@ -114,6 +129,7 @@ export async function startServices(env: Env = process.env): Promise<RunningServ
       sources.push(readFile(devServicesFile, "utf8").then((t) => fromVars(parseEnvLines(t), "dev-services")));
     for (const source of await Promise.all(sources)) {
       found.s3 ??= source.s3;
+      found.swift ??= source.swift;
       found.ldap ??= source.ldap;
       found.registry ??= source.registry;
     }
@@ -149,22 +165,27 @@ export async function startServices(env: Env = process.env): Promise<RunningServ
 
   try {
     // Ceph: PORT (S3), PORT+1 (monitor), PORT+3…PORT+8 (OSD).
-    const [s3, ldap, registry] = await Promise.all([
+    // Swift: PORT (S3), PORT+1…PORT+3 (object, container, account), PORT+4 (memcached).
+    const [s3, swift, ldap, registry] = await Promise.all([
       found.s3 ? undefined : launch("ceph", 9, s3FromVars),
+      found.swift ? undefined : launch("swift", 5, swiftFromVars),
       found.ldap ? undefined : launch("slapd", 2, ldapFromVars),
       found.registry ? undefined : launch("registry", 1, registryFromVars),
     ]);
     const services: WharfServices = {
       s3: (found.s3?.value ?? s3?.value)!,
+      swift: (found.swift?.value ?? swift?.value)!,
       ldap: (found.ldap?.value ?? ldap?.value)!,
       registry: (found.registry?.value ?? registry?.value)!,
       origin: {
         s3: found.s3?.origin ?? "started",
+        swift: found.swift?.origin ?? "started",
         ldap: found.ldap?.origin ?? "started",
         registry: found.registry?.origin ?? "started",
       },
       startSeconds: {
         ...(s3 && { s3: s3.seconds }),
+        ...(swift && { swift: swift.seconds }),
         ...(ldap && { ldap: ldap.seconds }),
         ...(registry && { registry: registry.seconds }),
       },
@@ -182,7 +203,7 @@ export async function startServices(env: Env = process.env): Promise<RunningServ
  */
 function startWatchdog(root: string) {
   const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-  const stops = ["ceph", "slapd", "registry"]
+  const stops = ["ceph", "swift", "slapd", "registry"]
     .map((dir) => `bash ${q(`${infraDir}${dir}/stop.sh`)} ${q(join(root, dir))} --wipe`)
     .join("; ");
   const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ${stops}; rm -rf ${q(root)}`;

@@ -34,12 +34,17 @@ export interface RegistryEnv {
 /** What `infra/test/global-setup.ts` provides to every project as `wharfServices`. */
 export interface WharfServices {
   s3: S3Env;
+  /**
+   * OpenStack Swift's s3api: a second S3 implementation, without conditional writes or browser POST
+   * (real-services.md §1.2). Its users are `test:tester` and `test2:tester2`.
+   */
+  swift: S3Env;
   ldap: LdapEnv;
   registry: RegistryEnv;
   /** Per service, whether it was started for this run or reused (dev services, env). */
-  origin: { s3: ServiceOrigin; ldap: ServiceOrigin; registry: ServiceOrigin };
+  origin: { s3: ServiceOrigin; swift: ServiceOrigin; ldap: ServiceOrigin; registry: ServiceOrigin };
   /** Seconds each started service took to become ready (absent when reused). */
-  startSeconds: { s3?: number; ldap?: number; registry?: number };
+  startSeconds: { s3?: number; swift?: number; ldap?: number; registry?: number };
 }
 
 export type ServiceOrigin = "started" | "env" | "dev-services";

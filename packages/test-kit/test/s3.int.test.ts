@@ -6,7 +6,7 @@ import {
   type S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
-import { createTestBucket, s3Client, s3Env, wharfServices } from "../src/index.ts";
+import { createTestBucket, s3Client, s3Env, swiftS3Env, wharfServices } from "../src/index.ts";
 
 const failure = async (promise: Promise<unknown>) => {
   const error = (await promise.then(
@@ -69,5 +69,20 @@ describe("S3 (Ceph RGW)", () => {
       name: "NotFound",
       status: 404,
     });
+  });
+});
+
+describe("S3 (Swift s3api)", () => {
+  it("empties and deletes a Swift test bucket on dispose (DeleteObjects there needs Content-MD5)", async () => {
+    // Regression: emptyBucket's DeleteObjects had no Content-MD5, which Swift refuses with 400.
+    const client = s3Client({ env: swiftS3Env() });
+    let name: string;
+    {
+      await using bucket = await createTestBucket("test-kit-swift", { client });
+      name = bucket.name;
+      for (const key of ["a", "b/c"])
+        await client.send(new PutObjectCommand({ Bucket: name, Key: key, Body: key }));
+    }
+    expect((await failure(client.send(new HeadBucketCommand({ Bucket: name })))).status).toBe(404);
   });
 });

@@ -204,8 +204,8 @@ interface PartFetcher {
 const presignMarginMs = 5 * 60_000;
 
 /**
- * How parts are read: from an S3 store over plain HTTP, by {@link createRangeClient} on presigned
- * URLs (a third of node:http's CPU per GiB); otherwise through the driver's `get`.
+ * How parts are read: from a store that presigns plain-HTTP URLs without extra headers, by
+ * {@link createRangeClient} (a third of node:http's CPU per GiB); otherwise through the driver's `get`.
  */
 async function partFetcher(
   storage: StorageDriver,
@@ -214,8 +214,7 @@ async function partFetcher(
 ): Promise<PartFetcher> {
   const { key, info, signal } = request;
   const presign = () => storage.presign(key, { method: "GET", expiresIn: 3600 });
-  const first =
-    storage.name === "s3" && storage.capabilities.presign && count > 0 ? await presign() : undefined;
+  const first = storage.capabilities.presign && count > 0 ? await presign() : undefined;
   if (first === undefined || !first.url.startsWith("http:") || Object.keys(first.headers).length > 0)
     return { fetch: (range, sink) => driverFetch(storage, request, count, range, sink), close() {} };
   let signed = Promise.resolve(first);

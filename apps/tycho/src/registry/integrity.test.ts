@@ -5,7 +5,7 @@ import { integrityPlan } from "./integrity.ts";
 
 // The plan is what decides whether a pull of a tychoreg push (no sha256) fails on a mismatch, so the
 // store's own description of the object is all it reads: a HEAD from S3 as the s3 driver returns it.
-const s3: StorageDriver = { ...createMemoryDriver(), name: "s3" };
+const s3: StorageDriver = createMemoryDriver();
 const md5 = createHash("md5").update("payload").digest("hex");
 const head = (extra: Partial<ObjectInfo>): ObjectInfo => ({
   key: "pkg/tycho_1.0.pkg",
@@ -30,6 +30,11 @@ describe("integrityPlan for objects pushed without a sha256", () => {
       expect(plan).toMatchObject({ reason: expect.stringContaining(encryption) });
     },
   );
+
+  it("pulls unverified from a store whose etags are no md5s (a folder opened with etag=version)", () => {
+    const opaque: StorageDriver = { ...s3, capabilities: { ...s3.capabilities, md5Etags: false } };
+    expect(integrityPlan(opaque, head({}))).toMatchObject({ by: null, reason: "no sha256 recorded" });
+  });
 
   it("still prefers a recorded sha256 whatever the encryption", () => {
     expect(integrityPlan(s3, head({ encryption: "aws:kms", sha256: "ab".repeat(32) }))).toMatchObject({

@@ -15,15 +15,15 @@ const botoPartSize = 8 * mib;
 const maxParts = 10_000;
 
 /**
- * The sha256 recorded at push when there is one. Otherwise, on S3 only (a local folder's etag is
- * not necessarily an md5), the ETag: a plain one is the body's md5; a multipart one `<md5>-N` is
+ * The sha256 recorded at push when there is one. Otherwise, on a store whose etags are md5s as S3's
+ * (`capabilities.md5Etags`; tycho opens a local folder with opaque etags), the ETag: a plain one is the body's md5; a multipart one `<md5>-N` is
  * checked against the part layout tychoreg's boto3 upload produces, when N fits it. The ETag of an
  * object under SSE-KMS or SSE-C is not an md5 at all: such a version pulls unverified, with a warning.
  */
 export function integrityPlan(storage: StorageDriver, info: ObjectInfo): IntegrityPlan {
   const recorded = info.metadata[metadataKeys.sha256] ?? info.sha256;
   if (recorded) return { by: "sha256", expected: recorded };
-  if (storage.name !== "s3") return { by: null, reason: "no sha256 recorded" };
+  if (!storage.capabilities.md5Etags) return { by: null, reason: "no sha256 recorded" };
   if (info.encryption !== undefined && info.encryption !== "AES256")
     return {
       by: null,

@@ -50,7 +50,7 @@ import {
 import { RESERVED_SEGMENT, validateKey, validatePrefix } from "../keys.ts";
 import { listPage } from "../list-page.ts";
 import { checkRenamePrefixes } from "../move.ts";
-import { checkPartNumber } from "../parts.ts";
+import { checkPartNumber, LOCAL_MULTIPART_LIMITS } from "../parts.ts";
 import { resolveRange } from "../range.ts";
 import type {
   BodyInput,
@@ -215,9 +215,13 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     rangeRead: true,
     conditionalWrite: true,
     presign: options.presign !== undefined,
+    presignedPost: false,
     multipart: true,
+    multipartLimits: LOCAL_MULTIPART_LIMITS,
+    preferredWriteBufferBytes: 0,
     rename: true,
     folderMarkers: false,
+    md5Etags,
   });
   const presigner = options.presign
     ? createPresigner({
@@ -1040,7 +1044,11 @@ export function createFsDriver(options: FsDriverOptions): StorageDriver {
     async presign(key, presignOptions) {
       validateKey(key);
       if (!presigner || !options.presign) {
-        throw new WharfError("UNSUPPORTED", "this fs driver was created without presign options");
+        throw new WharfError(
+          "UNSUPPORTED",
+          "this fs driver was created without presign options (capability presign)",
+          { details: { capability: "presign" } },
+        );
       }
       const { method, expiresIn } = presignOptions;
       if (!Number.isSafeInteger(expiresIn) || expiresIn < 1 || expiresIn > 604_800) {

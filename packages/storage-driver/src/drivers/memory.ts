@@ -20,7 +20,7 @@ const markers: KeyOptions = { folderMarker: true };
 
 import { listPage, type WalkEntry } from "../list-page.ts";
 import { checkRenamePrefixes } from "../move.ts";
-import { checkPartNumber } from "../parts.ts";
+import { checkPartNumber, LOCAL_MULTIPART_LIMITS } from "../parts.ts";
 import { resolveRange } from "../range.ts";
 import type {
   BodyInput,
@@ -52,9 +52,13 @@ const capabilities: Capabilities = Object.freeze({
   rangeRead: true,
   conditionalWrite: true,
   presign: false,
+  presignedPost: false,
   multipart: true,
+  multipartLimits: LOCAL_MULTIPART_LIMITS,
+  preferredWriteBufferBytes: 0,
   rename: true,
   folderMarkers: true,
+  md5Etags: true,
 });
 
 export interface MemoryDriverOptions {
@@ -233,7 +237,9 @@ export function createMemoryDriver(options: MemoryDriverOptions = {}): StorageDr
     },
 
     async presign() {
-      throw new WharfError("UNSUPPORTED", "the memory driver cannot presign");
+      throw new WharfError("UNSUPPORTED", "the memory driver cannot presign (capability presign)", {
+        details: { capability: "presign" },
+      });
     },
 
     async createMultipart(key, options = {}) {

@@ -34,6 +34,8 @@ const byName: Readonly<Record<string, ErrorCode>> = {
   RequestTimeout: "UNAVAILABLE",
   TimeoutError: "UNAVAILABLE",
   AbortError: "CANCELLED",
+  // Swift's s3api: conditional PUTs, aws-chunked bodies, … A missing feature, not an outage.
+  NotImplemented: "UNSUPPORTED",
 };
 
 const byStatus: Readonly<Record<number, ErrorCode>> = {
@@ -48,6 +50,7 @@ const byStatus: Readonly<Record<number, ErrorCode>> = {
   413: "PAYLOAD_TOO_LARGE",
   416: "RANGE_NOT_SATISFIABLE",
   500: "UNAVAILABLE",
+  501: "UNSUPPORTED",
   502: "UNAVAILABLE",
   503: "UNAVAILABLE",
   504: "UNAVAILABLE",
@@ -95,6 +98,12 @@ function cause(error: unknown): string {
   return label ?? message ?? "error";
 }
 
+/** The store's own explanation of a refusal (its error document's Message), bounded. */
+function serverMessage(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === "string" && message !== "" ? message.slice(0, 200) : "no reason given";
+}
+
 /** Translates any failure at the S3 driver's boundary into a WharfError. */
 export function translateS3Error(error: unknown, key?: string): WharfError {
   if (error instanceof WharfError) return error;
@@ -108,6 +117,7 @@ export function translateS3Error(error: unknown, key?: string): WharfError {
     CHECKSUM_MISMATCH: "the body does not match its checksum",
     UNAVAILABLE: "the S3 service is unavailable",
     CANCELLED: "operation cancelled",
+    UNSUPPORTED: `the S3 service does not implement this request: ${serverMessage(error)}`,
   };
   const message =
     name === "NoSuchBucket"

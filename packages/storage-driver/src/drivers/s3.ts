@@ -37,7 +37,7 @@ import { type KeyOptions, RESERVED_SEGMENT, validateKey, validatePrefix } from "
 const markers: KeyOptions = { folderMarker: true };
 
 import { pageLimit } from "../list-page.ts";
-import { checkPartNumber, MAX_PARTS } from "../parts.ts";
+import { checkPartNumber, MAX_PARTS, S3_MULTIPART_LIMITS } from "../parts.ts";
 import type {
   BodyInput,
   ByteRange,
@@ -49,6 +49,7 @@ import type {
 } from "../types.ts";
 import { createClaims } from "./s3-claim.ts";
 import { s3ErrorCode, translateS3Error } from "./s3-errors.ts";
+import { probeS3Store } from "./s3-probe.ts";
 
 export interface S3Credentials {
   readonly accessKeyId: string;
@@ -90,19 +91,20 @@ export interface S3DriverOptions {
   readonly claimTtlMs?: number;
   /** How long a conditional write waits for another writer's claim on the same key (default 60 s), then `UNAVAILABLE`. */
   readonly claimWaitMs?: number;
+  /**
+   * Whether the store honours `If-None-Match`/`If-Match` on PUT (default true; Swift's s3api
+   * answers 501). `openS3Driver` probes it when not given. Without it, conditional writes are
+   * `UNSUPPORTED`.
+   */
+  readonly conditionalWrite?: boolean;
+  /** Whether the store accepts browser POST uploads (default true; Swift's s3api does not). `openS3Driver` probes it. */
+  readonly presignedPost?: boolean;
+  /** The most parts a multipart upload may have (default 10,000; Swift's s3api allows 1,000 unless configured). */
+  readonly maxParts?: number;
 }
 
 /** User-metadata entry where the driver records a verified sha256; hidden from `metadata`. */
 const SHA256_META = "wharf-sha256";
-
-const capabilities: Capabilities = Object.freeze({
-  rangeRead: true,
-  conditionalWrite: true,
-  presign: true,
-  multipart: true,
-  rename: false,
-  folderMarkers: true,
-});
 
 const reserved = `${RESERVED_SEGMENT}/`;
 
@@ -176,8 +178,79 @@ export function decodeUploadId(uploadId: string): { id: string; ifNoneMatch?: "*
  * The part size for a put of `size` bytes: `partSize`, or larger when the size would need more than
  * S3's 10,000 parts (an unknown size is limited to 10,000 × `partSize`).
  */
-export function multipartPartSize(partSize: number, size: number | undefined): number {
-  return size === undefined ? partSize : Math.max(partSize, Math.ceil(size / MAX_PARTS));
+export function multipartPartSize(partSize: number, size: number | undefined, maxParts = MAX_PARTS): number {
+  return size === undefined ? partSize : Math.max(partSize, Math.ceil(size / maxParts));
+}
+
+/** Refuses a conditional write on a store without conditional writes, naming the capability. */
+function refuseConditional(conditions: { ifNoneMatch?: "*"; ifMatch?: string }, key: string): void {
+  if (conditions.ifNoneMatch === undefined && conditions.ifMatch === undefined) return;
+  throw new WharfError(
+    "UNSUPPORTED",
+    `this store does not support conditional writes (capability conditionalWrite): cannot write ${key} with ${conditions.ifNoneMatch ? "ifNoneMatch" : "ifMatch"}`,
+    { details: { key, capability: "conditionalWrite" } },
+  );
+}
+
+/** A store's 501 to a conditional request: the missing feature is conditional writes. */
+function unsupportedConditional(error: WharfError, key: string): WharfError {
+  if (error.code !== "UNSUPPORTED") return error;
+  return new WharfError(
+    "UNSUPPORTED",
+    `this store does not support conditional writes (capability conditionalWrite; open it with conditionalWrite=false): ${error.message}`,
+    { cause: error, details: { key, capability: "conditionalWrite" } },
+  );
+}
+
+/** The client the driver builds from its connection options. */
+function s3ClientFor(options: S3DriverOptions): S3Client {
+  return new S3Client({
+    region: options.region ?? "us-east-1",
+    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
+    // Ceph and Swift refuse aws-chunked streaming uploads; presigned URLs stay free of bogus checksums.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+    // Agent options: the handler adds its defaults (keep-alive, maxSockets) and destroys it on close.
+    ...(options.tls === undefined ? {} : { requestHandler: { httpsAgent: { ...options.tls } } }),
+  });
+}
+
+/**
+ * `createS3Driver`, after learning what the store supports where the options do not say
+ * (`conditionalWrite`, `presignedPost`: see `probeS3Store`). Rejects when the store cannot be
+ * probed (unreachable, missing bucket, refused credentials).
+ *
+ * @example
+ * const storage = await openS3Driver({ bucket: "lfs", endpoint: "http://127.0.0.1:8080" });
+ * storage.capabilities.conditionalWrite; // false on Swift's s3api
+ */
+export async function openS3Driver(
+  options: S3DriverOptions & { readonly fetch?: typeof fetch },
+): Promise<StorageDriver> {
+  const probe = {
+    conditionalWrite: options.conditionalWrite === undefined,
+    // The form probe posts with fetch, which knows nothing of `tls` (a private CA, or no checks):
+    // such a store is taken to accept forms unless the URL says `presignedPost=false`.
+    presignedPost: options.presignedPost === undefined && options.tls === undefined,
+  };
+  if (!probe.conditionalWrite && !probe.presignedPost) return createS3Driver(options);
+  const client = options.client ?? s3ClientFor(options);
+  try {
+    const found = await probeS3Store({
+      client,
+      bucket: options.bucket,
+      prefix: options.prefix ?? "",
+      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+      forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
+      probe,
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    });
+    return createS3Driver({ ...options, ...found });
+  } finally {
+    if (!options.client) client.destroy();
+  }
 }
 
 /**
@@ -196,19 +269,24 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     throw new WharfError("INVALID_ARGUMENT", "the S3 key prefix must end with /");
   const partSize = Math.max(options.partSize ?? 8 * 1024 * 1024, 5 * 1024 * 1024);
   const queueSize = Math.max(options.queueSize ?? 2, 1);
-  const client =
-    options.client ??
-    new S3Client({
-      region: options.region ?? "us-east-1",
-      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-      forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
-      // Ceph and Swift refuse aws-chunked streaming uploads; presigned URLs stay free of bogus checksums.
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-      // Agent options: the handler adds its defaults (keep-alive, maxSockets) and destroys it on close.
-      ...(options.tls === undefined ? {} : { requestHandler: { httpsAgent: { ...options.tls } } }),
-    });
+  const maxParts = Math.min(Math.max(options.maxParts ?? MAX_PARTS, 1), MAX_PARTS);
+  const capabilities: Capabilities = Object.freeze({
+    rangeRead: true,
+    conditionalWrite: options.conditionalWrite ?? true,
+    presign: true,
+    presignedPost: options.presignedPost ?? true,
+    multipart: true,
+    multipartLimits: Object.freeze({ ...S3_MULTIPART_LIMITS, maxParts }),
+    // Parts travel with their length: a writer that buffers them spares the driver a copy.
+    preferredWriteBufferBytes: partSize,
+    rename: false,
+    folderMarkers: true,
+    md5Etags: true,
+  });
+  const guard = (key: string, conditions: { ifNoneMatch?: "*"; ifMatch?: string }) => {
+    if (!capabilities.conditionalWrite) refuseConditional(conditions, key);
+  };
+  const client = options.client ?? s3ClientFor(options);
   const full = (key: string) => prefix + key;
   const holdClaim = createClaims({
     client,
@@ -310,6 +388,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
   /** A conditional write on a missing key is a failed precondition, whatever the server says. */
   function conditionalError(error: unknown, key: string, conditional: boolean): WharfError {
     const translated = translateS3Error(error, key);
+    if (conditional && translated.code === "UNSUPPORTED") return unsupportedConditional(translated, key);
     if (conditional && translated.code === "NOT_FOUND") {
       return new WharfError("PRECONDITION_FAILED", `no object exists at ${key}`, {
         cause: error,
@@ -370,6 +449,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       heedErrors(body);
       validateKey(key, markers);
       checkPutOptions(putOptions);
+      guard(key, putOptions);
       throwIfAborted(putOptions.signal);
       const conditional = putOptions.ifMatch !== undefined || putOptions.ifNoneMatch !== undefined;
       const params = {
@@ -435,7 +515,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
           await new Upload({
             client: conditional ? claimingClient(key, putOptions, putOptions.signal) : client,
             params: { ...params, Body: digest, Metadata: metadata },
-            partSize: multipartPartSize(partSize, putOptions.size),
+            partSize: multipartPartSize(partSize, putOptions.size, maxParts),
             queueSize,
             leavePartsOnError: false,
             abortController,
@@ -504,6 +584,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     async copy(sourceKey, destinationKey, copyOptions = {}) {
       validateKey(sourceKey, markers);
       validateKey(destinationKey, markers);
+      guard(destinationKey, copyOptions);
       const source = await head(sourceKey);
       const replace = copyOptions.metadata !== undefined || copyOptions.contentType !== undefined;
       const contentType = copyOptions.contentType ?? source.contentType;
@@ -539,18 +620,25 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
         }
       } catch (error) {
         const translated = translateS3Error(error, sourceKey);
-        // CopySourceIfMatch failed: the source changed meanwhile; report it as a race, not a missing key.
-        throw translated;
+        throw copyOptions.ifNoneMatch ? unsupportedConditional(translated, destinationKey) : translated;
       }
       return head(destinationKey);
     },
 
     async rename() {
-      throw new WharfError("UNSUPPORTED", "S3 cannot rename atomically: use moveObject (copy, then delete)");
+      throw new WharfError(
+        "UNSUPPORTED",
+        "S3 cannot rename atomically (capability rename): use moveObject (copy, then delete)",
+        { details: { capability: "rename" } },
+      );
     },
 
     async renamePrefix() {
-      throw new WharfError("UNSUPPORTED", "S3 cannot rename a folder atomically: use movePrefix");
+      throw new WharfError(
+        "UNSUPPORTED",
+        "S3 cannot rename a folder atomically (capability rename): use movePrefix",
+        { details: { capability: "rename" } },
+      );
     },
 
     async presign(key, presignOptions): Promise<PresignedRequest> {
@@ -626,6 +714,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     async createMultipart(key, multipartOptions = {}) {
       validateKey(key, markers);
       checkPutOptions(multipartOptions);
+      guard(key, multipartOptions);
       // Before the upload exists: an ifMatch the id cannot carry would leave it behind.
       encodeUploadId("", multipartOptions);
       try {
@@ -780,7 +869,8 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
         }
         return await head(key);
       } catch (error) {
-        throw conditionalError(error, key, false);
+        const translated = conditionalError(error, key, false);
+        throw conditional ? unsupportedConditional(translated, key) : translated;
       }
     },
 

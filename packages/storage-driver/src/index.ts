@@ -12,6 +12,6 @@ export { checkRenamePrefixes, moveObject, movePrefix } from "./move.ts";
 export { type OpenStorageOptions, openStorage, parseStorageUrl, type StorageConfig } from "./open-storage.ts";
 export { MAX_PARTS } from "./parts.ts";
 export { handlePresignedRequest } from "./presigned-handler.ts";
-export { abortStaleUploads, type StaleUploadsLog } from "./stale-uploads.ts";
+export { abortStaleUploads, countStaleUploads, type StaleUploadsLog } from "./stale-uploads.ts";
 export type * from "./types.ts";
 export { withKeyValidation } from "./with-key-validation.ts";

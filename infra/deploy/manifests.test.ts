@@ -148,6 +148,20 @@ describe.each(serverApps)("deploy/k8s/%s", (app) => {
     }
   });
 
+  it("pins the image of the app's current version", () => {
+    const { version } = JSON.parse(readFileSync(join(root, "apps", app, "package.json"), "utf8")) as {
+      version: string;
+    };
+    const images = objects.flatMap((o) =>
+      o.kind === "Deployment" || o.kind === "StatefulSet"
+        ? (o.spec?.template as { spec: { containers: Array<{ image: string }> } }).spec.containers.map(
+            (c) => c.image,
+          )
+        : [],
+    );
+    expect(images).toEqual([`wharf/${app}:${version}`]);
+  });
+
   it("sets only settings the app documents", () => {
     const known = documented(app);
     const keys = [...envKeys(join(k8sDir, app, "config.env")), ...envKeys(join(k8sDir, app, "secret.env"))];

@@ -28,10 +28,23 @@ import {
   startHaproxy,
   startReplica,
   stopCluster,
+  stopPid,
   waitBalanced,
 } from "./cluster.ts";
 
 const execFileAsync = promisify(execFile);
+
+/** Polls `read` until `ok` holds (a state another process brings about), or fails after `ms`. */
+async function until<T>(what: string, read: () => Promise<T | undefined>, ok: (v: T) => boolean, ms: number) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined && ok(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not within ${ms} ms (last: ${JSON.stringify(value)})`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 describe("two replicas behind HAProxy on one Ceph bucket", () => {
   let dir: TempDir;
@@ -471,6 +484,178 @@ f.quit()`;
         ["a", "b"].map((n) => readFile(replica("ftps-gateway", n as "a" | "b").log, "utf8")),
       );
       for (const log of logs) expect(log).toContain(`"msg":"logged in"`);
+    });
+  });
+
+  describe("faults", () => {
+    const store = async () =>
+      openStorage(
+        `s3://${cluster.bucket}/?endpoint=${encodeURIComponent(s3Env().endpoint)}&region=${s3Env().region}`,
+        {
+          credentials: { accessKeyId: s3Env().accessKeyId, secretAccessKey: s3Env().secretAccessKey },
+        },
+      );
+    const uploads = async (prefix: string) => {
+      const driver = await store();
+      try {
+        const found = [];
+        for await (const upload of driver.listMultipartUploads(prefix)) found.push(upload.key);
+        return found;
+      } finally {
+        await driver.close();
+      }
+    };
+    const exists = async (key: string) => {
+      const driver = await store();
+      try {
+        return await driver.head(key).then(
+          () => true,
+          () => false,
+        );
+      } finally {
+        await driver.close();
+      }
+    };
+
+    it("an FTP STOR cut by SIGKILL of its gateway leaves no object; the retry lands; the restarted gateway's sweep removes the parts", async () => {
+      const gateway = replica("ftps-gateway", "a");
+      const body = randomBytes(64 * 1024 * 1024);
+      const file = join(dir.path, "big.bin");
+      await writeFile(file, body);
+      const upload = execFileAsync("curl", [
+        ...["-sS", "--ssl-reqd", "--cacert", cluster.tls.cert, "--limit-rate", "8M", "-T", file],
+        `ftp://${cluster.secrets.ftpUser}:${cluster.secrets.ftpPassword}@${gateway.ftp!.host}:${gateway.ftp!.port}/big.bin`,
+      ]).then(
+        () => "ok",
+        () => "failed",
+      );
+      await until(
+        "parts in the store",
+        () => uploads("ftp/"),
+        (found) => found.length > 0,
+        20_000,
+      );
+      process.kill(gateway.pid!, "SIGKILL");
+      expect(await upload).toBe("failed");
+      expect(await exists("ftp/users/alice/big.bin")).toBe(false);
+      expect(await uploads("ftp/")).toHaveLength(1);
+
+      // The client retries through the balancer: the other gateway takes it.
+      await execFileAsync("curl", [
+        ...["-sS", "--ssl-reqd", "--cacert", cluster.tls.cert, "-T", file],
+        `ftp://${cluster.secrets.ftpUser}:${cluster.secrets.ftpPassword}@${cluster.urls.ftp.host}:${cluster.urls.ftp.port}/big.bin`,
+      ]);
+      const back = join(dir.path, "big.back");
+      await execFileAsync("curl", [
+        ...["-sS", "--ssl-reqd", "--cacert", cluster.tls.cert, "-o", back],
+        `ftp://${cluster.secrets.ftpUser}:${cluster.secrets.ftpPassword}@${cluster.urls.ftp.host}:${cluster.urls.ftp.port}/big.bin`,
+      ]);
+      expect((await readFile(back)).equals(body)).toBe(true);
+
+      // Restarted with a sweep age this test can wait for, the gateway aborts the abandoned upload.
+      gateway.env.FTP_ABANDONED_UPLOAD_HOURS = String(1 / 3600);
+      await startReplica(gateway);
+      await until(
+        "the sweep",
+        () => uploads("ftp/"),
+        (found) => found.length === 0,
+        20_000,
+      );
+      gateway.env.FTP_ABANDONED_UPLOAD_HOURS = "24";
+    });
+
+    it("an LFS upload cut by SIGKILL of its replica leaves no object, and the retry through the balancer succeeds", async () => {
+      const router = replica("lfs-router", "b");
+      const body = randomBytes(48 * 1024 * 1024);
+      const oid = createHash("sha256").update(body).digest("hex");
+      const authorization = `Basic ${Buffer.from(
+        `alice:${await createIssuer({ algorithm: "HS256", secret: cluster.secrets.jwt }).issue(
+          { username: "alice", scope: "org/*:write" },
+          { expiresIn: "1h", subject: "alice" },
+        )}`,
+      ).toString("base64")}`;
+      const batch = async (base: string) => {
+        const res = await fetch(`${base}/org/faults/info/lfs/objects/batch`, {
+          method: "POST",
+          headers: {
+            Authorization: authorization,
+            Accept: "application/vnd.git-lfs+json",
+            "Content-Type": "application/vnd.git-lfs+json",
+          },
+          body: JSON.stringify({ operation: "upload", objects: [{ oid, size: body.length }] }),
+        });
+        return (
+          (await res.json()) as {
+            objects: Array<{ actions?: { upload?: { href: string; header?: Record<string, string> } } }>;
+          }
+        ).objects[0]!.actions!.upload!;
+      };
+      const action = await batch(router.url);
+      const href = new URL(action.href);
+      // A slow client: the body trickles in, so the replica dies mid-transfer.
+      let sent = 0;
+      const slow = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (sent >= body.length) return controller.close();
+          const chunk = body.subarray(sent, sent + 1024 * 1024);
+          sent += chunk.length;
+          controller.enqueue(chunk);
+          await new Promise((r) => setTimeout(r, 20));
+        },
+      });
+      const put = fetch(new URL(href.pathname + href.search, router.url), {
+        method: "PUT",
+        headers: action.header ?? {},
+        body: slow,
+        duplex: "half",
+      } as RequestInit).then(
+        (r) => r.status,
+        () => "failed",
+      );
+      await until(
+        "half the body sent",
+        async () => sent,
+        (n) => n > body.length / 4,
+        20_000,
+      );
+      process.kill(router.pid!, "SIGKILL");
+      expect(await put).toBe("failed");
+      expect(await exists(`lfs/org/faults/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`)).toBe(false);
+
+      const retry = await batch(cluster.urls.lfs);
+      const again = await fetch(retry.href, { method: "PUT", headers: retry.header ?? {}, body });
+      expect(again.status).toBe(200);
+      expect(await exists(`lfs/org/faults/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`)).toBe(true);
+      await startReplica(router);
+    });
+
+    it("a rolling restart under steady traffic fails no HTTP request", async () => {
+      const failures: string[] = [];
+      let requests = 0;
+      let running = true;
+      const traffic = (async () => {
+        while (running) {
+          await Promise.all(
+            [cluster.urls.lfs, cluster.urls.bitstore].map(async (base) => {
+              requests++;
+              const res = await fetch(`${base}/healthz`).catch((e: Error) => e);
+              if (res instanceof Error || res.status !== 200)
+                failures.push(`${base}: ${res instanceof Error ? res.message : res.status}`);
+            }),
+          );
+        }
+      })();
+      for (const app of ["lfs-router", "bitstore"] as const)
+        for (const name of ["a", "b"] as const) {
+          const r = replica(app, name);
+          await stopPid(r.pid, "SIGTERM");
+          await startReplica(r);
+          await waitBalanced(cluster, 10_000);
+        }
+      running = false;
+      await traffic;
+      expect(requests).toBeGreaterThan(50);
+      expect(failures).toEqual([]);
     });
   });
 });

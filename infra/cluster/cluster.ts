@@ -78,7 +78,12 @@ export async function planCluster(options: {
       "openssl",
       [
         ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30"],
-        ...["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3,DNS:localhost"],
+        ...[
+          "-subj",
+          "/CN=127.0.0.1",
+          "-addext",
+          "subjectAltName=IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3,DNS:localhost",
+        ],
         ...["-keyout", tls.key, "-out", tls.cert],
       ],
       { stdio: "ignore" },
@@ -235,9 +240,14 @@ export async function planCluster(options: {
 }
 
 /** Starts one replica's process (detached, output to its log); resolves when it answers /healthz. */
-export async function startReplica(replica: Replica, timeoutMs = 30_000): Promise<void> {
+export async function startReplica(
+  replica: Replica,
+  timeoutMs = 30_000,
+  nodeArgs: string[] = [],
+): Promise<void> {
   const out = openSync(replica.log, "a");
-  const child: ChildProcess = spawn(process.execPath, [join(root, "apps", replica.app, "src/main.ts")], {
+  const main = join(root, "apps", replica.app, "src/main.ts");
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, main], {
     cwd: root,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...replica.env },
     stdio: ["ignore", out, out],

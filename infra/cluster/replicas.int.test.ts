@@ -8,7 +8,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { startTcpProxy } from "../../apps/ftps-gateway/test/tcp-proxy.ts";
 import {
   type GitUser,
   gitUser,
@@ -22,6 +23,7 @@ import { type TempDir, tempDir } from "../../packages/test-kit/src/fs.ts";
 import { ldapEnv, registryEnv, s3Env } from "../../packages/test-kit/src/inject.ts";
 import { createTestBucket, type TestBucket } from "../../packages/test-kit/src/s3.ts";
 import {
+  alive,
   type ClusterState,
   planCluster,
   type Replica,
@@ -50,6 +52,8 @@ describe("two replicas behind HAProxy on one Ceph bucket", () => {
   let dir: TempDir;
   let bucket: TestBucket;
   let cluster: ClusterState;
+  /** Every replica reaches Ceph through this proxy, so a test can cut the store off and restore it. */
+  let storePath: Awaited<ReturnType<typeof startTcpProxy>>;
   const replica = (app: Replica["app"], name: "a" | "b") =>
     cluster.replicas.find((r) => r.app === app && r.name === name)!;
 
@@ -57,10 +61,16 @@ describe("two replicas behind HAProxy on one Ceph bucket", () => {
     dir = await tempDir("wharf-cluster-");
     bucket = await createTestBucket("cluster");
     const ldap = ldapEnv();
+    const ceph = new URL(s3Env().endpoint);
+    storePath = await startTcpProxy({ host: ceph.hostname, port: Number(ceph.port) });
     cluster = await planCluster({
       dir: dir.path,
       bucket: bucket.name,
-      services: { s3: s3Env(), ldap: { url: ldap.url, baseDn: ldap.baseDn }, registry: registryEnv() },
+      services: {
+        s3: { ...s3Env(), endpoint: `http://127.0.0.1:${storePath.port}` },
+        ldap: { url: ldap.url, baseDn: ldap.baseDn },
+        registry: registryEnv(),
+      },
       // A short lease and interval, so a take-over happens within the test.
       settings: {
         "registry-usage": {
@@ -77,6 +87,7 @@ describe("two replicas behind HAProxy on one Ceph bucket", () => {
 
   afterAll(async () => {
     if (cluster) await stopCluster(cluster);
+    await storePath?.[Symbol.asyncDispose]();
     await bucket?.[Symbol.asyncDispose]();
     await dir?.[Symbol.asyncDispose]();
   });
@@ -360,6 +371,7 @@ describe("two replicas behind HAProxy on one Ceph bucket", () => {
       );
       expect(pidOf(after.holder)).toBe(other.pid);
       expect(pidOf((await readJson<{ holder: string }>("lease.json"))?.holder)).toBe(other.pid);
+      await startReplica(scanner!);
     });
   });
 
@@ -627,6 +639,81 @@ f.quit()`;
       expect(again.status).toBe(200);
       expect(await exists(`lfs/org/faults/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`)).toBe(true);
       await startReplica(router);
+    });
+
+    it("a store outage of 10 s gets 503 + Retry-After and FTP 4xx, crashes nothing, and service is back within 5 s", async () => {
+      const token = await createIssuer({ algorithm: "HS256", secret: cluster.secrets.jwt }).issue(
+        { username: "alice", scope: "org/*:write" },
+        { expiresIn: "1h", subject: "alice" },
+      );
+      const batch = (base: string) =>
+        fetch(`${base}/org/outage/info/lfs/objects/batch`, {
+          method: "POST",
+          headers: {
+            Authorization: `Basic ${Buffer.from(`alice:${token}`).toString("base64")}`,
+            Accept: "application/vnd.git-lfs+json",
+            "Content-Type": "application/vnd.git-lfs+json",
+          },
+          body: JSON.stringify({ operation: "download", objects: [{ oid: "a".repeat(64), size: 1 }] }),
+        });
+      const ftp = (file: string, name: string) =>
+        execFileAsync("curl", [
+          ...["-sS", "-v", "--max-time", "20", "-T", file],
+          `ftp://${cluster.secrets.ftpUser}:${cluster.secrets.ftpPassword}@${cluster.urls.ftp.host}:${cluster.urls.ftp.port}/${name}`,
+        ]).then(
+          (r) => ({ ok: true, out: r.stdout + r.stderr }),
+          (e: { stdout: string; stderr: string }) => ({ ok: false, out: e.stdout + e.stderr }),
+        );
+      expect((await batch(cluster.urls.lfs)).status).toBe(200);
+
+      storePath.cut();
+      onTestFinished(() => storePath.restore());
+      const cutAt = Date.now();
+      // Each replica answers 503 with Retry-After itself; the balancer, once no replica is ready, too.
+      const direct = await batch(replica("lfs-router", "a").url);
+      expect(direct.status).toBe(503);
+      expect(direct.headers.get("retry-after")).toBeTruthy();
+      await until(
+        "readiness false on every HTTP replica",
+        async () =>
+          Promise.all(
+            cluster.replicas
+              .filter((r) => r.app !== "registry-usage")
+              .map((r) => fetch(`${r.url}/healthz`).then((x) => x.status)),
+          ),
+        (statuses) => statuses.every((st) => st === 503),
+        8_000,
+      );
+      const balanced = await batch(cluster.urls.lfs);
+      expect(balanced.status).toBe(503);
+      expect(balanced.headers.get("retry-after")).toBeTruthy();
+      for (const r of cluster.replicas)
+        expect((await fetch(`${r.url}/livez`)).status, `${r.app}/${r.name} live`).toBe(200);
+      const small = join(dir.path, "small.bin");
+      await writeFile(small, randomBytes(100_000));
+      const stor = await ftp(small, "during-outage.bin");
+      expect(stor.ok).toBe(false);
+      // The gateway's own answer, in FTP's terms: 421 (service not available) or 451 (local error).
+      expect(stor.out, stor.out).toMatch(/^< (421|451) /m);
+      await until(
+        "10 s of outage",
+        async () => Date.now() - cutAt,
+        (ms) => ms >= 10_000,
+        15_000,
+      );
+
+      storePath.restore();
+      const restoredAt = Date.now();
+      await until(
+        "lfs-router through the balancer",
+        () => batch(cluster.urls.lfs).then((r) => r.status),
+        (st) => st === 200,
+        5_000,
+      );
+      const after = await ftp(small, "after-outage.bin");
+      expect(after.ok, after.out).toBe(true);
+      expect(Date.now() - restoredAt).toBeLessThan(5_000 + 8_000); // the FTP upload itself included
+      for (const r of cluster.replicas) expect(alive(r.pid), `${r.app}/${r.name} still running`).toBe(true);
     });
 
     it("a rolling restart under steady traffic fails no HTTP request", async () => {

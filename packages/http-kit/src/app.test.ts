@@ -49,6 +49,17 @@ describe("createHttpApp", () => {
     expect(((await res.json()) as { code: string }).code).toBe("NOT_FOUND");
   });
 
+  it("tells clients when to retry a 503", async () => {
+    const app = makeApp();
+    app.get("/down", () => {
+      throw new WharfError("UNAVAILABLE", "the store does not answer");
+    });
+    const res = await app.request("/down");
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("5");
+    expect((await app.request("/missing")).headers.get("retry-after")).toBeNull();
+  });
+
   it("replaces a malformed incoming request id", async () => {
     const res = await makeApp().request("/ok", {
       headers: { "X-Request-Id": "bad id with spaces;and=more" },

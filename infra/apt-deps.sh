@@ -11,6 +11,7 @@ declare -A bins=(
   [slapd]=slapd [ldapsearch]=ldap-utils
   [docker-registry]=docker-registry [skopeo]=skopeo
   [git-lfs]=git-lfs [lftp]=lftp [curl]=curl [openssl]=openssl [python3]=python3
+  [kubectl]=kubernetes-client [promtool]=prometheus [systemd-analyze]=systemd
 )
 if [[ "${1:-}" == bench ]]; then
   bins+=([aws]=awscli [vsftpd]=vsftpd)

@@ -1,7 +1,7 @@
 import { extractCredentials } from "@wharf/auth-jwt";
 import { WharfError } from "@wharf/errors";
-import { createHttpApp, type HttpEnv, type HttpMetrics, type Logger } from "@wharf/http-kit";
-import type { StorageDriver } from "@wharf/storage-driver";
+import { createHttpApp, type HttpEnv, type HttpMetrics, type Logger, scrapedGauge } from "@wharf/http-kit";
+import { countStaleUploads, type StorageDriver } from "@wharf/storage-driver";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -49,10 +49,17 @@ export function createApp(deps: AppDeps) {
       request_id: requestId,
       error: { code: error.code, message },
     }),
+    ready: async () => {
+      await deps.driver.list({ prefix: config.statePrefix, limit: 1 });
+      return true;
+    },
     errorHeaders: (error) =>
       error.code === "UNAUTHENTICATED" ? { "WWW-Authenticate": 'Bearer realm="bitstore"' } : undefined,
   });
   const base = `/${config.serviceName}`;
+  // Uploads a client started (multipart authorize) and never completed, older than a day.
+  const stale = () => countStaleUploads(deps.driver, { olderThanMs: 24 * 3600_000 });
+  scrapedGauge(deps.metrics, "stale_multipart_uploads", "Multipart uploads older than a day", stale, 300_000);
 
   app.use(
     `${base}/*`,

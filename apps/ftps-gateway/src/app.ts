@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { createLoginGuard, type Verifier } from "@wharf/auth-jwt";
-import { createHttpApp, createMetrics, type RunningServer, serveHttp } from "@wharf/http-kit";
-import { abortStaleUploads, type StorageDriver } from "@wharf/storage-driver";
+import { createHttpApp, createMetrics, type RunningServer, scrapedGauge, serveHttp } from "@wharf/http-kit";
+import { abortStaleUploads, countStaleUploads, type StorageDriver } from "@wharf/storage-driver";
 import type { Logger } from "pino";
 import { createPassiveAddressResolver, plainAddress } from "./addresses.ts";
 import { createAuthenticator } from "./auth.ts";
@@ -44,7 +44,24 @@ export function createApp(deps: AppDeps) {
   const httpMetrics = createMetrics({ prefix: "ftps_gateway" });
   const metrics = createFtpMetrics(httpMetrics.registry);
   let stopping = false;
-  const http = createHttpApp({ logger, metrics: httpMetrics, ready: () => !stopping });
+  const http = createHttpApp({
+    logger,
+    metrics: httpMetrics,
+    ready: async () => {
+      if (stopping) return false;
+      await deps.driver.list({ limit: 1 });
+      return true;
+    },
+  });
+  const staleAfterMs = config.uploads.abandonedAfterMs > 0 ? config.uploads.abandonedAfterMs : 24 * 3600_000;
+  const stale = () => countStaleUploads(deps.driver, { olderThanMs: staleAfterMs });
+  scrapedGauge(
+    httpMetrics,
+    "stale_multipart_uploads",
+    "Multipart uploads older than the sweep's age",
+    stale,
+    300_000,
+  );
   http.get("/alb_healthcheck", (c) => c.text("OK"));
 
   const aborts = createAbortRetrier({

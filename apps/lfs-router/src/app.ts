@@ -1,5 +1,12 @@
-import { createHttpApp, createMetrics, type HttpMetrics, type Logger, silentLogger } from "@wharf/http-kit";
-import type { StorageDriver } from "@wharf/storage-driver";
+import {
+  createHttpApp,
+  createMetrics,
+  type HttpMetrics,
+  type Logger,
+  scrapedGauge,
+  silentLogger,
+} from "@wharf/http-kit";
+import { countStaleUploads, type StorageDriver } from "@wharf/storage-driver";
 import type { Hono } from "hono";
 import { createAuthenticator } from "./auth.ts";
 import { answerBatch, parseBatchRequest } from "./batch.ts";
@@ -47,9 +54,10 @@ const maxBatchBody = 8 * 1024 * 1024;
 /** The Git LFS server: batch API, the router's own transfer and verify endpoints, locking. */
 export function createApp(deps: AppDeps): Hono<LfsEnv> {
   const { config, driver } = deps;
+  const metrics = deps.metrics ?? createMetrics({ prefix: "lfs_router", defaultMetrics: false });
   const app = createHttpApp<LfsEnv>({
     logger: deps.logger ?? silentLogger(),
-    metrics: deps.metrics ?? createMetrics({ prefix: "lfs_router", defaultMetrics: false }),
+    metrics,
     ready: async () => {
       await driver.list({ prefix: config.keyPrefix, limit: 1 });
       return true;
@@ -110,5 +118,8 @@ export function createApp(deps: AppDeps): Hono<LfsEnv> {
   mountObjectRoutes(app, { driver, layout, links, transfers });
   if (config.locking && driver.capabilities.conditionalWrite)
     mountLockRoutes(app, { auth, locks: createLockStore(driver, layout, deps.now) });
+  // Uploads older than a day (LFS_ABANDONED_UPLOAD_HOURS' default) that no sweep removed.
+  const stale = () => countStaleUploads(driver, { olderThanMs: 24 * 3600_000, prefix: config.keyPrefix });
+  scrapedGauge(metrics, "stale_multipart_uploads", "Multipart uploads older than a day", stale, 300_000);
   return app;
 }

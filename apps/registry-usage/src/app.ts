@@ -17,6 +17,7 @@ import {
   type HttpMetrics,
   httpStatusByCode,
   type Logger,
+  scrapedGauge,
 } from "@wharf/http-kit";
 import type { Context } from "hono";
 import { cors } from "hono/cors";
@@ -102,6 +103,22 @@ export function createApp(deps: AppDeps) {
   });
   const guard = createLoginGuard({ ...(config.login ?? defaultLoginLimits), now: () => now().getTime() });
   app.use("*", cors());
+  // The scan status every replica shares, as the alerting rules read it.
+  const scanStatus = () => store.cachedStatus();
+  scrapedGauge(
+    deps.metrics,
+    "scan_consecutive_failures",
+    "Registry scans failed in a row",
+    async () => (await scanStatus()).consecutive_failures,
+    0,
+  );
+  scrapedGauge(
+    deps.metrics,
+    "last_successful_scan_timestamp_seconds",
+    "Unix time of the last good scan (0: none yet)",
+    async () => (await scanStatus()).last_success ?? 0,
+    0,
+  );
 
   app.get(`${prefix}/auth_token`, async (c) => {
     let username: string;

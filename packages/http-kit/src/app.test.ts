@@ -4,7 +4,7 @@ import { z } from "zod";
 import { createHttpApp } from "./app.ts";
 import { ConfigError, parseConfig } from "./config.ts";
 import { recordingLogger, silentLogger } from "./logger.ts";
-import { createMetrics } from "./metrics.ts";
+import { createMetrics, scrapedGauge } from "./metrics.ts";
 import { serveHttp } from "./serve.ts";
 
 function makeApp(ready?: () => boolean) {
@@ -81,6 +81,17 @@ describe("createHttpApp", () => {
     expect(((await res.json()) as { code: string }).code).toBe("NOT_FOUND");
   });
 
+  it("tells clients when to retry a 503", async () => {
+    const app = makeApp();
+    app.get("/down", () => {
+      throw new WharfError("UNAVAILABLE", "the store does not answer");
+    });
+    const res = await app.request("/down");
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("5");
+    expect((await app.request("/missing")).headers.get("retry-after")).toBeNull();
+  });
+
   it("replaces a malformed incoming request id", async () => {
     const res = await makeApp().request("/ok", {
       headers: { "X-Request-Id": "bad id with spaces;and=more" },
@@ -91,6 +102,43 @@ describe("createHttpApp", () => {
   it("reports health from the readiness check", async () => {
     expect((await makeApp(() => true).request("/healthz")).status).toBe(200);
     expect((await makeApp(() => false).request("/healthz")).status).toBe(503);
+  });
+
+  it("answers liveness while not ready: a store outage must not get a healthy process restarted", async () => {
+    const app = makeApp(() => false);
+    expect((await app.request("/livez")).status).toBe(200);
+    expect((await app.request("/healthz")).status).toBe(503);
+  });
+
+  it("exports readiness as the <prefix>_ready gauge", async () => {
+    let ready = false;
+    const metrics = createMetrics({ prefix: "t", defaultMetrics: false });
+    const app = createHttpApp({ logger: silentLogger(), metrics, ready: () => ready });
+    expect(await (await app.request("/metrics")).text()).toMatch(/^t_ready 0$/m);
+    ready = true;
+    const again = createHttpApp({ logger: silentLogger(), metrics, ready: () => ready });
+    expect(await (await again.request("/metrics")).text()).toMatch(/^t_ready 1$/m);
+  });
+
+  it("computes a scraped gauge on scrape and reports NaN while the count fails", async () => {
+    const metrics = createMetrics({ prefix: "t", defaultMetrics: false });
+    let calls = 0;
+    let fail = false;
+    scrapedGauge(
+      metrics,
+      "things",
+      "things",
+      async () => {
+        calls++;
+        if (fail) throw new Error("store down");
+        return 7;
+      },
+      0,
+    );
+    expect(await metrics.registry.metrics()).toMatch(/^t_things 7$/m);
+    fail = true;
+    expect(await metrics.registry.metrics()).toMatch(/^t_things nan$/im);
+    expect(calls).toBe(2);
   });
 
   it("exposes request counters in Prometheus text format", async () => {

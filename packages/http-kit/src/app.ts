@@ -5,7 +5,7 @@ import { routePath } from "hono/route";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { httpStatusByCode, publicMessage, toWharfError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
-import type { HttpMetrics } from "./metrics.ts";
+import { type HttpMetrics, scrapedGauge } from "./metrics.ts";
 
 /** Variables every Wharf HTTP app has on its context. */
 export interface HttpVariables {
@@ -20,7 +20,11 @@ export interface HttpEnv {
 export interface HttpAppOptions {
   readonly logger: Logger;
   readonly metrics: HttpMetrics;
-  /** Extra readiness check for `/healthz`; throw or return false when not ready. */
+  /**
+   * Readiness check for `/healthz` (and the `<prefix>_ready` gauge): throw or return false when this
+   * replica should get no traffic (store unreachable, draining). `/livez` never calls it: a store
+   * outage must not make an orchestrator restart a healthy process.
+   */
   readonly ready?: () => Promise<boolean> | boolean;
   /** Shapes an error response body; the default is `{ message, code, request_id }`. */
   readonly errorBody?: (error: WharfError, message: string, requestId: string) => unknown;
@@ -36,7 +40,7 @@ const requestIdPattern = /^[\w.:-]{1,128}$/;
 
 /**
  * A hono app with the parts every Wharf HTTP service shares: request ids (`X-Request-Id`), a child
- * logger per request, Prometheus metrics, `/healthz`, `/metrics`, JSON 404s, and `onError` as the one
+ * logger per request, Prometheus metrics, `/healthz` (readiness), `/livez` (liveness), `/metrics`, JSON 404s, and `onError` as the one
  * place where errors become responses (status from {@link httpStatusByCode}).
  */
 export function createHttpApp<E extends HttpEnv = HttpEnv>(options: HttpAppOptions): Hono<E> {
@@ -71,15 +75,27 @@ export function createHttpApp<E extends HttpEnv = HttpEnv>(options: HttpAppOptio
     );
   });
 
-  app.get(`${ops}/healthz`, async (c) => {
-    let ok = true;
+  const isReady = async () => {
     try {
-      ok = (await options.ready?.()) ?? true;
+      return (await options.ready?.()) ?? true;
     } catch {
-      ok = false;
+      return false;
     }
+  };
+  scrapedGauge(
+    options.metrics,
+    "ready",
+    "1 when this replica is ready for traffic (store reachable, not draining), else 0",
+    async () => ((await isReady()) ? 1 : 0),
+    5_000,
+  );
+
+  app.get(`${ops}/healthz`, async (c) => {
+    const ok = await isReady();
     return c.json({ status: ok ? "ok" : "unavailable" }, ok ? 200 : 503);
   });
+
+  app.get(`${ops}/livez`, (c) => c.json({ status: "ok" }));
 
   app.get(`${ops}/metrics`, async (c) => {
     return c.body(await options.metrics.registry.metrics(), 200, {
@@ -94,7 +110,9 @@ export function createHttpApp<E extends HttpEnv = HttpEnv>(options: HttpAppOptio
     const status = (options.statusFor?.(error) ?? httpStatusByCode[error.code]) as ContentfulStatusCode;
     const requestId = c.get("requestId") ?? "";
     if (status >= 500) c.get("log")?.error({ err: error.cause ?? error, code: error.code }, error.message);
-    const headers = { "Content-Type": "application/json", ...options.errorHeaders?.(error) };
+    // A 503 is an outage (the store, LDAP, a draining replica): tell clients when to come back.
+    const retry = status === 503 ? { "Retry-After": "5" } : {};
+    const headers = { "Content-Type": "application/json", ...retry, ...options.errorHeaders?.(error) };
     return c.body(JSON.stringify(body(error, publicMessage(error), requestId)), status, headers);
   }
 

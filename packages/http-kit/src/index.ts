@@ -4,7 +4,7 @@ export { ConfigError, loadConfigOrExit, parseConfig } from "./config.ts";
 export { httpStatusByCode, publicMessage, toWharfError } from "./errors.ts";
 export { exitAfterLogs } from "./exit.ts";
 export { createLogger, type Logger, recordingLogger, redactedPaths, silentLogger } from "./logger.ts";
-export { createMetrics, type HttpMetrics } from "./metrics.ts";
+export { createMetrics, type HttpMetrics, scrapedGauge } from "./metrics.ts";
 export { guardProcess, isConnectionError, type ProcessGuard } from "./process-guard.ts";
 export { type RunningServer, serveHttp } from "./serve.ts";
 export { onShutdown } from "./shutdown.ts";

@@ -13,7 +13,7 @@ export { checkRenamePrefixes, moveObject, movePrefix } from "./move.ts";
 export { type OpenStorageOptions, openStorage, parseStorageUrl, type StorageConfig } from "./open-storage.ts";
 export { LOCAL_MULTIPART_LIMITS, MAX_OBJECT_BYTES, MAX_PARTS, S3_MULTIPART_LIMITS } from "./parts.ts";
 export { handlePresignedRequest } from "./presigned-handler.ts";
-export { abortStaleUploads, type StaleUploadsLog } from "./stale-uploads.ts";
+export { abortStaleUploads, countStaleUploads, type StaleUploadsLog } from "./stale-uploads.ts";
 export type * from "./types.ts";
 export { booleanCapabilities } from "./types.ts";
 export { withKeyValidation } from "./with-key-validation.ts";

@@ -5,7 +5,7 @@ import { WharfError } from "@wharf/errors";
 import { describe, expect, it } from "vitest";
 import { createFsDriver } from "./drivers/fs.ts";
 import { createMemoryDriver } from "./drivers/memory.ts";
-import { abortStaleUploads } from "./stale-uploads.ts";
+import { abortStaleUploads, countStaleUploads } from "./stale-uploads.ts";
 
 describe("abortStaleUploads", () => {
   it("aborts the uploads under the prefix older than the threshold, nothing else (fs driver)", async () => {
@@ -18,11 +18,14 @@ describe("abortStaleUploads", () => {
       const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
       for (const id of [old, elsewhere])
         await utimes(join(root, ".wharf-storage", "uploads", id, "upload.json"), twoHoursAgo, twoHoursAgo);
+      expect(await countStaleUploads(driver, { olderThanMs: 3600 * 1000, prefix: "home/" })).toBe(1);
+      expect(await countStaleUploads(driver, { olderThanMs: 3600 * 1000 })).toBe(2);
       expect(await abortStaleUploads(driver, { olderThanMs: 0, prefix: "home/" })).toBe(0); // off
       expect(await abortStaleUploads(driver, { olderThanMs: 3600 * 1000, prefix: "home/" })).toBe(1);
       await expect(driver.listParts("home/crashed.bin", old)).rejects.toMatchObject({ code: "NOT_FOUND" });
       expect(await driver.listParts("home/uploading.bin", young)).toEqual([]);
       expect(await driver.listParts("other/crashed.bin", elsewhere)).toEqual([]);
+      expect(await countStaleUploads(driver, { olderThanMs: 3600 * 1000, prefix: "home/" })).toBe(0);
     } finally {
       await driver.close();
       await rm(root, { recursive: true, force: true });

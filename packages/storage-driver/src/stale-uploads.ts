@@ -39,3 +39,21 @@ export async function abortStaleUploads(
   if (aborted > 0) options.log?.info({ aborted }, "aborted abandoned multipart uploads");
   return aborted;
 }
+
+/**
+ * How many multipart uploads under `prefix` were initiated at least `olderThanMs` ago: those the
+ * sweep should have aborted. The `<app>_stale_multipart_uploads` gauge reports it, and an alert fires
+ * when it stays above 0 (a sweep that cannot abort, or one that never runs). 0 for a store without
+ * multipart uploads.
+ */
+export async function countStaleUploads(
+  driver: StorageDriver,
+  options: { olderThanMs: number; prefix?: string },
+): Promise<number> {
+  if (!driver.capabilities.multipart) return 0;
+  const cutoff = Date.now() - options.olderThanMs;
+  let stale = 0;
+  for await (const upload of driver.listMultipartUploads(options.prefix))
+    if (upload.initiated.getTime() <= cutoff) stale++;
+  return stale;
+}

@@ -1,0 +1,366 @@
+/**
+ * Load on two replicas of each server behind HAProxy (`./wharf cluster`'s setup: Ceph RGW, HAProxy on
+ * deploy/haproxy/haproxy.cfg), against one replica of each in the same run (replica A addressed
+ * directly). Three loads, each for `--seconds` (default 20):
+ *   lfs:       64 concurrent git-lfs-style uploads (batch + PUT, proxy mode) of 64 KiB..64 MiB objects
+ *   ftp:       50 FTP sessions doing STOR then RETR of 16 MiB, in a loop
+ *   authorize: 200 concurrent bitstore /authorize calls of 10 files each, in a loop
+ * For each: throughput, p50 and p99 latency, errors, and per replica peak RSS and open descriptors.
+ * `--soak MINUTES` then runs the three loads together and prints RSS and descriptors per replica for
+ * the first and the last minute. `--profile` records a CPU profile of the busiest replica under the
+ * mixed load and prints its top 10 frames by self time.
+ * Needs the dev services (infra/lib/dev-services.sh start).
+ *   pnpm bench cluster [--seconds N] [--soak MINUTES] [--profile]
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable, Writable } from "node:stream";
+import { createIssuer } from "@wharf/auth-jwt";
+import { Client } from "basic-ftp";
+import {
+  type ClusterState,
+  planCluster,
+  type Replica,
+  startHaproxy,
+  startReplica,
+  stopCluster,
+  waitBalanced,
+} from "../infra/cluster/cluster.ts";
+import { cephEnv, percentile } from "./lfs-support.ts";
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i === -1 ? fallback : Number(args[i + 1]);
+};
+const seconds = option("seconds", 20);
+const soakMinutes = option("soak", 0);
+const profile = args.includes("--profile");
+
+interface Outcome {
+  ok: number;
+  errors: number;
+  firstError?: string;
+  bytes: number;
+  latencies: number[];
+}
+
+const newOutcome = (): Outcome => ({ ok: 0, errors: 0, bytes: 0, latencies: [] });
+
+/** Runs `workers` loops of `step` until `until`; each step's time and outcome is recorded. */
+async function drive(
+  workers: number,
+  until: number,
+  step: (worker: number) => Promise<number>,
+): Promise<Outcome> {
+  const outcome = newOutcome();
+  await Promise.all(
+    Array.from({ length: workers }, async (_, worker) => {
+      while (Date.now() < until) {
+        const t0 = performance.now();
+        try {
+          outcome.bytes += await step(worker);
+          outcome.ok++;
+          outcome.latencies.push(performance.now() - t0);
+        } catch (error) {
+          outcome.errors++;
+          outcome.firstError ??= (error as Error).message;
+        }
+      }
+    }),
+  );
+  return outcome;
+}
+
+/** Peak RSS (VmHWM) and open descriptors of each replica, sampled every 500 ms. */
+function sampler(replicas: Replica[]) {
+  const peak = new Map<number, { rss: number; fds: number }>();
+  const timer = setInterval(() => {
+    for (const r of replicas) {
+      if (r.pid === undefined || !existsSync(`/proc/${r.pid}`)) continue;
+      const status = readFileSync(`/proc/${r.pid}/status`, "utf8");
+      const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+      const fds = readdirSync(`/proc/${r.pid}/fd`).length;
+      const seen = peak.get(r.pid) ?? { rss: 0, fds: 0 };
+      peak.set(r.pid, { rss: Math.max(seen.rss, rss), fds: Math.max(seen.fds, fds) });
+    }
+  }, 500);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
+const mib = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
+
+async function main() {
+  const ceph = cephEnv();
+  if (!ceph) throw new Error("cluster: start the dev services first (infra/lib/dev-services.sh start)");
+  const dir = await mkdtemp(join(tmpdir(), "wharf-cluster-bench-"));
+  const bucket = `cluster-bench-${Date.now().toString(36)}`;
+  const cluster = await planCluster({
+    dir,
+    bucket,
+    services: {
+      s3: ceph,
+      ldap: { url: process.env.WHARF_LDAP_URL ?? "ldap://127.0.0.1:7489", baseDn: "dc=example,dc=org" },
+      registry: { url: process.env.WHARF_REGISTRY_URL ?? "http://127.0.0.1:7495" },
+    },
+    settings: {
+      "lfs-router": { LOG_LEVEL: "warn" },
+      bitstore: { LOG_LEVEL: "warn" },
+      "ftps-gateway": { LOG_LEVEL: "warn" },
+    },
+  });
+  await createBucket(ceph, bucket);
+  const nodeArgs = profile ? ["--cpu-prof", `--cpu-prof-dir=${join(dir, "profiles")}`] : [];
+  try {
+    await Promise.all(cluster.replicas.map((r) => startReplica(r, 30_000, nodeArgs)));
+    startHaproxy(cluster);
+    await waitBalanced(cluster);
+    const rows: string[] = [];
+    const figures: Record<string, { one: number; two: number }> = {};
+    for (const load of ["lfs", "ftp", "authorize"] as const) {
+      for (const target of ["one", "two"] as const) {
+        const peak = sampler(cluster.replicas);
+        const t0 = performance.now();
+        const outcome = await runLoad(cluster, load, target, Date.now() + seconds * 1000);
+        const elapsed = (performance.now() - t0) / 1000;
+        const peaks = peak.stop();
+        const sorted = outcome.latencies.sort((a, b) => a - b);
+        const perReplica = cluster.replicas
+          .filter((r) => r.app === appOf(load) && (target === "two" || r.name === "a"))
+          .map((r) => `${r.name}: ${mib(peaks.get(r.pid!)?.rss ?? 0)} / ${peaks.get(r.pid!)?.fds ?? 0} fds`)
+          .join(", ");
+        const rate = outcome.ok / elapsed;
+        (figures[load] ??= { one: 0, two: 0 })[target] = rate;
+        rows.push(
+          `| ${load} | ${target === "one" ? "1 replica" : "2 + HAProxy"} | ${rate.toFixed(1)}/s | ${(outcome.bytes / elapsed / 1048576).toFixed(0)} MiB/s | ${percentile(sorted, 50).toFixed(0)} ms | ${percentile(sorted, 99).toFixed(0)} ms | ${outcome.errors} | ${perReplica} |`,
+        );
+        process.stderr.write(
+          `${rows.at(-1)}${outcome.firstError ? ` first error: ${outcome.firstError}` : ""}\n`,
+        );
+      }
+    }
+    process.stdout.write(
+      `\n| load | target | ops | throughput | p50 | p99 | errors | peak RSS / fds per replica |\n|---|---|---|---|---|---|---|---|\n${rows.join("\n")}\n`,
+    );
+    if (soakMinutes > 0) await soak(cluster, soakMinutes);
+    if (profile) {
+      await stopCluster(cluster);
+      printProfile(join(dir, "profiles"));
+    }
+    const a = figures.authorize!;
+    process.stdout.write(
+      `cluster: ${a.two.toFixed(0)} authorize/s through 2 replicas (${(a.two / a.one).toFixed(2)}x 1 replica)\n`,
+    );
+  } finally {
+    await stopCluster(cluster);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const appOf = (load: "lfs" | "ftp" | "authorize") =>
+  load === "lfs" ? "lfs-router" : load === "ftp" ? "ftps-gateway" : "bitstore";
+
+async function runLoad(
+  cluster: ClusterState,
+  load: "lfs" | "ftp" | "authorize",
+  target: "one" | "two",
+  until: number,
+) {
+  const a = (app: Replica["app"]) => cluster.replicas.find((r) => r.app === app && r.name === "a")!;
+  if (load === "lfs")
+    return lfsLoad(cluster, target === "one" ? a("lfs-router").url : cluster.urls.lfs, until);
+  if (load === "ftp") {
+    const ftp = target === "one" ? a("ftps-gateway").ftp! : cluster.urls.ftp;
+    return ftpLoad(cluster, ftp, until);
+  }
+  return authorizeLoad(cluster, target === "one" ? a("bitstore").url : cluster.urls.bitstore, until);
+}
+
+const sizes = [64 * 1024, 64 * 1024, 1024 * 1024, 1024 * 1024, 8 * 1024 * 1024, 64 * 1024 * 1024];
+const pool = randomBytes(64 * 1024 * 1024);
+
+async function lfsLoad(cluster: ClusterState, base: string, until: number): Promise<Outcome> {
+  const token = await createIssuer({ algorithm: "HS256", secret: cluster.secrets.jwt }).issue(
+    { username: "bench", scope: "*:write" },
+    { expiresIn: "1h", subject: "bench" },
+  );
+  const authorization = `Basic ${Buffer.from(`bench:${token}`).toString("base64")}`;
+  let n = 0;
+  return drive(64, until, async (worker) => {
+    const size = sizes[(n++ + worker) % sizes.length]!;
+    // A unique object: the pool's bytes with a distinct head.
+    const body = Buffer.concat([Buffer.from(`${worker}:${n}:${Date.now()}:`), pool.subarray(0, size - 32)]);
+    const oid = createHash("sha256").update(body).digest("hex");
+    const batch = await fetch(`${base}/bench/repo/info/lfs/objects/batch`, {
+      method: "POST",
+      headers: {
+        Authorization: authorization,
+        Accept: "application/vnd.git-lfs+json",
+        "Content-Type": "application/vnd.git-lfs+json",
+      },
+      body: JSON.stringify({ operation: "upload", objects: [{ oid, size: body.length }] }),
+    });
+    if (batch.status !== 200) throw new Error(`batch ${batch.status}`);
+    const action = (
+      (await batch.json()) as {
+        objects: Array<{ actions?: { upload?: { href: string; header?: Record<string, string> } } }>;
+      }
+    ).objects[0]!.actions?.upload;
+    if (!action) return 0;
+    const put = await fetch(action.href, { method: "PUT", headers: action.header ?? {}, body });
+    if (put.status !== 200) throw new Error(`put ${put.status}`);
+    return body.length;
+  });
+}
+
+async function ftpLoad(cluster: ClusterState, target: { host: string; port: number }, until: number) {
+  const body = pool.subarray(0, 16 * 1024 * 1024);
+  return drive(50, until, async (worker) => {
+    const client = new Client(30_000);
+    try {
+      await client.access({
+        host: target.host,
+        port: target.port,
+        user: cluster.secrets.ftpUser,
+        password: cluster.secrets.ftpPassword,
+        secure: false,
+      });
+      await client.uploadFrom(Readable.from([body]), `load-${worker}.bin`);
+      let got = 0;
+      await client.downloadTo(
+        new Writable({
+          write(chunk: Buffer, _e, done) {
+            got += chunk.length;
+            done();
+          },
+        }),
+        `load-${worker}.bin`,
+      );
+      if (got !== body.length) throw new Error(`got ${got}`);
+      return 2 * body.length;
+    } finally {
+      client.close();
+    }
+  });
+}
+
+async function authorizeLoad(cluster: ClusterState, base: string, until: number) {
+  const issuer = createIssuer({ algorithm: "RS256", privateKey: cluster.bitstorePrivateKey });
+  const token = await issuer.issue(
+    { userid: "bench", service: "rawstore", permissions: { "datapackage-upload": true } },
+    { expiresIn: 3600 },
+  );
+  const filedata = Object.fromEntries(
+    Array.from({ length: 10 }, (_, i) => [
+      `data/file-${i}.csv`,
+      {
+        length: 1000 + i,
+        md5: createHash("md5").update(String(i)).digest("base64"),
+        type: "text/csv",
+        name: `file-${i}.csv`,
+      },
+    ]),
+  );
+  const request = JSON.stringify({ metadata: { owner: "bench", name: "ds" }, filedata });
+  return drive(200, until, async () => {
+    const res = await fetch(`${base}/rawstore/authorize`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Auth-Token": token },
+      body: request,
+    });
+    if (res.status !== 200) throw new Error(`authorize ${res.status}`);
+    await res.arrayBuffer();
+    return 0;
+  });
+}
+
+async function soak(cluster: ClusterState, minutes: number) {
+  const end = Date.now() + minutes * 60_000;
+  const samples: Array<{ minute: number; pid: number; name: string; rss: number; fds: number }> = [];
+  const timer = setInterval(() => {
+    const minute = Math.floor((end - Date.now()) / 60_000);
+    for (const r of cluster.replicas) {
+      if (r.pid === undefined || !existsSync(`/proc/${r.pid}`)) continue;
+      const rss =
+        Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${r.pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
+      samples.push({
+        minute,
+        pid: r.pid,
+        name: `${r.app}/${r.name}`,
+        rss,
+        fds: readdirSync(`/proc/${r.pid}/fd`).length,
+      });
+    }
+  }, 5000);
+  const [lfs, ftp, auth] = await Promise.all([
+    lfsLoad(cluster, cluster.urls.lfs, end),
+    ftpLoad(cluster, cluster.urls.ftp, end),
+    authorizeLoad(cluster, cluster.urls.bitstore, end),
+  ]);
+  clearInterval(timer);
+  const first = Math.max(...samples.map((s) => s.minute));
+  const last = Math.min(...samples.map((s) => s.minute));
+  process.stdout.write(
+    `\nsoak ${minutes} min: errors lfs ${lfs.errors}, ftp ${ftp.errors}, authorize ${auth.errors}\n`,
+  );
+  process.stdout.write(
+    "| replica | first minute RSS / fds (max) | last minute RSS / fds (max) |\n|---|---|---|\n",
+  );
+  for (const r of cluster.replicas) {
+    const at = (minute: number) => samples.filter((s) => s.pid === r.pid && s.minute === minute);
+    const fmt = (list: typeof samples) =>
+      `${mib(Math.max(0, ...list.map((s) => s.rss)))} / ${Math.max(0, ...list.map((s) => s.fds))}`;
+    process.stdout.write(`| ${r.app}/${r.name} | ${fmt(at(first))} | ${fmt(at(last))} |\n`);
+  }
+}
+
+/** Top 10 frames by self time of the largest CPU profile written (the busiest replica). */
+function printProfile(profiles: string) {
+  if (!existsSync(profiles)) return;
+  const files = readdirSync(profiles).map((f) => join(profiles, f));
+  type Profile = {
+    nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const busyTime = (p: Profile) => {
+    const idle = new Set(p.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id));
+    return p.samples.reduce((sum, id, i) => sum + (idle.has(id) ? 0 : (p.timeDeltas[i] ?? 0)), 0);
+  };
+  const loaded = files.map((file) => ({ file, profile: JSON.parse(readFileSync(file, "utf8")) as Profile }));
+  const top = loaded.sort((x, y) => busyTime(y.profile) - busyTime(x.profile))[0];
+  if (!top) return;
+  const { file: busiest, profile } = top;
+  const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const frame = byNode.get(id)!.callFrame;
+    const key = `${frame.functionName || "(anonymous)"} ${frame.url.split("/").slice(-2).join("/")}:${frame.lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  process.stdout.write(`\nCPU profile of the busiest replica (${busiest}):\n`);
+  for (const [frame, us] of [...self.entries()].sort((x, y) => y[1] - x[1]).slice(0, 10))
+    process.stdout.write(`  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${frame}\n`);
+}
+
+async function createBucket(ceph: NonNullable<ReturnType<typeof cephEnv>>, bucket: string) {
+  const { CreateBucketCommand, S3Client } = await import("@aws-sdk/client-s3");
+  const client = new S3Client({
+    endpoint: ceph.endpoint,
+    region: ceph.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey },
+  });
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+}
+
+await main();

@@ -1,0 +1,748 @@
+/**
+ * Two replicas of each server behind HAProxy (deploy/haproxy/haproxy.cfg) on one Ceph bucket give a
+ * user the same answers as one: the real git-lfs, lftp and ftplib clients, and the HTTP APIs, going
+ * through the balancer and through each replica directly.
+ */
+import { execFile } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { startTcpProxy } from "../../apps/ftps-gateway/test/tcp-proxy.ts";
+import {
+  type GitUser,
+  gitUser,
+  initRepo,
+  sha256File,
+  writeFileOfSize,
+} from "../../apps/lfs-router/test/git.ts";
+import { createIssuer } from "../../packages/auth-jwt/src/index.ts";
+import { openStorage } from "../../packages/storage-driver/src/index.ts";
+import { type TempDir, tempDir } from "../../packages/test-kit/src/fs.ts";
+import { ldapEnv, registryEnv, s3Env } from "../../packages/test-kit/src/inject.ts";
+import { createTestBucket, type TestBucket } from "../../packages/test-kit/src/s3.ts";
+import {
+  alive,
+  type ClusterState,
+  planCluster,
+  type Replica,
+  startHaproxy,
+  startReplica,
+  stopCluster,
+  stopPid,
+  waitBalanced,
+} from "./cluster.ts";
+
+const execFileAsync = promisify(execFile);
+
+/** Polls `read` until `ok` holds (a state another process brings about), or fails after `ms`. */
+async function until<T>(what: string, read: () => Promise<T | undefined>, ok: (v: T) => boolean, ms: number) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined && ok(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not within ${ms} ms (last: ${JSON.stringify(value)})`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe("two replicas behind HAProxy on one Ceph bucket", () => {
+  let dir: TempDir;
+  let bucket: TestBucket;
+  let cluster: ClusterState;
+  /** Every replica reaches Ceph through this proxy, so a test can cut the store off and restore it. */
+  let storePath: Awaited<ReturnType<typeof startTcpProxy>>;
+  const replica = (app: Replica["app"], name: "a" | "b") =>
+    cluster.replicas.find((r) => r.app === app && r.name === name)!;
+
+  beforeAll(async () => {
+    dir = await tempDir("wharf-cluster-");
+    bucket = await createTestBucket("cluster");
+    const ldap = ldapEnv();
+    const ceph = new URL(s3Env().endpoint);
+    storePath = await startTcpProxy({ host: ceph.hostname, port: Number(ceph.port) });
+    cluster = await planCluster({
+      dir: dir.path,
+      bucket: bucket.name,
+      services: {
+        s3: { ...s3Env(), endpoint: `http://127.0.0.1:${storePath.port}` },
+        ldap: { url: ldap.url, baseDn: ldap.baseDn },
+        registry: registryEnv(),
+      },
+      // A short lease and interval, so a take-over happens within the test.
+      settings: {
+        "registry-usage": {
+          REGISTRY_USAGE_STORAGE_LEASE: "6 seconds",
+          REGISTRY_USAGE_REGISTRY_REFRESH_INTERVAL: "3 seconds",
+        },
+      },
+    });
+    // The lfs and FTP replicas are the ones these tests talk to; the others start for the balancer.
+    await Promise.all(cluster.replicas.map((r) => startReplica(r)));
+    startHaproxy(cluster);
+    await waitBalanced(cluster);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (cluster) await stopCluster(cluster);
+    await storePath?.[Symbol.asyncDispose]();
+    await bucket?.[Symbol.asyncDispose]();
+    await dir?.[Symbol.asyncDispose]();
+  });
+
+  describe("lfs-router", () => {
+    const issuer = () => createIssuer({ algorithm: "HS256", secret: cluster.secrets.jwt });
+    const token = (user: string, scope = "org/*:write") =>
+      issuer().issue({ username: user, scope }, { expiresIn: "1h", subject: user });
+    const auth = async (user: string) =>
+      `Basic ${Buffer.from(`${user}:${await token(user)}`).toString("base64")}`;
+    const lfs = (base: string, repo: string) => `${base}/${repo}/info/lfs`;
+    const lockApi = async (base: string, user: string, path: string, init: RequestInit = {}) =>
+      fetch(`${lfs(base, "org/locks")}/locks${path}`, {
+        ...init,
+        headers: {
+          Authorization: await auth(user),
+          Accept: "application/vnd.git-lfs+json",
+          "Content-Type": "application/vnd.git-lfs+json",
+        },
+      });
+
+    it("serves a push through the balancer to clones through each replica", async () => {
+      const root = dir.path;
+      const users: Record<string, GitUser> = {};
+      for (const [name, url] of [
+        ["lb", cluster.urls.lfs],
+        ["a", replica("lfs-router", "a").url],
+        ["b", replica("lfs-router", "b").url],
+      ] as const)
+        users[name] = await gitUser(join(root, `git-${name}`), "alice", url, await token("alice"));
+      const bare = join(root, "remote.git");
+      await users.lb!.ok(["init", "-q", "--bare", bare], root);
+      const work = join(root, "work");
+      await initRepo(users.lb!, work, bare, lfs(cluster.urls.lfs, "org/repo"));
+      const hashes: Record<string, string> = {};
+      for (const [file, size] of [
+        ["one.bin", 300_000],
+        ["two.bin", 2_500_000],
+        ["three.bin", 70_000],
+      ] as const)
+        hashes[file] = await writeFileOfSize(join(work, file), size, file);
+      await users.lb!.ok(["add", "."], work);
+      await users.lb!.ok(["commit", "-q", "-m", "lfs"], work);
+      await users.lb!.ok(["push", "-q", "-u", "origin", "main"], work);
+
+      for (const name of ["a", "b"] as const) {
+        const target = join(root, `clone-${name}`);
+        const url = lfs(replica("lfs-router", name).url, "org/repo");
+        await users[name]!.ok(["-c", `lfs.url=${url}`, "clone", "-q", bare, target], root);
+        for (const [file, oid] of Object.entries(hashes))
+          expect(await sha256File(join(target, file))).toBe(oid);
+      }
+    });
+
+    it("lists, verifies and deletes through one replica a lock created through the other", async () => {
+      const a = replica("lfs-router", "a").url;
+      const b = replica("lfs-router", "b").url;
+      const created = await lockApi(a, "alice", "", {
+        method: "POST",
+        body: JSON.stringify({ path: "x/cross.psd" }),
+      });
+      expect(created.status).toBe(201);
+      const { lock } = (await created.json()) as { lock: { id: string; owner: { name: string } } };
+      const listed = (await (await lockApi(b, "bob", "?path=x/cross.psd")).json()) as {
+        locks: Array<{ id: string }>;
+      };
+      expect(listed.locks.map((l) => l.id)).toEqual([lock.id]);
+      const verify = (await (
+        await lockApi(b, "alice", "/verify", { method: "POST", body: "{}" })
+      ).json()) as { ours: Array<{ id: string }> };
+      expect(verify.ours.map((l) => l.id)).toContain(lock.id);
+      const deleted = await lockApi(b, "alice", `/${lock.id}/unlock`, { method: "POST", body: "{}" });
+      expect(deleted.status).toBe(200);
+      const after = (await (await lockApi(a, "bob", "?path=x/cross.psd")).json()) as { locks: unknown[] };
+      expect(after.locks).toEqual([]);
+    });
+
+    it("gives one of 20 concurrent locks of one path, over both replicas, to exactly one user", async () => {
+      const bases = [replica("lfs-router", "a").url, replica("lfs-router", "b").url];
+      const results = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const user = `user${i}`;
+          const res = await lockApi(bases[i % 2]!, user, "", {
+            method: "POST",
+            body: JSON.stringify({ path: "contended.bin" }),
+          });
+          return {
+            user,
+            status: res.status,
+            body: (await res.json()) as { lock?: { owner: { name: string } } },
+          };
+        }),
+      );
+      const winners = results.filter((r) => r.status === 201);
+      expect(winners).toHaveLength(1);
+      const owner = winners[0]!.user;
+      for (const loser of results.filter((r) => r.status !== 201)) {
+        expect(loser.status).toBe(409);
+        expect(loser.body.lock?.owner.name).toBe(owner);
+      }
+    });
+
+    it("keeps one correct object when two clients upload it at once through different replicas", async () => {
+      const body = randomBytes(3 * 1024 * 1024 + 17);
+      const oid = createHash("sha256").update(body).digest("hex");
+      const upload = async (base: string) => {
+        const batch = await fetch(`${lfs(base, "org/race")}/objects/batch`, {
+          method: "POST",
+          headers: {
+            Authorization: await auth("alice"),
+            Accept: "application/vnd.git-lfs+json",
+            "Content-Type": "application/vnd.git-lfs+json",
+          },
+          body: JSON.stringify({ operation: "upload", objects: [{ oid, size: body.length }] }),
+        });
+        const answer = (await batch.json()) as {
+          objects: Array<{ actions?: { upload?: { href: string; header?: Record<string, string> } } }>;
+        };
+        const action = answer.objects[0]!.actions?.upload;
+        if (!action) return "present";
+        // The href names the balancer (PUBLIC_URL); send the bytes to this replica instead.
+        const href = new URL(action.href);
+        const target = new URL(href.pathname + href.search, base);
+        const put = await fetch(target, { method: "PUT", headers: action.header ?? {}, body });
+        return String(put.status);
+      };
+      const statuses = await Promise.all([
+        upload(replica("lfs-router", "a").url),
+        upload(replica("lfs-router", "b").url),
+      ]);
+      for (const status of statuses) expect(["200", "present"]).toContain(status);
+      const download = await fetch(`${lfs(replica("lfs-router", "b").url, "org/race")}/objects/batch`, {
+        method: "POST",
+        headers: {
+          Authorization: await auth("alice"),
+          Accept: "application/vnd.git-lfs+json",
+          "Content-Type": "application/vnd.git-lfs+json",
+        },
+        body: JSON.stringify({ operation: "download", objects: [{ oid, size: body.length }] }),
+      });
+      const link = (
+        (await download.json()) as {
+          objects: Array<{ actions: { download: { href: string; header?: Record<string, string> } } }>;
+        }
+      ).objects[0]!.actions.download;
+      const got = Buffer.from(await (await fetch(link.href, { headers: link.header ?? {} })).arrayBuffer());
+      expect(createHash("sha256").update(got).digest("hex")).toBe(oid);
+    });
+  });
+
+  describe("bitstore", () => {
+    const md5 = (n: number) => createHash("md5").update(Buffer.alloc(n, 7)).digest("base64");
+    const authorize = async (base: string, owner: string, name: string, length: number) => {
+      const token = await createIssuer({ algorithm: "RS256", privateKey: cluster.bitstorePrivateKey }).issue(
+        {
+          userid: owner,
+          service: "rawstore",
+          permissions: { "datapackage-upload": true, max_public_storage_mb: 1 },
+        },
+        { expiresIn: 600 },
+      );
+      return fetch(`${base}/rawstore/authorize`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Auth-Token": token },
+        body: JSON.stringify({
+          metadata: { owner, name },
+          filedata: { [`${name}.csv`]: { length, md5: md5(length), type: "text/csv", name: `${name}.csv` } },
+        }),
+      });
+    };
+
+    it("never reserves more than the quota under concurrent authorizations over both replicas", async () => {
+      // 1 MB quota; 12 requests of 200,000 bytes each: at most 5 may be granted.
+      const bases = [replica("bitstore", "a").url, replica("bitstore", "b").url];
+      const statuses = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          authorize(bases[i % 2]!, "quota-user", `part-${i}`, 200_000).then((r) => r.status),
+        ),
+      );
+      const granted = statuses.filter((s) => s === 200).length;
+      expect(
+        statuses.every((s) => s === 200 || s === 403),
+        statuses.join(","),
+      ).toBe(true);
+      expect(granted).toBe(5);
+      const usage = (await (
+        await fetch(`${bases[1]}/rawstore/quota`, {
+          headers: {
+            "Auth-Token": await createIssuer({
+              algorithm: "RS256",
+              privateKey: cluster.bitstorePrivateKey,
+            }).issue(
+              { userid: "quota-user", service: "rawstore", permissions: { "datapackage-upload": true } },
+              { expiresIn: 600 },
+            ),
+          },
+        })
+      ).json()) as { public: number };
+      expect(usage.public).toBe(5 * 200_000);
+    });
+  });
+
+  describe("registry-usage", () => {
+    const storageUrl = () =>
+      `s3://${cluster.bucket}/registry-usage/?endpoint=${encodeURIComponent(s3Env().endpoint)}&region=${s3Env().region}`;
+    async function readJson<T>(key: string): Promise<T | undefined> {
+      const driver = await openStorage(storageUrl(), {
+        credentials: { accessKeyId: s3Env().accessKeyId, secretAccessKey: s3Env().secretAccessKey },
+      });
+      try {
+        const { body } = await driver.get(`registry-usage/${key}`);
+        return JSON.parse(Buffer.concat(await body.toArray()).toString()) as T;
+      } catch {
+        return undefined;
+      } finally {
+        await driver.close();
+      }
+    }
+    const pidOf = (holder: string | undefined) => Number(holder?.split(":")[1]);
+    async function until<T>(
+      what: string,
+      read: () => Promise<T | undefined>,
+      ok: (v: T) => boolean,
+      ms: number,
+    ) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const value = await read();
+        if (value !== undefined && ok(value)) return value;
+        if (Date.now() > deadline)
+          throw new Error(`${what}: not within ${ms} ms (last: ${JSON.stringify(value)})`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    interface Status {
+      state: string;
+      holder?: string;
+      last_success?: number;
+    }
+
+    it("scans on one replica at a time, serves one snapshot from both, and fails over on SIGKILL", async () => {
+      const replicas = [replica("registry-usage", "a"), replica("registry-usage", "b")];
+      const first = await until(
+        "a first scan",
+        () => readJson<Status>("status.json"),
+        (s) => s.state === "ok",
+        30_000,
+      );
+      const scanner = replicas.find((r) => r.pid === pidOf(first.holder));
+      expect(scanner, `holder ${first.holder}`).toBeDefined();
+      // Over a few refresh intervals the lease stays with the scanner: the other stands by.
+      for (let i = 0; i < 6; i++) {
+        const lease = await readJson<{ holder: string }>("lease.json");
+        expect(pidOf(lease?.holder)).toBe(scanner!.pid);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      const token = await createIssuer({ algorithm: "HS256", secret: cluster.secrets.registryJwt }).issue(
+        { sub: "alice" },
+        { expiresIn: "10m", subject: "alice" },
+      );
+      const bodies = await Promise.all(
+        replicas.map(async (r) => {
+          const res = await fetch(`${r.url}/repositories`, { headers: { Authorization: `Bearer ${token}` } });
+          expect(res.status).toBe(200);
+          const body = (await res.json()) as Record<string, unknown>;
+          delete body._links;
+          return body;
+        }),
+      );
+      expect(bodies[1]).toEqual(bodies[0]);
+
+      const other = replicas.find((r) => r !== scanner)!;
+      process.kill(scanner!.pid!, "SIGKILL");
+      const killedAt = Date.now() / 1000;
+      const after = await until(
+        "a scan by the other replica",
+        () => readJson<Status>("status.json"),
+        (s) => pidOf(s.holder) === other.pid && s.state === "ok" && (s.last_success ?? 0) > killedAt,
+        // The lease (6 s) runs out, the next tick (3 s) takes it and scans.
+        25_000,
+      );
+      expect(pidOf(after.holder)).toBe(other.pid);
+      expect(pidOf((await readJson<{ holder: string }>("lease.json"))?.holder)).toBe(other.pid);
+      await startReplica(scanner!);
+    });
+  });
+
+  describe("tycho", () => {
+    it("lets exactly one of two concurrent pushes of one version from separate configs win", async () => {
+      const storage = `s3://${cluster.bucket}/tycho/?endpoint=${encodeURIComponent(s3Env().endpoint)}&region=${s3Env().region}`;
+      const tycho = join(import.meta.dirname, "../../apps/tycho/bin/tycho.mjs");
+      const machine = async (name: string) => {
+        const home = join(dir.path, `tycho-${name}`);
+        await execFileAsync("mkdir", ["-p", home]);
+        await writeFile(join(home, ".tychoreg.json"), JSON.stringify({ tycho: { storage } }));
+        await writeFile(join(home, "tool.bin"), randomBytes(6 * 1024 * 1024));
+        return (...args: string[]) =>
+          execFileAsync(process.execPath, [tycho, ...args], {
+            cwd: home,
+            env: {
+              PATH: process.env.PATH ?? "",
+              TYCHO_USER: `${name}@ci`,
+              AWS_ACCESS_KEY_ID: s3Env().accessKeyId,
+              AWS_SECRET_ACCESS_KEY: s3Env().secretAccessKey,
+              AWS_REGION: s3Env().region,
+            },
+          }).then(
+            (r) => ({ code: 0, stderr: r.stderr }),
+            (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+          );
+      };
+      const one = await machine("one");
+      const two = await machine("two");
+      expect((await one("init", "tool", "tool.bin")).code).toBe(0);
+      const results = await Promise.all([
+        one("push", "tool", "1.0.0", "tool.bin"),
+        two("push", "tool", "1.0.0", "tool.bin"),
+      ]);
+      const codes = results.map((r) => r.code).sort();
+      expect(codes).toEqual([0, 5]);
+      const loser = results.find((r) => r.code === 5)!;
+      expect(loser.stderr).toMatch(/Already Exists|In Progress/);
+    });
+  });
+
+  describe("ftps-gateway", () => {
+    const lftp = async (target: { host: string; port: number }, script: string) => {
+      const { stdout } = await execFileAsync(
+        "lftp",
+        [
+          "-u",
+          `${cluster.secrets.ftpUser},${cluster.secrets.ftpPassword}`,
+          "-e",
+          [
+            "set ftp:ssl-force yes",
+            "set ftp:ssl-protect-data yes",
+            `set ssl:ca-file ${cluster.tls.cert}`,
+            "set ssl:check-hostname no",
+            "set net:max-retries 1",
+            script,
+            "bye",
+          ].join("; "),
+          `ftp://${target.host}:${target.port}`,
+        ],
+        { cwd: dir.path },
+      );
+      return stdout;
+    };
+    const ftplib = async (target: { host: string; port: number }, code: string) => {
+      const script = `
+import ftplib, ssl, sys
+ctx = ssl.create_default_context(cafile=${JSON.stringify(cluster.tls.cert)})
+ctx.check_hostname = False
+class Reuse(ftplib.FTP_TLS):
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:
+            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
+        return conn, size
+f = Reuse(context=ctx)
+f.connect(${JSON.stringify(target.host)}, ${target.port}, timeout=20)
+f.auth(); f.login(${JSON.stringify(cluster.secrets.ftpUser)}, ${JSON.stringify(cluster.secrets.ftpPassword)}); f.prot_p()
+${code}
+f.quit()`;
+      const { stdout } = await execFileAsync("/usr/bin/python3", ["-c", script], { cwd: dir.path });
+      return stdout;
+    };
+    const direct = (name: "a" | "b") => replica("ftps-gateway", name).ftp!;
+
+    it("uploads through replica A; lists, downloads, renames and deletes through replica B", async () => {
+      const file = join(dir.path, "report.csv");
+      const body = randomBytes(1_500_000);
+      await writeFile(file, body);
+      await lftp(direct("a"), `put ${file} -o report.csv`);
+      const listing = await ftplib(direct("b"), "print('\\n'.join(f.nlst()))");
+      expect(listing.split("\n")).toContain("report.csv");
+      const copy = join(dir.path, "report.copy");
+      await ftplib(direct("b"), `f.retrbinary('RETR report.csv', open(${JSON.stringify(copy)}, 'wb').write)`);
+      expect((await readFile(copy)).equals(body)).toBe(true);
+      await ftplib(direct("b"), "f.rename('report.csv', 'renamed.csv')");
+      expect(await lftp(direct("a"), "cls -1")).toContain("renamed.csv");
+      await ftplib(direct("b"), "f.delete('renamed.csv')");
+      expect(await lftp(direct("a"), "cls -1")).not.toContain("renamed.csv");
+    });
+
+    it("moves files through the balancer with lftp and ftplib, each data connection reaching its replica", async () => {
+      const files = await Promise.all(
+        Array.from({ length: 6 }, async (_, i) => {
+          const path = join(dir.path, `lb-${i}.bin`);
+          const body = randomBytes(400_000 + i);
+          await writeFile(path, body);
+          return { name: `lb-${i}.bin`, path, body };
+        }),
+      );
+      // Several sessions at once: leastconn spreads them over both gateways.
+      await Promise.all(files.map((f) => lftp(cluster.urls.ftp, `put ${f.path} -o ${f.name}`)));
+      for (const f of files) {
+        const copy = `${f.path}.back`;
+        await ftplib(
+          cluster.urls.ftp,
+          `f.retrbinary('RETR ${f.name}', open(${JSON.stringify(copy)}, 'wb').write)`,
+        );
+        expect((await readFile(copy)).equals(f.body)).toBe(true);
+      }
+      const logs = await Promise.all(
+        ["a", "b"].map((n) => readFile(replica("ftps-gateway", n as "a" | "b").log, "utf8")),
+      );
+      for (const log of logs) expect(log).toContain(`"msg":"logged in"`);
+    });
+  });
+
+  describe("faults", () => {
+    const store = async () =>
+      openStorage(
+        `s3://${cluster.bucket}/?endpoint=${encodeURIComponent(s3Env().endpoint)}&region=${s3Env().region}`,
+        {
+          credentials: { accessKeyId: s3Env().accessKeyId, secretAccessKey: s3Env().secretAccessKey },
+        },
+      );
+    const uploads = async (prefix: string) => {
+      const driver = await store();
+      try {
+        const found = [];
+        for await (const upload of driver.listMultipartUploads(prefix)) found.push(upload.key);
+        return found;
+      } finally {
+        await driver.close();
+      }
+    };
+    const exists = async (key: string) => {
+      const driver = await store();
+      try {
+        return await driver.head(key).then(
+          () => true,
+          () => false,
+        );
+      } finally {
+        await driver.close();
+      }
+    };
+
+    it("an FTP STOR cut by SIGKILL of its gateway leaves no object; the retry lands; the restarted gateway's sweep removes the parts", async () => {
+      const gateway = replica("ftps-gateway", "a");
+      const body = randomBytes(64 * 1024 * 1024);
+      const file = join(dir.path, "big.bin");
+      await writeFile(file, body);
+      const upload = execFileAsync("curl", [
+        ...["-sS", "--ssl-reqd", "--cacert", cluster.tls.cert, "--limit-rate", "8M", "-T", file],
+        `ftp://${cluster.secrets.ftpUser}:${cluster.secrets.ftpPassword}@${gateway.ftp!.host}:${gateway.ftp!.port}/big.bin`,
+      ]).then(
+        () => "ok",
+        () => "failed",
+      );
+      await until(
+        "parts in the store",
+        () => uploads("ftp/"),
+        (found) => found.length > 0,
+        20_000,
+      );
+      process.kill(gateway.pid!, "SIGKILL");
+      expect(await upload).toBe("failed");
+      expect(await exists("ftp/users/alice/big.bin")).toBe(false);
+      expect(await uploads("ftp/")).toHaveLength(1);
+
+      // The client retries through the balancer: the other gateway takes it.
+      await execFileAsync("curl", [
+        ...["-sS", "--ssl-reqd", "--cacert", cluster.tls.cert, "-T", file],
+        `ftp://${cluster.secrets.ftpUser}:${cluster.secrets.ftpPassword}@${cluster.urls.ftp.host}:${cluster.urls.ftp.port}/big.bin`,
+      ]);
+      const back = join(dir.path, "big.back");
+      await execFileAsync("curl", [
+        ...["-sS", "--ssl-reqd", "--cacert", cluster.tls.cert, "-o", back],
+        `ftp://${cluster.secrets.ftpUser}:${cluster.secrets.ftpPassword}@${cluster.urls.ftp.host}:${cluster.urls.ftp.port}/big.bin`,
+      ]);
+      expect((await readFile(back)).equals(body)).toBe(true);
+
+      // Restarted with a sweep age this test can wait for, the gateway aborts the abandoned upload.
+      gateway.env.FTP_ABANDONED_UPLOAD_HOURS = String(1 / 3600);
+      await startReplica(gateway);
+      await until(
+        "the sweep",
+        () => uploads("ftp/"),
+        (found) => found.length === 0,
+        20_000,
+      );
+      gateway.env.FTP_ABANDONED_UPLOAD_HOURS = "24";
+    });
+
+    it("an LFS upload cut by SIGKILL of its replica leaves no object, and the retry through the balancer succeeds", async () => {
+      const router = replica("lfs-router", "b");
+      const body = randomBytes(48 * 1024 * 1024);
+      const oid = createHash("sha256").update(body).digest("hex");
+      const authorization = `Basic ${Buffer.from(
+        `alice:${await createIssuer({ algorithm: "HS256", secret: cluster.secrets.jwt }).issue(
+          { username: "alice", scope: "org/*:write" },
+          { expiresIn: "1h", subject: "alice" },
+        )}`,
+      ).toString("base64")}`;
+      const batch = async (base: string) => {
+        const res = await fetch(`${base}/org/faults/info/lfs/objects/batch`, {
+          method: "POST",
+          headers: {
+            Authorization: authorization,
+            Accept: "application/vnd.git-lfs+json",
+            "Content-Type": "application/vnd.git-lfs+json",
+          },
+          body: JSON.stringify({ operation: "upload", objects: [{ oid, size: body.length }] }),
+        });
+        return (
+          (await res.json()) as {
+            objects: Array<{ actions?: { upload?: { href: string; header?: Record<string, string> } } }>;
+          }
+        ).objects[0]!.actions!.upload!;
+      };
+      const action = await batch(router.url);
+      const href = new URL(action.href);
+      // A slow client: the body trickles in, so the replica dies mid-transfer.
+      let sent = 0;
+      const slow = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (sent >= body.length) return controller.close();
+          const chunk = body.subarray(sent, sent + 1024 * 1024);
+          sent += chunk.length;
+          controller.enqueue(chunk);
+          await new Promise((r) => setTimeout(r, 20));
+        },
+      });
+      const put = fetch(new URL(href.pathname + href.search, router.url), {
+        method: "PUT",
+        headers: action.header ?? {},
+        body: slow,
+        duplex: "half",
+      } as RequestInit).then(
+        (r) => r.status,
+        () => "failed",
+      );
+      await until(
+        "half the body sent",
+        async () => sent,
+        (n) => n > body.length / 4,
+        20_000,
+      );
+      process.kill(router.pid!, "SIGKILL");
+      expect(await put).toBe("failed");
+      expect(await exists(`lfs/org/faults/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`)).toBe(false);
+
+      const retry = await batch(cluster.urls.lfs);
+      const again = await fetch(retry.href, { method: "PUT", headers: retry.header ?? {}, body });
+      expect(again.status).toBe(200);
+      expect(await exists(`lfs/org/faults/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`)).toBe(true);
+      await startReplica(router);
+    });
+
+    it("a store outage of 10 s gets 503 + Retry-After and FTP 4xx, crashes nothing, and service is back within 5 s", async () => {
+      const token = await createIssuer({ algorithm: "HS256", secret: cluster.secrets.jwt }).issue(
+        { username: "alice", scope: "org/*:write" },
+        { expiresIn: "1h", subject: "alice" },
+      );
+      const batch = (base: string) =>
+        fetch(`${base}/org/outage/info/lfs/objects/batch`, {
+          method: "POST",
+          headers: {
+            Authorization: `Basic ${Buffer.from(`alice:${token}`).toString("base64")}`,
+            Accept: "application/vnd.git-lfs+json",
+            "Content-Type": "application/vnd.git-lfs+json",
+          },
+          body: JSON.stringify({ operation: "download", objects: [{ oid: "a".repeat(64), size: 1 }] }),
+        });
+      const ftp = (file: string, name: string) =>
+        execFileAsync("curl", [
+          ...["-sS", "-v", "--max-time", "20", "-T", file],
+          `ftp://${cluster.secrets.ftpUser}:${cluster.secrets.ftpPassword}@${cluster.urls.ftp.host}:${cluster.urls.ftp.port}/${name}`,
+        ]).then(
+          (r) => ({ ok: true, out: r.stdout + r.stderr }),
+          (e: { stdout: string; stderr: string }) => ({ ok: false, out: e.stdout + e.stderr }),
+        );
+      expect((await batch(cluster.urls.lfs)).status).toBe(200);
+
+      storePath.cut();
+      onTestFinished(() => storePath.restore());
+      const cutAt = Date.now();
+      // Each replica answers 503 with Retry-After itself; the balancer, once no replica is ready, too.
+      const direct = await batch(replica("lfs-router", "a").url);
+      expect(direct.status).toBe(503);
+      expect(direct.headers.get("retry-after")).toBeTruthy();
+      await until(
+        "readiness false on every HTTP replica",
+        async () =>
+          Promise.all(
+            cluster.replicas
+              .filter((r) => r.app !== "registry-usage")
+              .map((r) => fetch(`${r.url}/healthz`).then((x) => x.status)),
+          ),
+        (statuses) => statuses.every((st) => st === 503),
+        8_000,
+      );
+      const balanced = await batch(cluster.urls.lfs);
+      expect(balanced.status).toBe(503);
+      expect(balanced.headers.get("retry-after")).toBeTruthy();
+      for (const r of cluster.replicas)
+        expect((await fetch(`${r.url}/livez`)).status, `${r.app}/${r.name} live`).toBe(200);
+      const small = join(dir.path, "small.bin");
+      await writeFile(small, randomBytes(100_000));
+      const stor = await ftp(small, "during-outage.bin");
+      expect(stor.ok).toBe(false);
+      // The gateway's own answer, in FTP's terms: 421 (service not available) or 451 (local error).
+      expect(stor.out, stor.out).toMatch(/^< (421|451) /m);
+      await until(
+        "10 s of outage",
+        async () => Date.now() - cutAt,
+        (ms) => ms >= 10_000,
+        15_000,
+      );
+
+      storePath.restore();
+      const restoredAt = Date.now();
+      await until(
+        "lfs-router through the balancer",
+        () => batch(cluster.urls.lfs).then((r) => r.status),
+        (st) => st === 200,
+        5_000,
+      );
+      const after = await ftp(small, "after-outage.bin");
+      expect(after.ok, after.out).toBe(true);
+      expect(Date.now() - restoredAt).toBeLessThan(5_000 + 8_000); // the FTP upload itself included
+      for (const r of cluster.replicas) expect(alive(r.pid), `${r.app}/${r.name} still running`).toBe(true);
+    });
+
+    it("a rolling restart under steady traffic fails no HTTP request", async () => {
+      const failures: string[] = [];
+      let requests = 0;
+      let running = true;
+      const traffic = (async () => {
+        while (running) {
+          await Promise.all(
+            [cluster.urls.lfs, cluster.urls.bitstore].map(async (base) => {
+              requests++;
+              const res = await fetch(`${base}/healthz`).catch((e: Error) => e);
+              if (res instanceof Error || res.status !== 200)
+                failures.push(`${base}: ${res instanceof Error ? res.message : res.status}`);
+            }),
+          );
+        }
+      })();
+      for (const app of ["lfs-router", "bitstore"] as const)
+        for (const name of ["a", "b"] as const) {
+          const r = replica(app, name);
+          await stopPid(r.pid, "SIGTERM");
+          await startReplica(r);
+          await waitBalanced(cluster, 10_000);
+        }
+      running = false;
+      await traffic;
+      expect(requests).toBeGreaterThan(50);
+      expect(failures).toEqual([]);
+    });
+  });
+});

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { openStorage } from "@wharf/storage-driver";
-import { freePort, spawnServer, tempDir } from "@wharf/test-kit";
+import { freePort, spawnCheckedServer, tempDir } from "@wharf/test-kit";
 import { describe, expect, it } from "vitest";
 import { authKeys } from "./helpers.ts";
 
@@ -9,7 +9,7 @@ const main = join(import.meta.dirname, "../src/main.ts");
 /** bitstore's main.ts in local-disk mode on `dir`; resolves once it listens. */
 async function spawnBitstore(dir: string, env: Record<string, string> = {}) {
   const port = await freePort();
-  const server = spawnServer(main, {
+  const server = spawnCheckedServer(main, {
     env: {
       PATH: process.env.PATH ?? "",
       PORT: String(port),

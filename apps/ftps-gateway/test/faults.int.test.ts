@@ -4,7 +4,14 @@ import { join } from "node:path";
 import { ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
 import { isWharfError } from "@wharf/errors";
 import { openStorage, type StorageDriver } from "@wharf/storage-driver";
-import { createTestBucket, freePort, s3Env, spawnServer, type TestBucket, tempDir } from "@wharf/test-kit";
+import {
+  createTestBucket,
+  freePort,
+  s3Env,
+  spawnCheckedServer,
+  type TestBucket,
+  tempDir,
+} from "@wharf/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Gateway, startGateway, testTls } from "./harness.ts";
 import { RawFtp } from "./raw-client.ts";
@@ -131,7 +138,7 @@ async function spawnGateway(dir: string) {
   await writeFile(join(dir, "key.pem"), tls.key);
   const [port, implicitPort, healthPort] = [await freePort(), await freePort(), await freePort()];
   const env = s3Env();
-  const server = spawnServer(join(import.meta.dirname, "../src/main.ts"), {
+  const server = spawnCheckedServer(join(import.meta.dirname, "../src/main.ts"), {
     env: {
       ...process.env,
       STORAGE_URL: storageUrl,

@@ -4,11 +4,11 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import {
   buildOciLayout,
+  type CheckedServer,
   ldapEnv,
   ldapFixture,
-  type ServerProcess,
   skopeoCopy,
-  spawnServer,
+  spawnCheckedServer,
   startRegistry,
   tempDir,
 } from "@wharf/test-kit";
@@ -20,7 +20,7 @@ const main = new URL("../src/main.ts", import.meta.url).pathname;
 
 interface Server extends AsyncDisposable {
   url: string;
-  process: ServerProcess;
+  process: CheckedServer;
 }
 
 /**
@@ -29,7 +29,10 @@ interface Server extends AsyncDisposable {
  * or did not exit 0.
  */
 async function startServer(ini: string, env: Record<string, string> = {}): Promise<Server> {
-  const server = spawnServer(main, { args: ["-c", ini], env: { PATH: process.env.PATH ?? "", ...env } });
+  const server = spawnCheckedServer(main, {
+    args: ["-c", ini],
+    env: { PATH: process.env.PATH ?? "", ...env },
+  });
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: server.child.stdout! }).on("line", (line) => {
       const record = JSON.parse(line) as { msg?: string; url?: string };

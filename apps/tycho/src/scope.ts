@@ -2,7 +2,12 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { isWharfError, WharfError } from "@wharf/errors";
-import { openStorage, type S3TlsOptions, type StorageDriver, withCheckThenWrite } from "@wharf/storage-driver";
+import {
+  openStorage,
+  type S3TlsOptions,
+  type StorageDriver,
+  withCheckThenWrite,
+} from "@wharf/storage-driver";
 import { type Env, loadConfig, parseConfigText, type StorageSpec, type TychoConfig } from "./config.ts";
 import { createOutput, type Output, type Terminal } from "./output.ts";
 import { createProgress, type Progress } from "./progress.ts";

@@ -41,5 +41,5 @@ export {
   type TestBucket,
   uniqueBucketName,
 } from "./s3.ts";
-export { type ServerProcess, spawnServer } from "./server-process.ts";
+export { type CheckedServer, spawnCheckedServer } from "./server-process.ts";
 export type { LdapEnv, RegistryEnv, S3Env, ServiceOrigin, WharfServices } from "./types.ts";

@@ -2,13 +2,13 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "./fs.ts";
-import { type ServerProcess, spawnServer } from "./server-process.ts";
+import { type CheckedServer, spawnCheckedServer } from "./server-process.ts";
 
 /** Runs `source` as a server script; resolves once it wrote its first output. */
-async function serve(dir: string, source: string): Promise<ServerProcess> {
+async function serve(dir: string, source: string): Promise<CheckedServer> {
   const entry = join(dir, `server-${Math.random().toString(36).slice(2)}.mjs`);
   await writeFile(entry, source);
-  const server = spawnServer(entry);
+  const server = spawnCheckedServer(entry);
   await server.waitForOutput("\n");
   return server;
 }
@@ -17,7 +17,7 @@ async function serve(dir: string, source: string): Promise<ServerProcess> {
 const listening =
   'setInterval(() => {}, 1000); console.log(JSON.stringify({ level: 30, msg: "listening" }));';
 
-describe("spawnServer", () => {
+describe("spawnCheckedServer", () => {
   it("passes a server that is stopped by the test, and reports its exit code", async () => {
     await using dir = await tempDir("server-process-");
     await using server = await serve(dir.path, `process.on("SIGTERM", () => process.exit(0)); ${listening}`);

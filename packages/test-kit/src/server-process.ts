@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 const crashPattern = /Unhandled 'error' event|ERR_UNHANDLED_ERROR|uncaught ?exception|unhandled ?rejection/i;
 const fatalLevel = 60;
 
-export interface ServerProcess extends AsyncDisposable {
+export interface CheckedServer extends AsyncDisposable {
   readonly child: ChildProcess;
   /** Resolves with the exit code (`null` when a signal ended it) once the process exits. */
   readonly exited: Promise<number | null>;
@@ -27,13 +27,13 @@ export interface ServerProcess extends AsyncDisposable {
  * exited when nobody stopped it, even when every request the test made was answered.
  *
  * @example
- * await using server = spawnServer(mainPath, { env: { PORT: "0" } });
+ * await using server = spawnCheckedServer(mainPath, { env: { PORT: "0" } });
  * await server.stop("SIGTERM"); // an exit the test asked for
  */
-export function spawnServer(
+export function spawnCheckedServer(
   entry: string,
   options: { args?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
-): ServerProcess {
+): CheckedServer {
   const child = spawn(process.execPath, [entry, ...(options.args ?? [])], {
     env: options.env ?? process.env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -61,7 +61,7 @@ export function spawnServer(
     for (const wake of waiters) wake();
   });
 
-  const server: ServerProcess = {
+  const server: CheckedServer = {
     child,
     exited,
     log: () => output,

@@ -105,8 +105,12 @@ export function createHttpApp<E extends HttpEnv = HttpEnv>(options: HttpAppOptio
     const requestId = c.get("requestId") ?? "";
     if (status >= 500) c.get("log")?.error({ err: error.cause ?? error, code: error.code }, error.message);
     // A 503 is an outage (the store, LDAP, a draining replica): tell clients when to come back.
-    const retry = status === 503 ? { "Retry-After": "5" } : {};
-    const headers = { "Content-Type": "application/json", ...retry, ...options.errorHeaders?.(error) };
+    const retry: Record<string, string> = status === 503 ? { "Retry-After": "5" } : {};
+    const headers: Record<string, string> = {
+      "Content-Type": "application/json",
+      ...retry,
+      ...options.errorHeaders?.(error),
+    };
     return c.body(JSON.stringify(body(error, publicMessage(error), requestId)), status, headers);
   }
 

@@ -138,7 +138,9 @@ async function main() {
           .map((r) => `${r.name}: ${mib(peaks.get(r.pid!)?.rss ?? 0)} / ${peaks.get(r.pid!)?.fds ?? 0} fds`)
           .join(", ");
         const rate = outcome.ok / elapsed;
-        (figures[load] ??= { one: 0, two: 0 })[target] = rate;
+        const figure = figures[load] ?? { one: 0, two: 0 };
+        figure[target] = rate;
+        figures[load] = figure;
         rows.push(
           `| ${load} | ${target === "one" ? "1 replica" : "2 + HAProxy"} | ${rate.toFixed(1)}/s | ${(outcome.bytes / elapsed / 1048576).toFixed(0)} MiB/s | ${percentile(sorted, 50).toFixed(0)} ms | ${percentile(sorted, 99).toFixed(0)} ms | ${outcome.errors} | ${perReplica} |`,
         );

@@ -38,9 +38,12 @@ function workspace(): Map<string, string[]> {
 function dependentsOf(target: string): string[] {
   const graph = workspace();
   const reaches = (name: string, seen = new Set<string>()): boolean =>
-    (graph.get(name) ?? []).some(
-      (dep) => dep === target || (!seen.has(dep) && (seen.add(dep), reaches(dep, seen))),
-    );
+    (graph.get(name) ?? []).some((dep) => {
+      if (dep === target) return true;
+      if (seen.has(dep)) return false;
+      seen.add(dep);
+      return reaches(dep, seen);
+    });
   return [target, ...[...graph.keys()].filter((name) => reaches(name))].sort();
 }
 

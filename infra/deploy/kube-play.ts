@@ -43,8 +43,8 @@ export function writePodmanManifest(
     } else if (object.kind === "ConfigMap") {
       kept.push({ ...object, data: { ...object.data, ...settings } });
     } else if (object.kind === "Deployment" || object.kind === "StatefulSet") {
-      const pod = (object.spec?.template as { spec: { containers: Container[] } }).spec;
-      for (const container of pod.containers) {
+      const template = object.spec?.template as { spec: { containers: Container[] } } | undefined;
+      for (const container of template?.spec.containers ?? []) {
         const byName = new Map((container.ports ?? []).map((p) => [p.name, p.containerPort]));
         for (const probe of [container.readinessProbe, container.livenessProbe])
           if (probe && typeof probe.httpGet.port === "string")

@@ -154,9 +154,10 @@ describe.each(serverApps)("deploy/k8s/%s", (app) => {
     };
     const images = objects.flatMap((o) =>
       o.kind === "Deployment" || o.kind === "StatefulSet"
-        ? (o.spec?.template as { spec: { containers: Array<{ image: string }> } }).spec.containers.map(
-            (c) => c.image,
-          )
+        ? (
+            (o.spec?.template as { spec: { containers: Array<{ image: string }> } } | undefined)?.spec
+              .containers ?? []
+          ).map((c) => c.image)
         : [],
     );
     expect(images).toEqual([`wharf/${app}:${version}`]);

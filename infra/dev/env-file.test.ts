@@ -21,7 +21,7 @@ function runStartScript(app: string, cwd: string, env: Record<string, string> = 
   });
 }
 
-describe.each(servers)("%s's start script", (app) => {
+describe.each(servers)("%s, started by its start script", (app) => {
   it("reads settings from a .env file in the folder it starts in; the environment wins", async () => {
     await using dir = await tempDir("env-file-");
     writeFileSync(join(dir.path, ".env"), "# a typo to spot\nSTORAGE_URL=s4://from-dotenv\n");

@@ -4,6 +4,7 @@ import {
   createMetrics,
   guardProcess,
   loadConfigOrExit,
+  loadEnvFile,
   onShutdown,
   StartupError,
   serveHttp,
@@ -19,6 +20,7 @@ import { createServices } from "./services.ts";
 import { missingCapabilities } from "./store-needs.ts";
 
 const guard = guardProcess("bitstore");
+loadEnvFile();
 const env: Record<string, string | undefined> = { ...process.env };
 const dev = env.WHARF_DEV === "1";
 const devKeyFile = dev && !env.DATAHUB_PUBLIC_KEY ? env.DEV_KEY_FILE : undefined;

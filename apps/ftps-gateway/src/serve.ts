@@ -10,6 +10,7 @@ import {
   describeError,
   guardProcess,
   loadConfigOrExit,
+  loadEnvFile,
   onShutdown,
   StartupError,
   startStep,
@@ -20,6 +21,7 @@ import { openGatewayStorage } from "./storage.ts";
 import { loadTlsMaterial } from "./tls.ts";
 
 const guard = guardProcess("ftps-gateway");
+loadEnvFile();
 const config = loadConfigOrExit(() => loadConfig(process.env), "ftps-gateway");
 const dev = process.env.WHARF_DEV === "1";
 const logger = createLogger({ name: "ftps-gateway", level: config.logLevel });

@@ -4,6 +4,7 @@ import {
   createMetrics,
   guardProcess,
   loadConfigOrExit,
+  loadEnvFile,
   onShutdown,
   StartupError,
   serveHttp,
@@ -16,6 +17,7 @@ import { nodeFetch } from "./http.ts";
 import { probeSha256Enforcement } from "./probe.ts";
 
 const guard = guardProcess("lfs-router");
+loadEnvFile();
 const config = loadConfigOrExit(() => loadConfig(process.env), "lfs-router");
 const logger = createLogger({ name: "lfs-router", level: config.logLevel });
 for (const warning of config.warnings) logger.warn(warning);

@@ -8,6 +8,7 @@ import {
   createMetrics,
   guardProcess,
   loadConfigOrExit,
+  loadEnvFile,
   onShutdown,
   serveHttp,
   startStep,
@@ -23,6 +24,7 @@ import { createSnapshotStore } from "./snapshot-store.ts";
 
 const name = "registry-usage";
 const guard = guardProcess(name);
+loadEnvFile();
 const defaultConfigPath = "/etc/gitlab_registry_usage_rest.conf";
 
 const { values: args } = parseArgs({

@@ -115,6 +115,18 @@ describe("jwtAuth", () => {
     expect(await response.json()).toMatchObject({ reason: "expired" });
   });
 
+  // Regression: a malformed Bearer token got error="invalid_request"; RFC 6750 and the README say invalid_token.
+  it("marks a malformed Bearer token invalid_token and another scheme invalid_request", async () => {
+    const app = appWith({ challenge: { scheme: "Bearer", realm: "registry-usage" } });
+    const challenge = async (authorization: string) =>
+      (await app.request("/org/repo", { headers: { authorization } })).headers.get("www-authenticate");
+    expect(await challenge("Bearer not.a.token")).toBe(
+      'Bearer realm="registry-usage", error="invalid_token"',
+    );
+    expect(await challenge("Bearer two words")).toBe('Bearer realm="registry-usage", error="invalid_token"');
+    expect(await challenge("Digest x=1")).toBe('Bearer realm="registry-usage", error="invalid_request"');
+  });
+
   it("lets anonymous requests through when optional, but still refuses bad credentials", async () => {
     const app = appWith({ optional: true });
     const anonymous = await app.request("/org/repo");

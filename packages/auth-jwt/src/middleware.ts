@@ -151,8 +151,9 @@ function withChallenge(error: WharfError, challenge: Challenge): WharfError {
 }
 
 /**
- * The challenge headers for a 401: `WWW-Authenticate` (with `error="invalid_token"` for a Bearer
- * token that was presented but refused, RFC 6750) plus the challenge's extra headers.
+ * The challenge headers for a 401: `WWW-Authenticate` (RFC 6750: `error="invalid_token"` for a Bearer
+ * token that was presented but refused, malformed ones included; `error="invalid_request"` for an
+ * Authorization header of another scheme) plus the challenge's extra headers.
  *
  * @example
  * challengeHeaders({ scheme: "Basic", realm: "wharf" }); // { "WWW-Authenticate": 'Basic realm="wharf"' }
@@ -161,10 +162,7 @@ export function challengeHeaders(challenge: Challenge, reason?: string): Record<
   const realm = challenge.realm.replace(/["\\]/g, "\\$&");
   let value = `${challenge.scheme} realm="${realm}"`;
   if (challenge.scheme === "Bearer" && reason !== undefined && reason !== "missing") {
-    value +=
-      reason === "malformed" || reason === "unsupported_scheme"
-        ? ', error="invalid_request"'
-        : ', error="invalid_token"';
+    value += reason === "unsupported_scheme" ? ', error="invalid_request"' : ', error="invalid_token"';
   }
   return { "WWW-Authenticate": value, ...challenge.extraHeaders };
 }

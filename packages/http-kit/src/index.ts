@@ -1,6 +1,7 @@
 export { createHttpApp, type HttpAppOptions, type HttpEnv, type HttpVariables } from "./app.ts";
 export { clientAddress } from "./client-address.ts";
 export { ConfigError, loadConfigOrExit, parseConfig } from "./config.ts";
+export { loadEnvFile } from "./env-file.ts";
 export { httpStatusByCode, publicMessage, toWharfError } from "./errors.ts";
 export { exitAfterLogs } from "./exit.ts";
 export { createLogger, type Logger, recordingLogger, redactedPaths, silentLogger } from "./logger.ts";

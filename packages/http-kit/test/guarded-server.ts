@@ -1,7 +1,7 @@
 /**
  * A server built like every app's main.ts (guard first, then logger, listen, onShutdown), for the
  * process tests. GET /reject, /reset and /bug raise an unhandled rejection, an unheard stream error
- * and a programming error; HANG=1 makes the drain never finish.
+ * and a programming error; GET /fill logs 256 KiB; HANG=1 makes the drain never finish.
  */
 import { PassThrough } from "node:stream";
 import { createLogger, guardProcess, onShutdown, StartupError, serveHttp, startStep } from "../src/index.ts";
@@ -23,6 +23,7 @@ const server = await startStep("PORT", "stop what listens there or set another P
       if (path === "/reject") void Promise.reject(new Error("a promise nobody awaited"));
       if (path === "/reset")
         new PassThrough().destroy(Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }));
+      if (path === "/fill") for (let i = 0; i < 256; i++) logger.info({ filler: "x".repeat(1024) }, "filler");
       if (path === "/bug")
         setImmediate(() => {
           throw new TypeError("cannot read properties of undefined");

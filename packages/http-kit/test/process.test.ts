@@ -24,6 +24,16 @@ describe("shutdown", () => {
     expect(await exitWithin(server.stopWithoutReader(), 5000)).toBe(0);
   });
 
+  it("exits 0 on SIGTERM when its stdout pipe is full and nobody reads it", async () => {
+    const { server, url } = await startGuarded();
+    await using _ = server;
+    await server.waitFor(/"msg":"listening"/);
+    server.child.stdout.pause();
+    await fetch(`${url}/fill`);
+    server.child.kill("SIGTERM");
+    expect(await exitWithin(server.exited, 5000)).toBe(0);
+  });
+
   it("exits 1 at once on a second signal while the drain is still running", async () => {
     const { server } = await startGuarded({ HANG: "1" });
     await using _ = server;

@@ -86,17 +86,17 @@ export function spawnServer(options: {
 }
 
 /**
- * A loopback port something already listens on, for start-up tests of a busy port; released on dispose.
+ * A loopback port something already listens on (`port`, or one the OS picks), for start-up tests of
+ * a busy port; released on dispose.
  *
  * @example
  * await using busy = await occupiedPort();
  */
-export async function occupiedPort(): Promise<{ port: number } & AsyncDisposable> {
-  const server = createServer().listen(0, "127.0.0.1");
+export async function occupiedPort(port = 0): Promise<{ port: number } & AsyncDisposable> {
+  const server = createServer().listen(port, "127.0.0.1");
   await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
   return {
-    port,
+    port: (server.address() as AddressInfo).port,
     [Symbol.asyncDispose]: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -2,7 +2,9 @@
 # Builds the production artifact and the image of each app named (all by default) with podman, from
 # the repository's Containerfile, and prints one image reference per app (the last line is the last
 # app's). Images are tagged localhost/wharf/<app>:<version> and :latest, labelled with the git
-# revision and origin.
+# revision and origin (WHARF_SOURCE_URL when there is no remote). --no-cache because buildah's layer
+# cache ignores a changed build argument in a LABEL (and --label): a cached image kept the revision
+# of an older build. The base is not rebuilt, and an app's layer is only its artifact (~5 MB).
 #   infra/podman/build.sh [--stand-in] [app…]
 #     --stand-in      build on the local stand-in base (infra/podman/base.sh) instead of
 #                     docker.io/library/node:24-bookworm-slim, for machines without a registry
@@ -23,9 +25,12 @@ for dist in "${dists[@]}"; do
   app="$(basename "$(dirname "$dist")")"
   version="$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$dist/package.json")"
   image="localhost/wharf/$app:$version"
-  podman build --quiet --format docker --file "$root/Containerfile" --target "$app" \
+  previous="$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)"
+  podman build --quiet --no-cache --format docker --file "$root/Containerfile" --target "$app" \
     --build-arg "NODE_IMAGE=$node_image" --build-arg "VERSION=$version" \
     --build-arg "REVISION=$revision" --build-arg "SOURCE=$source_url" \
     --tag "$image" --tag "localhost/wharf/$app:latest" "$root" >&2
+  # The image this build replaced, unless a container or another tag still uses it.
+  [[ -z "$previous" ]] || podman rmi "$previous" >/dev/null 2>&1 || true
   echo "$image"
 done

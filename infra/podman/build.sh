@@ -9,9 +9,11 @@
 #     --stand-in      build on the local stand-in base (infra/podman/base.sh) instead of
 #                     docker.io/library/node:24-bookworm-slim, for machines without a registry
 #   NODE_IMAGE=…      any other Node 24 base image
+#   WHARF_IMAGE_REPO=… where to tag them instead of localhost/wharf (the tests use one per run)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 node_image="${NODE_IMAGE:-docker.io/library/node:24-bookworm-slim}"
+repo="${WHARF_IMAGE_REPO:-localhost/wharf}"
 if [[ "${1:-}" == --stand-in ]]; then
   shift
   node_image="$(bash "$podman_dir/base.sh" | tail -n 1)"
@@ -24,12 +26,12 @@ source_url="${WHARF_SOURCE_URL:-$(git -C "$root" remote get-url origin 2>/dev/nu
 for dist in "${dists[@]}"; do
   app="$(basename "$(dirname "$dist")")"
   version="$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$dist/package.json")"
-  image="localhost/wharf/$app:$version"
+  image="$repo/$app:$version"
   previous="$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)"
   podman build --quiet --no-cache --format docker --file "$root/Containerfile" --target "$app" \
     --build-arg "NODE_IMAGE=$node_image" --build-arg "VERSION=$version" \
     --build-arg "REVISION=$revision" --build-arg "SOURCE=$source_url" \
-    --tag "$image" --tag "localhost/wharf/$app:latest" "$root" >&2
+    --tag "$image" --tag "$repo/$app:latest" "$root" >&2
   # The image this build replaced, unless a container or another tag still uses it.
   [[ -z "$previous" ]] || podman rmi "$previous" >/dev/null 2>&1 || true
   echo "$image"

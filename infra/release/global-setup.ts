@@ -5,6 +5,7 @@
  * read the results with `inject("releaseImages")`.
  */
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import type { TestProject } from "vitest/node";
 
@@ -12,14 +13,14 @@ export const repoRoot = resolve(import.meta.dirname, "../..");
 
 declare module "vitest" {
   export interface ProvidedContext {
-    /** App name → image reference (`localhost/wharf/<app>:<version>`). */
+    /** App name → image reference (`localhost/wharf-test-<run>/<app>:<version>`, removed after the run). */
     releaseImages: Record<string, string>;
   }
 }
 
-function run(command: string, args: string[]): Promise<string> {
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise((done, fail) => {
-    const child = spawn(command, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
@@ -35,12 +36,24 @@ function run(command: string, args: string[]): Promise<string> {
   });
 }
 
-export default async function setup(project: TestProject): Promise<void> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const t0 = performance.now();
-  const images = (await run("bash", ["infra/podman/build.sh", "--stand-in"])).trim().split("\n");
-  const byApp = Object.fromEntries(images.map((image) => [image.split("/")[2]!.split(":")[0]!, image]));
+  // Tags of this run's own, so that another checkout building at the same time cannot swap them.
+  const repo = `localhost/wharf-test-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const env = { ...process.env, WHARF_IMAGE_REPO: repo };
+  const images = (await run("bash", ["infra/podman/build.sh", "--stand-in"], env)).trim().split("\n");
+  const byApp = Object.fromEntries(
+    images.map((image) => [image.slice(repo.length + 1).split(":")[0]!, image]),
+  );
   project.provide("releaseImages", byApp);
   process.stderr.write(
     `[release] built ${images.length} artifacts and images in ${((performance.now() - t0) / 1000).toFixed(1)}s\n`,
   );
+  return async () => {
+    const tags = images.flatMap((image) => [image, image.replace(/:[^:]+$/, ":latest")]);
+    await run("podman", ["rmi", "--force", ...tags], {
+      ...process.env,
+      CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? resolve(repoRoot, "infra/podman/containers.conf"),
+    }).catch(() => undefined);
+  };
 }

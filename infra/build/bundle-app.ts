@@ -11,8 +11,8 @@
  *
  * Run from an app's folder (`pnpm --filter @wharf/<app> build`); prints the artifact's folder.
  */
-import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { join, relative, resolve } from "node:path";
+import { chmod, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
 import { build } from "esbuild";
 import { entryShim, minimumNodeMajor } from "./entry-shim.ts";
 
@@ -60,10 +60,27 @@ const manifest = {
   engines: { node: `>=${minimumNodeMajor}` },
   files: ["main.mjs", "lib"],
 };
+await rewriteSources(join(dist, "lib", "main.js.map"));
 await writeFile(join(dist, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
 await writeFile(join(dist, "main.mjs"), entryShim(appName, "./lib/main.js"));
 await chmod(join(dist, "main.mjs"), 0o755);
-await mkdir(join(dist, "lib"), { recursive: true });
+
+/**
+ * esbuild names each source relative to the map (`../../../../packages/errors/src/index.ts`), which
+ * in a copied artifact resolves to nowhere (`/packages/errors/…` in an image). Name them from the
+ * repository instead, the way bundlers' `webpack://` URLs do, so a stack frame reads
+ * `wharf:///apps/ftps-gateway/src/tls.ts:16:25` or `wharf:///node_modules/hono/dist/…` wherever the
+ * artifact runs.
+ */
+async function rewriteSources(mapPath: string): Promise<void> {
+  const repoRoot = resolve(import.meta.dirname, "../..");
+  const map = JSON.parse(await readFile(mapPath, "utf8")) as { sources: string[] };
+  map.sources = map.sources.map((source) => {
+    const fromRoot = relative(repoRoot, resolve(dirname(mapPath), source));
+    return `wharf:///${fromRoot.replace(/^node_modules\/\.pnpm\/[^/]+\/node_modules\//, "node_modules/")}`;
+  });
+  await writeFile(mapPath, JSON.stringify(map));
+}
 
 const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
 process.stderr.write(

@@ -107,7 +107,9 @@ describe("production artifacts (./wharf build)", () => {
     });
     expect(failed.code).not.toBe(0);
     expect(failed.stderr).toContain("ENOENT");
-    expect(failed.stderr).toMatch(/at async loadTlsMaterial \(.*src\/tls\.ts:\d+:\d+\)/);
+    expect(failed.stderr).toMatch(
+      /at async loadTlsMaterial \(wharf:\/\/\/apps\/ftps-gateway\/src\/tls\.ts:\d+:\d+\)/,
+    );
   });
 
   it.skipIf(systemMajor === undefined || systemMajor >= 24)(

@@ -9,7 +9,7 @@ describe("the bitstore image", () => {
     await using bucket = await createTestBucket("image-bitstore");
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    await using _bitstore = await startContainer({
+    await using bitstore = await startContainer({
       image: imageOf("bitstore"),
       env: {
         PORT: String(port),
@@ -46,5 +46,7 @@ describe("the bitstore image", () => {
     });
     expect(posted.status).toBeLessThan(300);
     expect((await authorize()).exists).toBe(true);
+    const stopped = await bitstore.stop();
+    expect(stopped.code, stopped.lines.join("\n")).toBe(0); // drained on SIGTERM
   });
 });

@@ -17,7 +17,7 @@ describe("the ftps-gateway image", () => {
     await writeFile(join(dir.path, "cert.pem"), tls.cert);
     await writeFile(join(dir.path, "key.pem"), tls.key, { mode: 0o644 });
     const [port, health, passive] = [await freePort(), await freePort(), await freePortBlock(4)];
-    await using _gateway = await startContainer({
+    await using gateway = await startContainer({
       image: imageOf("ftps-gateway"),
       env: {
         STORAGE_URL: `s3://${bucket.name}?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&forcePathStyle=true`,
@@ -55,5 +55,7 @@ describe("the ftps-gateway image", () => {
     expect(ports.length, trace).toBeGreaterThanOrEqual(3);
     for (const data of ports) expect(data >= passive && data < passive + 4, `port ${data}`).toBe(true);
     expect((await fetch(`http://127.0.0.1:${health}/healthz`)).status).toBe(200);
+    const stopped = await gateway.stop();
+    expect(stopped.code, stopped.lines.join("\n")).toBe(0); // drained on SIGTERM
   });
 });

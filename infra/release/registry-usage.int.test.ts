@@ -47,7 +47,7 @@ access_token =
 url = /store
 `,
     );
-    await using _server = await startContainer({
+    await using server = await startContainer({
       image: imageOf("registry-usage"),
       env: {
         REGISTRY_USAGE_CONFIG: "/config/registry-usage.conf",
@@ -75,5 +75,7 @@ url = /store
       else await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(size).toBe(total(blobsOfImages(layout.refs.x!.images)));
+    const stopped = await server.stop();
+    expect(stopped.code, stopped.lines.join("\n")).toBe(0); // drained on SIGTERM
   });
 });

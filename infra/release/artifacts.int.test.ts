@@ -125,6 +125,22 @@ describe("production artifacts (./wharf build)", () => {
     },
   );
 
+  it.skipIf(systemMajor === undefined || systemMajor >= 24)(
+    "the development entries print that line too (regression: Node 20 ended bin/tycho.mjs in a SyntaxError)",
+    async () => {
+      for (const [app, entry] of [
+        ["tycho", "apps/tycho/bin/tycho.mjs"],
+        ["ftps-gateway", "apps/ftps-gateway/bin/ftps-gateway.mjs"],
+      ] as const) {
+        const result = await run(systemNode, [join(repoRoot, entry), "--help"], { cwd: repoRoot });
+        expect(result.code).toBe(1);
+        expect(result.stderr).toMatch(
+          new RegExp(`^${app} needs Node\\.js 24 or newer; this is Node\\.js 2\\d\\.[^\\n]*\\n$`),
+        );
+      }
+    },
+  );
+
   it("installs tycho as a CLI from a packed tarball (npm install -g) that runs from any directory", async () => {
     await using dir = await tempDir("artifact-tycho-");
     const packed = await run("npm", ["pack", "--silent", "--pack-destination", dir.path, dist("tycho")], {

@@ -45,25 +45,14 @@ export interface RunningContainer extends AsyncDisposable {
  */
 export async function startContainer(options: ContainerOptions): Promise<RunningContainer> {
   const name = `wharf-test-${randomBytes(4).toString("hex")}`;
-  const child = spawn(
-    "podman",
-    [
-      "run",
-      "--rm",
-      "--name",
-      name,
-      "--read-only",
-      "--network",
-      "host",
-      ...Object.entries(options.env ?? {}).flatMap(([key, value]) => ["--env", `${key}=${value}`]),
-      ...(options.volumes ?? []).flatMap((volume) => ["--volume", volume]),
-      options.image,
-      ...(options.args ?? []),
-    ],
-    { env: podmanEnv, stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const child = spawn("podman", runArgs(name, options), {
+    env: podmanEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const lines: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+  // A container that never gets ready is removed, not left running past the test.
+  const deadline = setTimeout(() => void podman("rm", "--force", name).catch(() => ""), 60_000);
   await new Promise<void>((resolve, reject) => {
     for (const stream of [child.stdout, child.stderr])
       createInterface({ input: stream }).on("line", (line) => {
@@ -74,7 +63,7 @@ export async function startContainer(options: ContainerOptions): Promise<Running
     void exited.then((code) =>
       reject(new Error(`${options.image} exited ${code} before it was ready:\n${lines.join("\n")}`)),
     );
-  });
+  }).finally(() => clearTimeout(deadline));
   let stopped: Promise<{ code: number | null; lines: string[] }> | undefined;
   const stop = (graceSeconds = 10) => {
     stopped ??= podman("stop", "--time", String(graceSeconds), name)
@@ -90,9 +79,23 @@ export async function startContainer(options: ContainerOptions): Promise<Running
 export async function runContainer(
   options: Omit<ContainerOptions, "ready">,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const args = [
+  const args = runArgs(`wharf-test-${randomBytes(4).toString("hex")}`, options);
+  try {
+    const { stdout, stderr } = await execFileAsync("podman", args, { env: podmanEnv });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === "number" ? e.code : 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
+
+/** `podman run` as deployed: removed on exit, read-only root, the host's network, the image's own user. */
+function runArgs(name: string, options: Omit<ContainerOptions, "ready">): string[] {
+  return [
     "run",
     "--rm",
+    "--name",
+    name,
     "--read-only",
     "--network",
     "host",
@@ -101,11 +104,4 @@ export async function runContainer(
     options.image,
     ...(options.args ?? []),
   ];
-  try {
-    const { stdout, stderr } = await execFileAsync("podman", args, { env: podmanEnv });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === "number" ? e.code : 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
 }

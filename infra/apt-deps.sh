@@ -12,6 +12,8 @@ declare -A bins=(
   [docker-registry]=docker-registry [skopeo]=skopeo
   [git-lfs]=git-lfs [lftp]=lftp [curl]=curl [openssl]=openssl [python3]=python3
   [kubectl]=kubernetes-client [promtool]=prometheus [systemd-analyze]=systemd
+  # the container images: built and run with podman (runc), on a Debian base made by mmdebstrap
+  [podman]=podman [runc]=runc [mmdebstrap]=mmdebstrap
 )
 if [[ "${1:-}" == bench ]]; then
   bins+=([aws]=awscli [vsftpd]=vsftpd)

@@ -103,6 +103,7 @@ function isPlainlyValidFile(file: unknown): boolean {
   return (
     Number.isSafeInteger(length) &&
     (length as number) >= 0 &&
+    (length as number) <= MAX_OBJECT_BYTES &&
     typeof md5 === "string" &&
     isBase64Md5(md5) &&
     (type === undefined ||

@@ -10,7 +10,7 @@ import {
   serveHttp,
   startStep,
 } from "@wharf/http-kit";
-import { abortStaleUploads, openStorage, parseStorageUrl } from "@wharf/storage-driver";
+import { abortStaleUploads, describeStore, openStorage } from "@wharf/storage-driver";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { nodeFetch } from "./http.ts";
@@ -23,10 +23,18 @@ const logger = createLogger({ name: "lfs-router", level: config.logLevel });
 for (const warning of config.warnings) logger.warn(warning);
 // Etags are opaque to LFS (locks compare them, downloads echo them): on fs, skip the md5 of every
 // body; the sha256 the router passes with each upload is still hashed once and verified.
-const driver = await openStorage(config.storageUrl, {
-  fsEtag: "version",
-  ...(config.s3Credentials ? { credentials: config.s3Credentials } : {}),
-});
+const storeName = describeStore(config.storageUrl);
+const storeHint = "start the store, correct STORAGE_URL or its credentials, or set LFS_TRANSFER_MODE=proxy";
+const driver = await startStep(
+  "STORAGE_URL",
+  storeHint,
+  () =>
+    openStorage(config.storageUrl, {
+      fsEtag: "version",
+      ...(config.s3Credentials ? { credentials: config.s3Credentials } : {}),
+    }),
+  `cannot reach the store at ${storeName}`,
+);
 
 const canPresign = driver.capabilities.presign;
 if (config.transferMode === "direct" && !canPresign)
@@ -42,14 +50,11 @@ if (config.locking && !locking)
     "the store has no conditional writes (capability conditionalWrite): the locking API answers 404 (git-lfs: no locking)",
   );
 const mode = config.transferMode === "proxy" || !canPresign ? "proxy" : "direct";
-const storage = parseStorageUrl(config.storageUrl);
-const storeName =
-  storage.kind === "s3" ? `${storage.endpoint ?? "AWS S3"} (bucket ${storage.bucket})` : storage.kind;
 const storeEnforcesSha256 =
   mode === "direct"
     ? await startStep(
         "STORAGE_URL",
-        "start the store, correct STORAGE_URL or its credentials, or set LFS_TRANSFER_MODE=proxy",
+        storeHint,
         () => probeSha256Enforcement(driver, config.keyPrefix),
         `cannot reach the store at ${storeName}`,
       )

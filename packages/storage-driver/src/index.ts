@@ -10,7 +10,13 @@ export type { S3Credentials, S3DriverOptions, S3TlsOptions } from "./drivers/s3.
 export { MAX_KEY_BYTES, RESERVED_SEGMENT, validateKey, validatePrefix } from "./keys.ts";
 export { type ListAllEntry, listAll, listAllObjects } from "./list-all.ts";
 export { checkRenamePrefixes, moveObject, movePrefix } from "./move.ts";
-export { type OpenStorageOptions, openStorage, parseStorageUrl, type StorageConfig } from "./open-storage.ts";
+export {
+  describeStore,
+  type OpenStorageOptions,
+  openStorage,
+  parseStorageUrl,
+  type StorageConfig,
+} from "./open-storage.ts";
 export { LOCAL_MULTIPART_LIMITS, MAX_OBJECT_BYTES, MAX_PARTS, S3_MULTIPART_LIMITS } from "./parts.ts";
 export { handlePresignedRequest } from "./presigned-handler.ts";
 export { abortStaleUploads, countStaleUploads, type StaleUploadsLog } from "./stale-uploads.ts";

@@ -41,6 +41,22 @@ export type StorageConfig =
       readonly maxParts?: number;
     };
 
+/**
+ * The store a URL names, as messages name it: `http://127.0.0.1:7480 (bucket lfs)`, `folder /srv/x`.
+ * Never shows credentials (URLs carry none).
+ */
+export function describeStore(url: string): string {
+  const config = parseStorageUrl(url);
+  switch (config.kind) {
+    case "s3":
+      return `${config.endpoint ?? "AWS S3"} (bucket ${config.bucket})`;
+    case "fs":
+      return `folder ${config.root}`;
+    default:
+      return config.kind;
+  }
+}
+
 function invalid(url: string, why: string): WharfError {
   return new WharfError("INVALID_ARGUMENT", `invalid storage URL ${JSON.stringify(redact(url))}: ${why}`);
 }

@@ -200,7 +200,8 @@ describe("pull", () => {
       cwd: dir,
       signal: controller.signal,
       onProgress: (moved) => {
-        if (moved >= 64 * kib && parts++ === 0) controller.abort();
+        // Parts in flight end with the abort (drivers honour the signal): abort once some are done.
+        if (moved >= 192 * kib && parts++ === 0) controller.abort();
       },
     });
     await expect(interrupted).rejects.toThrow();

@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
+import { commands } from "../src/commands.ts";
 import { RawFtp, type Reply } from "./raw-client.ts";
 
 /** How a transfer is cut short, and when. */
@@ -91,6 +92,9 @@ export class SessionDriver {
         after,
       );
       this.#lastCode = reply.code;
+      // 451 is the gateway's own failure: the store is up, so no input should cause one
+      if (reply.code === 451)
+        throw new Error(`451 after ${JSON.stringify(after).slice(0, 80)}: ${reply.text}`);
       if (reply.code === 421 || reply.code === 221) this.#over = true;
       return reply;
     } catch (error) {
@@ -117,6 +121,13 @@ export class SessionDriver {
     }
     this.#ftp.write(Buffer.from(`${text}\r\n`, "latin1"));
     const reply = await this.#read(text);
+    // Telnet IP/DM before a verb (how clients send ABOR) is stripped by the gateway
+    const verb = text
+      .replace(/^(\xff[\s\S])+/, "")
+      .split(" ")[0]!
+      .toUpperCase();
+    if (reply && reply.code < 400 && !Object.hasOwn(commands, verb))
+      throw new Error(`${JSON.stringify(text).slice(0, 80)} is no command, yet answered ${reply.text}`);
     if (reply?.code === 234) this.#over = true;
     if (reply && reply.code >= 227 && reply.code <= 229 && reply.code !== 228) await this.#openData(reply);
     if (reply && reply.code < 200 && this.#data) {

@@ -28,6 +28,8 @@ export interface Script {
 }
 
 const replyTimeoutMs = 10_000;
+/** The gateway's FTP_MAX_LINE_BYTES in the fuzz surface. */
+export const maxLineBytes = 2048;
 
 /** A reply as RFC 959 wants it: `ddd text` or `ddd-` … `ddd text`, first digit 1 to 5. */
 export function checkReply(reply: Reply, after: string): Reply {
@@ -128,6 +130,10 @@ export class SessionDriver {
       .toUpperCase();
     if (reply && reply.code < 400 && !Object.hasOwn(commands, verb))
       throw new Error(`${JSON.stringify(text).slice(0, 80)} is no command, yet answered ${reply.text}`);
+    if (reply && reply.code !== 500 && Buffer.byteLength(text, "latin1") + 2 > maxLineBytes)
+      throw new Error(
+        `a ${text.length}-byte line past the ${maxLineBytes}-byte cap was answered ${reply.text}`,
+      );
     if (reply?.code === 234) this.#over = true;
     if (reply && reply.code >= 227 && reply.code <= 229 && reply.code !== 228) await this.#openData(reply);
     if (reply && reply.code < 200 && this.#data) {

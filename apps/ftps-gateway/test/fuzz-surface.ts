@@ -2,7 +2,7 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { openStorage } from "@wharf/storage-driver";
 import { type FuzzSurface, hostileText, rawBytes, tempDir } from "@wharf/test-kit";
 import fc from "fast-check";
-import { type Cut, type Script, SessionDriver, type Step } from "./fuzz-session.ts";
+import { type Cut, maxLineBytes, type Script, SessionDriver, type Step } from "./fuzz-session.ts";
 import { startGateway } from "./harness.ts";
 import { RawFtp, readAllData } from "./raw-client.ts";
 
@@ -84,7 +84,15 @@ const line: fc.Arbitrary<Step> = fc.oneof(
   // a bare CR or LF would end the line early and put this client out of step with the replies
   rawBytes.map((text) => ({ kind: "line" as const, text: text.replace(/[\r\n]/g, "") })),
   fc
-    .constantFrom("", " ", "NOOP\x00", `NOOP ${"x".repeat(3000)}`, "\xff\xf4\xff\xf2ABOR")
+    .constantFrom(
+      "",
+      " ",
+      "NOOP\x00",
+      `NOOP ${"x".repeat(3000)}`,
+      `RETR ${"a/".repeat(1022)}`,
+      `STOR ${"b".repeat(2041)}`,
+      "\xff\xf4\xff\xf2ABOR",
+    )
     .map((text) => ({ kind: "line" as const, text })),
 );
 const cut: fc.Arbitrary<Cut | undefined> = fc.option(
@@ -146,7 +154,7 @@ export async function ftpSurface(
       FTP_LOGIN_MAX_FAILURES: "1000000000",
       FTP_PASSIVE_TIMEOUT_SECONDS: "5",
       FTP_DATA_TIMEOUT_SECONDS: "5",
-      FTP_MAX_LINE_BYTES: "2048",
+      FTP_MAX_LINE_BYTES: String(maxLineBytes),
     },
   });
   const check = async (script: Script) => {

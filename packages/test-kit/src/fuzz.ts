@@ -49,11 +49,26 @@ function crashError(errors: unknown[]): Error {
   );
 }
 
+/** A guard against a server that never answers: the input fails, the run goes on. */
+const inputDeadlineMs = 60_000;
+
+async function answeredWithin(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** One input through the oracle, then any crash it caused, then (every `goodEvery`) a good request. */
 function runner<T>(surface: FuzzSurface<T>, goodEvery: number, crashes: ReturnType<typeof watchCrashes>) {
   let sinceGood = 0;
   return async (input: T) => {
-    await surface.check(input);
+    await answeredWithin(surface.check(input), inputDeadlineMs);
     await new Promise<void>((resolve) => setImmediate(resolve));
     const crashed = crashes.take();
     if (crashed.length > 0) throw crashError(crashed);

@@ -64,6 +64,7 @@ describe("runFuzzBench", () => {
     expect(report.failureCount).toBeLessThan(200);
     expect(report.failures).toHaveLength(10);
     expect(report.failures[0]!.reason).toMatch(/odd/);
+    expect(report.failureKinds).toEqual([["Error: odd", report.failureCount]]);
     expect(Number(report.failures[0]!.path)).toBeGreaterThanOrEqual(0);
   });
 });

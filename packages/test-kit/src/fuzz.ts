@@ -108,6 +108,8 @@ export interface FuzzReport {
   readonly inputs: number;
   readonly failures: readonly FuzzFailure[];
   readonly failureCount: number;
+  /** Failures by the first line of their reason (numbers and ports blanked), most frequent first. */
+  readonly failureKinds: readonly (readonly [kind: string, count: number])[];
   readonly msPerInput: number;
   /** Growth over the run after a full GC (`--expose-gc`), in MiB. */
   readonly heapGrowthMiB: number;
@@ -136,6 +138,7 @@ function describeInput(input: unknown): string {
 export async function runFuzzBench<T>(surface: FuzzSurface<T>, options: FuzzOptions): Promise<FuzzReport> {
   using crashes = watchCrashes();
   const failures: FuzzFailure[] = [];
+  const kinds = new Map<string, number>();
   let failureCount = 0;
   let index = 0;
   const one = runner(surface, options.goodEvery ?? 50, crashes);
@@ -149,6 +152,8 @@ export async function runFuzzBench<T>(surface: FuzzSurface<T>, options: FuzzOpti
         await one(input);
       } catch (error) {
         failureCount++;
+        const kind = String(error).split("\n")[0]!.replace(/\d+/g, "N").slice(0, 160);
+        kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
         if (failures.length < 10)
           failures.push({ path, input: describeInput(input), reason: String(error).slice(0, 500) });
       }
@@ -169,6 +174,7 @@ export async function runFuzzBench<T>(surface: FuzzSurface<T>, options: FuzzOpti
     inputs: index,
     failures,
     failureCount,
+    failureKinds: [...kinds].sort((a, b) => b[1] - a[1]),
     msPerInput,
     heapGrowthMiB: after.heap - before.heap,
     rssGrowthMiB: after.rss - before.rss,
@@ -210,6 +216,7 @@ export async function benchFuzz<T>(
   out.write(`inputs tried: ${report.inputs}, seed ${seed}\n`);
   out.write(`failures: ${failureCount}\n`);
   out.write(`memory over the run: ${memoryLine}\n`);
+  for (const [kind, count] of report.failureKinds) out.write(`  ${count} x ${kind}\n`);
   for (const failure of report.failures)
     out.write(`  failure at path ${failure.path}: ${failure.reason}\n    input: ${failure.input}\n`);
   if (report.failures.length > 0)

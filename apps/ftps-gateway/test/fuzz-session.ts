@@ -161,14 +161,14 @@ export class SessionDriver {
     this.#data.on("error", () => {});
   }
 
-  async #cut(how: Cut["how"]): Promise<void> {
+  async #cut(how: Cut["how"], running: boolean): Promise<void> {
     const data = this.#data;
     switch (how) {
       case "ABOR":
         await this.#send("ABOR");
-        // 426 for the transfer, then 226 (or 225/226 alone when nothing ran).
-        while (!this.#over && this.#lastCode !== 225 && this.#lastCode !== 226 && this.#lastCode < 500)
-          await this.#read("ABOR");
+        // During a transfer two replies are due: the transfer's (426, or 226 if it had just
+        // ended) and ABOR's (226, or 225 when nothing was left to abort).
+        if (running && !this.#over) await this.#read("ABOR");
         return;
       case "QUIT":
         this.#ftp.write("QUIT\r\n");
@@ -193,7 +193,7 @@ export class SessionDriver {
   async #transfer(step: Extract<Step, { kind: "transfer" }>, payload: Buffer): Promise<void> {
     const cutAt = async (at: Cut["at"]) => {
       if (step.cut?.at !== at) return false;
-      await this.#cut(step.cut.how);
+      await this.#cut(step.cut.how, at !== "after-pasv");
       return true;
     };
     const passive = await this.#send(step.passive);

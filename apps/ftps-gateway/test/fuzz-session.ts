@@ -121,7 +121,10 @@ export class SessionDriver {
       this.#over = true;
       return undefined;
     }
-    this.#ftp.write(Buffer.from(`${text}\r\n`, "latin1"));
+    // Raw bytes go as latin1; text beyond it as UTF-8 (latin1 would cut a character to a byte
+    // that may be CR or LF, and split the line)
+    const bytes = Buffer.from(`${text}\r\n`, /[^\x00-\xff]/.test(text) ? "utf8" : "latin1");
+    this.#ftp.write(bytes);
     const reply = await this.#read(text);
     // Telnet IP/DM before a verb (how clients send ABOR) is stripped by the gateway
     const verb = text
@@ -130,7 +133,7 @@ export class SessionDriver {
       .toUpperCase();
     if (reply && reply.code < 400 && !Object.hasOwn(commands, verb))
       throw new Error(`${JSON.stringify(text).slice(0, 80)} is no command, yet answered ${reply.text}`);
-    if (reply && reply.code !== 500 && Buffer.byteLength(text, "latin1") + 2 > maxLineBytes)
+    if (reply && reply.code !== 500 && bytes.length > maxLineBytes)
       throw new Error(
         `a ${text.length}-byte line past the ${maxLineBytes}-byte cap was answered ${reply.text}`,
       );

@@ -52,7 +52,7 @@ describe("fuzzSurface", () => {
 });
 
 describe("runFuzzBench", () => {
-  it("tries every input, counts every failure and keeps the first ten with their replay path", async () => {
+  it("tries every input, counts every failure and keeps the first ten (and the first of each kind) with their replay path", async () => {
     const report = await runFuzzBench(
       surface((n) => {
         if (n % 2 === 1) throw new Error("odd");

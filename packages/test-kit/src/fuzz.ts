@@ -106,6 +106,7 @@ export interface FuzzReport {
   readonly name: string;
   readonly seed: number;
   readonly inputs: number;
+  /** The first ten failures, and the first of each further kind (at most 30). */
   readonly failures: readonly FuzzFailure[];
   readonly failureCount: number;
   /** Failures by the first line of their reason (numbers and ports blanked), most frequent first. */
@@ -153,8 +154,9 @@ export async function runFuzzBench<T>(surface: FuzzSurface<T>, options: FuzzOpti
       } catch (error) {
         failureCount++;
         const kind = String(error).split("\n")[0]!.replace(/\d+/g, "N").slice(0, 160);
+        const firstOfKind = !kinds.has(kind);
         kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-        if (failures.length < 10)
+        if (failures.length < 10 || (firstOfKind && failures.length < 30))
           failures.push({ path, input: describeInput(input), reason: String(error).slice(0, 500) });
       }
       if (index % 1000 === 0)

@@ -49,11 +49,26 @@ function crashError(errors: unknown[]): Error {
   );
 }
 
+/** A guard against a server that never answers: the input fails, the run goes on. */
+const inputDeadlineMs = 60_000;
+
+async function answeredWithin(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** One input through the oracle, then any crash it caused, then (every `goodEvery`) a good request. */
 function runner<T>(surface: FuzzSurface<T>, goodEvery: number, crashes: ReturnType<typeof watchCrashes>) {
   let sinceGood = 0;
   return async (input: T) => {
-    await surface.check(input);
+    await answeredWithin(surface.check(input), inputDeadlineMs);
     await new Promise<void>((resolve) => setImmediate(resolve));
     const crashed = crashes.take();
     if (crashed.length > 0) throw crashError(crashed);
@@ -91,8 +106,11 @@ export interface FuzzReport {
   readonly name: string;
   readonly seed: number;
   readonly inputs: number;
+  /** The first ten failures, and the first of each further kind (at most 30). */
   readonly failures: readonly FuzzFailure[];
   readonly failureCount: number;
+  /** Failures by the first line of their reason (numbers and ports blanked), most frequent first. */
+  readonly failureKinds: readonly (readonly [kind: string, count: number])[];
   readonly msPerInput: number;
   /** Growth over the run after a full GC (`--expose-gc`), in MiB. */
   readonly heapGrowthMiB: number;
@@ -121,6 +139,7 @@ function describeInput(input: unknown): string {
 export async function runFuzzBench<T>(surface: FuzzSurface<T>, options: FuzzOptions): Promise<FuzzReport> {
   using crashes = watchCrashes();
   const failures: FuzzFailure[] = [];
+  const kinds = new Map<string, number>();
   let failureCount = 0;
   let index = 0;
   const one = runner(surface, options.goodEvery ?? 50, crashes);
@@ -134,7 +153,10 @@ export async function runFuzzBench<T>(surface: FuzzSurface<T>, options: FuzzOpti
         await one(input);
       } catch (error) {
         failureCount++;
-        if (failures.length < 10)
+        const kind = String(error).split("\n")[0]!.replace(/\d+/g, "N").slice(0, 160);
+        const firstOfKind = !kinds.has(kind);
+        kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+        if (failures.length < 10 || (firstOfKind && failures.length < 30))
           failures.push({ path, input: describeInput(input), reason: String(error).slice(0, 500) });
       }
       if (index % 1000 === 0)
@@ -154,6 +176,7 @@ export async function runFuzzBench<T>(surface: FuzzSurface<T>, options: FuzzOpti
     inputs: index,
     failures,
     failureCount,
+    failureKinds: [...kinds].sort((a, b) => b[1] - a[1]),
     msPerInput,
     heapGrowthMiB: after.heap - before.heap,
     rssGrowthMiB: after.rss - before.rss,
@@ -195,6 +218,7 @@ export async function benchFuzz<T>(
   out.write(`inputs tried: ${report.inputs}, seed ${seed}\n`);
   out.write(`failures: ${failureCount}\n`);
   out.write(`memory over the run: ${memoryLine}\n`);
+  for (const [kind, count] of report.failureKinds) out.write(`  ${count} x ${kind}\n`);
   for (const failure of report.failures)
     out.write(`  failure at path ${failure.path}: ${failure.reason}\n    input: ${failure.input}\n`);
   if (report.failures.length > 0)

@@ -21,16 +21,12 @@ describe("fuzzing the FTP gateway over TCP (fs driver)", () => {
     await fuzzSurface(surface, { runs: 1000, seed: 20261207 });
   });
 
-  // KNOWN CRASH, left to the "crash" fix (issue 20 §1, ftps-gateway transfer.ts sendFilled and
-  // storage-driver fs-read.ts): a RETR/LIST/NLST/MLSD cut short after its 150 or mid-data by ABOR,
-  // QUIT, a FIN of the control connection, or an RST of the data or control connection, ends in an
-  // 'error' nobody listens to (AbortError from fs-read, ECONNRESET/EPIPE on the data socket); 5 of
-  // the 6 ways crash on every try; so does a transfer on a data connection the client reset before
-  // it started (EPSV, connect, RST, then MLSD: an unheard write ECONNRESET, and MLSD never gets
-  // its final reply). Simplest input: login, EPSV, `RETR big.bin`, then
-  // `{ at: "after-150", how: "rst-control" }`. `pnpm bench fuzz-ftp 10000 1`: 397 failures, all of
-  // this kind (without these scripts, 0 in 10,000). Enable this once that fix is merged.
-  it.skip("survives 300 sessions whose transfers are cut short at every step (awaits the transfer stream-error fix)", async () => {
+  // Regression (issue 20 §1, reproduced by this fuzzer): a RETR/LIST/NLST/MLSD cut short after its
+  // 150 or mid-data by ABOR, QUIT, a FIN of the control connection, or an RST of the data or control
+  // connection, ended in an 'error' nobody listened to (AbortError from fs-read, ECONNRESET/EPIPE on
+  // the data socket) and killed the gateway; so did a transfer on a data connection the client had
+  // reset before it started (EPSV, connect, RST, then MLSD, which also never got its final reply).
+  it("survives 300 sessions whose transfers are cut short at every step", async () => {
     await using surface = await ftpSurface({ only: cutsTransfer });
     await fuzzSurface(surface, { runs: 300, seed: 1 });
   });

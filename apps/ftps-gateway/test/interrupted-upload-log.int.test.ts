@@ -44,7 +44,8 @@ describe("what the log says about an interrupted upload", () => {
     // A store whose abort takes a moment, as a real S3 round trip does.
     const driver: StorageDriver = {
       ...memory,
-      name: "s3",
+      // Buffered parts, as on S3: the gateway streams a STOR as a multipart upload.
+      capabilities: { ...memory.capabilities, preferredWriteBufferBytes: 5 * mib },
       async createMultipart(key, options) {
         const id = await memory.createMultipart(key, options);
         created.push(id);

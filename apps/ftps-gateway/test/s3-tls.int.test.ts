@@ -59,7 +59,9 @@ describe("an S3 endpoint with a self-signed certificate", () => {
     Object.assign(process.env, credentials);
     try {
       // Certificates checked (the default): the store's probe at open fails, naming the cause.
-      await expect(openGatewayStorage(loadConfig(aioftps3), recorder().logger)).rejects.toThrow(/self-signed/);
+      await expect(openGatewayStorage(loadConfig(aioftps3), recorder().logger)).rejects.toThrow(
+        /self-signed/,
+      );
 
       const log = recorder();
       const insecure = await openGatewayStorage(

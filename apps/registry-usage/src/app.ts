@@ -21,11 +21,17 @@ import {
   tagResource,
   tagsResource,
 } from "./hal.ts";
+import type { History } from "./history.ts";
 import { renderHtml, wantsHtml } from "./html.ts";
 import type { LdapAuthenticator } from "./ldap-auth.ts";
 import { parseHalQuery } from "./query.ts";
 import { resolveResource } from "./resolve.ts";
 import type { SnapshotStore } from "./snapshot-store.ts";
+import { createAssets, distDir } from "./web/assets.ts";
+import { registerDashboard } from "./web/dashboard.ts";
+import { registerLogin } from "./web/login.ts";
+import { securityHeaders } from "./web/security-headers.ts";
+import { browserSession } from "./web/session.ts";
 
 export interface AppDeps {
   readonly config: Pick<RegistryUsageConfig, "prefix" | "jwt" | "visibility">;
@@ -35,6 +41,10 @@ export interface AppDeps {
   readonly metrics: HttpMetrics;
   /** Registry notifications endpoint: registered only when given. */
   readonly notifications?: { readonly config: NotificationsConfig; readonly marks: DirtyMarks };
+  /** Totals over time (`GET /history`, the overview's chart). */
+  readonly history?: History;
+  /** Browser sessions: `secureCookie` marks the cookie Secure even when the request came as HTTP. */
+  readonly web?: { readonly secureCookie?: boolean; readonly assetsDir?: string };
   readonly now?: () => Date;
 }
 
@@ -77,6 +87,25 @@ export function createApp(deps: AppDeps) {
     },
   });
   app.use("*", cors());
+  app.use("*", securityHeaders());
+  const issue = (subject: string) =>
+    issuer.issue(
+      { fresh: false, type: "access" },
+      { expiresIn: config.jwt.expiresInSeconds, subject, jti: randomUUID(), notBefore: true },
+    );
+  const session = { prefix, secureCookie: deps.web?.secureCookie ?? false };
+  const auth = browserSession({
+    prefix,
+    verifier,
+    session,
+    bearer: jwtAuth({ verifier, sources: ["bearer"], challenge: bearerChallenge }),
+  });
+  registerLogin(app, prefix, {
+    session,
+    ldap: deps.ldap,
+    issue,
+    expiresInSeconds: config.jwt.expiresInSeconds,
+  });
 
   app.get(`${prefix}/auth_token`, async (c) => {
     let username: string;
@@ -102,11 +131,7 @@ export function createApp(deps: AppDeps) {
       c.var.log.info({ reason: isWharfError(error) ? error.details?.reason : undefined }, "login refused");
       throw unauthorized();
     }
-    const token = await issuer.issue(
-      { fresh: false, type: "access" },
-      { expiresIn: config.jwt.expiresInSeconds, subject, jti: randomUUID(), notBefore: true },
-    );
-    return c.json({ auth_token: token });
+    return c.json({ auth_token: await issue(subject) });
   });
 
   if (deps.notifications) {
@@ -115,7 +140,6 @@ export function createApp(deps: AppDeps) {
 
   for (const name of ["repositories", "images"]) {
     const base = `${prefix}/${name}`;
-    const auth = jwtAuth({ verifier, sources: ["bearer"], challenge: bearerChallenge });
     app.use(base, auth);
     app.use(`${base}/*`, auth);
     app.get(base, async (c) => {
@@ -136,6 +160,15 @@ export function createApp(deps: AppDeps) {
     app.all(`${base}/*`, notAllowed);
   }
   app.all(`${prefix}/auth_token`, notAllowed);
+  registerDashboard(app, {
+    prefix,
+    auth,
+    prepare,
+    ...(deps.history ? { history: deps.history } : {}),
+    assets: createAssets(deps.web?.assetsDir ?? distDir, async () =>
+      (await import("../ui/build.ts")).buildUi(),
+    ),
+  });
 
   async function prepare(c: Context<Env>, base: string) {
     const claims = c.get("principal")?.claims;
@@ -160,7 +193,7 @@ export function createApp(deps: AppDeps) {
       seesAll,
       visible: (name) => seesAll || prefixes.some((p) => name.startsWith(p)),
     };
-    return { usage: loaded.usage, status: await store.cachedStatus(), ctx };
+    return { usage: loaded.usage, snapshot: loaded.snapshot, status: await store.cachedStatus(), ctx };
   }
 
   function respond(c: Context<Env>, body: Record<string, unknown>): Response {

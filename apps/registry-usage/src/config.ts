@@ -55,6 +55,10 @@ header = Authorization
 interval = 30s
 reconcile_interval = 24 hours
 
+[web]
+secure_cookie = False
+history_retention = 365 days
+
 [visibility]
 default = *
 `;
@@ -119,6 +123,8 @@ export interface RegistryUsageConfig {
     readonly reloadIntervalSeconds: number;
   };
   readonly notifications: NotificationsSettings;
+  /** The browser dashboard: cookie `Secure` even over plain HTTP (TLS ends at a proxy); history kept. */
+  readonly web: { readonly secureCookie: boolean; readonly historyRetentionDays: number };
   /** Repository name prefixes each user may see; `*` means every repository. */
   readonly visibility: {
     readonly default: readonly string[];
@@ -270,6 +276,10 @@ const schema = z.strictObject({
     interval: duration.pipe(z.number().min(1)),
     reconcile_interval: duration.pipe(z.number().min(60)),
   }),
+  web: z.strictObject({
+    secure_cookie: bool,
+    history_retention: duration.pipe(z.number().min(86_400, "must be at least 1 day")),
+  }),
   visibility: z.record(z.string(), prefixList),
 });
 
@@ -358,6 +368,7 @@ function build(s: z.output<typeof schema>, dev: boolean): RegistryUsageConfig {
       intervalSeconds: s.notifications.interval,
       reconcileIntervalSeconds: s.notifications.reconcile_interval,
     },
+    web: { secureCookie: s.web.secure_cookie, historyRetentionDays: s.web.history_retention / 86_400 },
     visibility: { default: defaultVisibility, users },
   };
 }

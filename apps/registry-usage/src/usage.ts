@@ -60,7 +60,7 @@ export interface Usage {
 type Blobs = Map<string, number>;
 
 /** The distinct blobs a manifest reaches, with their sizes. */
-function blobsOf(
+export function blobsOf(
   snapshot: Snapshot,
   digest: string,
   into: Blobs = new Map(),

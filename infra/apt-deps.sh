@@ -8,6 +8,7 @@ declare -A bins=(
   [slapd]=slapd [ldapsearch]=ldap-utils
   [docker-registry]=docker-registry [skopeo]=skopeo
   [git-lfs]=git-lfs [lftp]=lftp [curl]=curl [openssl]=openssl [python3]=python3
+  [chromium]=chromium
 )
 if [[ "${1:-}" == bench ]]; then
   bins+=([aws]=awscli [vsftpd]=vsftpd)

@@ -30,6 +30,10 @@ async function drawHistory(el: HTMLElement): Promise<void> {
       width: Math.max(320, el.clientWidth),
       height: 240,
       series: [{}, series("Size", "#1f5fa8"), series("Unique", "#2a8a4a"), series("Exclusive", "#b5541c")],
+      // One point (the first scan) gets a day either side instead of uPlot's default range.
+      scales: {
+        x: { time: true, range: (_u, min, max) => (min === max ? [min - 86_400, max + 86_400] : [min, max]) },
+      },
       axes: [{}, { values: (_u, ticks) => ticks.map((t) => formatBytes(t)), size: 80 }],
     },
     [

@@ -19,8 +19,8 @@ export function barChart(label: string, items: readonly Bar[]): string {
   const rows = sorted.map((bar, i) => {
     const w = Math.max(1, Math.round((bar.value / max) * width));
     const y = i * row;
-    return `<a href="${esc(bar.href)}"><rect class="bar" data-name="${esc(bar.name)}" data-value="${bar.value}" x="0" y="${y}" width="${w}" height="${row - 4}"><title>${esc(bar.name)}: ${formatBytes(bar.value)}</title></rect><text x="${width + 8}" y="${y + row - 9}">${esc(bar.name)} ${formatBytes(bar.value)}</text></a>`;
+    return `<a href="${esc(bar.href)}" aria-label="${esc(bar.name)}: ${formatBytes(bar.value)}"><rect class="bar" data-name="${esc(bar.name)}" data-value="${bar.value}" x="0" y="${y}" width="${w}" height="${row - 4}"><title>${esc(bar.name)}: ${formatBytes(bar.value)}</title></rect><text x="${width + 8}" y="${y + row - 9}">${esc(bar.name)} ${formatBytes(bar.value)}</text></a>`;
   });
   const height = Math.max(row, sorted.length * row);
-  return `<svg class="bars" role="img" aria-label="${esc(label)}" viewBox="0 0 ${width + 320} ${height}" width="100%">${rows.join("")}</svg>`;
+  return `<svg class="bars" role="group" aria-label="${esc(label)}" viewBox="0 0 ${width + 320} ${height}" width="100%">${rows.join("")}</svg>`;
 }

@@ -20,5 +20,5 @@ export function page(options: PageOptions): string {
     ? `<form class="logout" method="post" action="${prefix}/logout"><span>${escapeHtml(options.user)}</span> <button type="submit">Log out</button></form>`
     : "";
   const script = options.script ? `<script type="module" src="${assets}/${options.script}.js"></script>` : "";
-  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(options.title)} · registry usage</title><link rel="stylesheet" href="${assets}/app.css">${script}</head><body><header><a class="brand" href="${prefix}/dashboard">registry usage</a>${logout}</header><main>${options.body}</main></body></html>`;
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(options.title)} · registry usage</title><link rel="icon" href="data:,"><link rel="stylesheet" href="${assets}/app.css">${script}</head><body><header><a class="brand" href="${prefix}/dashboard">registry usage</a>${logout}</header><main>${options.body}</main></body></html>`;
 }

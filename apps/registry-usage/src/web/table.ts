@@ -40,7 +40,7 @@ export function table<T>(options: {
     });
     return `<tr data-key="${esc(options.rowKey(row))}">${cells.join("")}</tr>`;
   });
-  return `<table><caption>${esc(options.caption)}</caption><thead><tr>${head.join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  return `<table class="data"><caption>${esc(options.caption)}</caption><thead><tr>${head.join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
 /** Filter form, pager and the links that reproduce the view and fetch its JSON. */

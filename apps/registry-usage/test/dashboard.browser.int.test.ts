@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { createMetrics, serveHttp, silentLogger } from "@wharf/http-kit";
 import { openStorage } from "@wharf/storage-driver";
 import { ldapEnv, ldapFixture, tempDir } from "@wharf/test-kit";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.ts";
 import { createHistory } from "../src/history.ts";
@@ -13,6 +13,7 @@ import { createRefresher } from "../src/refresher.ts";
 import { createRegistryClient } from "../src/registry-client.ts";
 import { createSnapshotStore } from "../src/snapshot-store.ts";
 import { buildUi } from "../ui/build.ts";
+import { launchChromium } from "./browser.ts";
 import { type RegistryFixture, startRegistryFixture, total } from "./fixture.ts";
 
 const artifacts = fileURLToPath(new URL("../test-artifacts/", import.meta.url));
@@ -87,7 +88,7 @@ beforeAll(async () => {
   adminBase = await serve({ alice: ["*"] });
   await built;
   await mkdir(artifacts, { recursive: true });
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+  browser = await launchChromium();
   cleanup.push(() => browser.close());
 }, 180_000);
 

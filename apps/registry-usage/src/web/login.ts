@@ -7,12 +7,29 @@ import type { LdapAuthenticator } from "../ldap-auth.ts";
 import { esc, page } from "./layout.ts";
 import { clearSession, type SessionOptions, safeNext, setSession } from "./session.ts";
 
+/**
+ * The shape of auth-jwt's `createLoginGuard` (on the login-defences branch, not on this one yet):
+ * pass the guard `/auth_token` uses so both logins share one failure count.
+ */
+export interface LoginGuard {
+  begin(who: {
+    readonly address: string;
+    readonly user: string;
+  }): Promise<
+    | { readonly attempt: { succeed(): void; fail(): unknown; release(): void } }
+    | { readonly lockout: { readonly until: number } }
+  >;
+}
+
 export interface LoginOptions {
   readonly session: SessionOptions;
   readonly ldap: LdapAuthenticator;
   /** Issues the same JWT `/auth_token` does. */
   readonly issue: (subject: string) => Promise<string>;
   readonly expiresInSeconds: number;
+  /** Failed-login limits shared with `/auth_token`, and the client address they count against. */
+  readonly guard?: { readonly guard: LoginGuard; readonly address: (c: Context) => string };
+  readonly now?: () => number;
 }
 
 function loginForm(prefix: string, next: string, message?: string): string {
@@ -58,19 +75,32 @@ export function registerLogin(app: Hono<HttpEnv & AuthEnv>, prefix: string, opti
     const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
     const field = (name: string) => (typeof form[name] === "string" ? (form[name] as string) : "");
     const next = safeNext(prefix, field("next"));
-    // TODO(login-guard): reuse the /auth_token login guard (per-user/IP failure limit) once it is
-    // on this branch; until then failed browser logins are not rate-limited.
+    // TODO(login-guard): app.ts passes the /auth_token login guard here once auth-jwt's
+    // createLoginGuard is merged; until then failed browser logins are not rate-limited.
+    const admission = await options.guard?.guard.begin({
+      address: options.guard.address(c),
+      user: field("username").toLowerCase(),
+    });
+    if (admission && "lockout" in admission) {
+      const seconds = Math.max(1, Math.ceil((admission.lockout.until - (options.now ?? Date.now)()) / 1000));
+      const message = `Too many failed logins: try again in ${Math.ceil(seconds / 60)} minute(s).`;
+      return c.html(loginForm(prefix, next, message), 429, { "Retry-After": String(seconds) });
+    }
+    const attempt = admission?.attempt;
     let subject: string;
     try {
       subject = await options.ldap.authenticate(field("username"), field("password"));
     } catch (error) {
       if (isWharfError(error, "UNAVAILABLE")) {
+        attempt?.release();
         c.var.log.error({ err: error.cause ?? error }, "LDAP unavailable");
         return c.html(loginForm(prefix, next, "The LDAP server is unavailable, try again later."), 503);
       }
+      attempt?.fail();
       c.var.log.info({ reason: isWharfError(error) ? error.details?.reason : undefined }, "login refused");
       return c.html(loginForm(prefix, next, "Wrong user name or password."), 401);
     }
+    attempt?.succeed();
     setSession(c, await options.issue(subject), options.expiresInSeconds, options.session);
     return c.redirect(next, 303);
   });

@@ -35,6 +35,7 @@ beforeAll(async () => {
   await fx.push("a1", "alice/app", "v1");
   await fx.push("a2", "alice/app", "v2");
   await fx.push("a3", "alice/app", "v3");
+  await fx.push("a2", "alice/app", "latest");
   await fx.push("c1", "alice/web", "1.0");
   await fx.push("tiny", "alice/tiny", "t");
   await fx.push("multi", "bob/tool", "latest");
@@ -247,22 +248,26 @@ describe("dashboard in headless Chromium", () => {
     await login(page, alice.user, alice.password);
     await page.getByRole("link", { name: "alice/app" }).first().click();
     await page.waitForURL(/dashboard\/repositories\/alice%2Fapp/);
-    expect((await rowKeys(page)).sort()).toEqual(["v1", "v2", "v3"]);
-    await page.getByLabel("Select tag v1").check();
+    expect((await rowKeys(page)).sort()).toEqual(["latest", "v1", "v2", "v3"]);
+    // v2 and latest name one manifest: neither frees anything alone, together they free its blobs.
+    await page.getByLabel("Select tag latest").check();
     await page.getByLabel("Select tag v2").focus();
     await page.keyboard.press("Space");
     const output = page.locator("#freed data");
     await output.waitFor();
-    const api2 = await api(page, "/freed?repository=alice/app&tag=v1&tag=v2");
-    // Independently: the blobs of v1 and v2 that no other pushed tag references.
+    const api2 = await api(page, "/freed?repository=alice/app&tag=latest&tag=v2");
+    for (const tag of ["latest", "v2"])
+      expect((await api(page, `/repositories/alice%2Fapp/tags/${tag}`)).exclusive_size).toBe(0);
+    // Independently: the blobs of the two tags that no other pushed tag references.
     const others = [...fx.pushed].flatMap(([repo, tags]) =>
       [...tags.keys()]
-        .filter((t) => !(repo === "alice/app" && (t === "v1" || t === "v2")))
+        .filter((t) => !(repo === "alice/app" && (t === "latest" || t === "v2")))
         .map((t) => fx.blobs(repo, t)),
     );
-    const selected = new Map([...fx.blobs("alice/app", "v1"), ...fx.blobs("alice/app", "v2")]);
+    const selected = new Map([...fx.blobs("alice/app", "latest"), ...fx.blobs("alice/app", "v2")]);
     const freed = new Map([...selected].filter(([digest]) => !others.some((b) => b.has(digest))));
     expect(api2.freed_size).toBe(total(freed));
+    expect(total(freed)).toBeGreaterThan(30_000);
     expect(Number(await output.getAttribute("value"))).toBe(api2.freed_size);
     await page.screenshot({ path: `${artifacts}repository-alice-app.png`, fullPage: true });
     expect(await axe(page)).toEqual([]);

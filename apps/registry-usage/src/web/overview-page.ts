@@ -4,15 +4,8 @@ import type { RepoUsage } from "../usage.ts";
 import { barChart } from "./bars.ts";
 import type { Prepared } from "./dashboard.ts";
 import { esc, page } from "./layout.ts";
-import { bytesCell, type Column, table, viewControls } from "./table.ts";
+import { bytesCell, type Column, table, timeCell, viewControls } from "./table.ts";
 import { type View, viewSearch } from "./view.ts";
-
-const iso = (seconds: number | undefined) =>
-  seconds === undefined ? "" : new Date(seconds * 1000).toISOString();
-
-/** A date the browser rewrites in the viewer's locale (ui/dates.ts); ISO text without script. */
-export const timeCell = (seconds: number | undefined) =>
-  seconds === undefined ? "never" : `<time datetime="${iso(seconds)}">${iso(seconds)}</time>`;
 
 export function overviewPage(options: {
   readonly prefix: string;

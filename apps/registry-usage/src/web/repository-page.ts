@@ -4,7 +4,7 @@ import type { RepoUsage, TagUsage } from "../usage.ts";
 import { formatBytes } from "./format.ts";
 import { freedQuery } from "./freed-query.ts";
 import { esc, page } from "./layout.ts";
-import { bytesCell, type Column, table, viewControls } from "./table.ts";
+import { bytesCell, type Column, table, timeCell, viewControls } from "./table.ts";
 import { type View, viewSearch } from "./view.ts";
 
 const architectures = (tag: TagUsage) =>
@@ -50,6 +50,7 @@ export function repositoryPage(options: {
     { key: "disk_size", label: "Disk size", sort: "disk_size", bytes: true, cell: (t) => t.disk_size },
     { key: "kind", label: "Kind", cell: (t) => esc(t.kind) },
     { key: "architectures", label: "Architectures", cell: architectures },
+    { key: "changed", label: "Changed (seen by a scan)", cell: (t) => timeCell(t.changed, "—") },
     {
       key: "digest",
       label: "Digest",

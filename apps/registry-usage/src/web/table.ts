@@ -15,6 +15,13 @@ export interface Column<T> {
 export const bytesCell = (value: number | null | undefined) =>
   value === null || value === undefined ? "—" : `<data value="${value}">${formatBytes(value)}</data>`;
 
+/** A date the browser rewrites in the viewer's locale (ui/dates.ts); ISO text without script. */
+export function timeCell(seconds: number | undefined, none = "never"): string {
+  if (seconds === undefined) return none;
+  const iso = new Date(seconds * 1000).toISOString();
+  return `<time datetime="${iso}">${iso}</time>`;
+}
+
 /** A table sorted on the server: each sortable header links to the view sorted by it. */
 export function table<T>(options: {
   readonly caption: string;

@@ -46,7 +46,7 @@ export function clearSession(c: Context, options: SessionOptions): void {
 /** Where the login page sends the browser back to: a path below the prefix, never another site. */
 export function safeNext(prefix: string, next: string | undefined): string {
   const home = `${prefix}/dashboard`;
-  if (!next?.startsWith(`${prefix}/`) || next.startsWith("//") || next.includes("\\")) return home;
+  if (!next?.startsWith(`${prefix}/`) || next.startsWith("//") || /[\\\u0000-\u001f]/.test(next)) return home;
   return next;
 }
 

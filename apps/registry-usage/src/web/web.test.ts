@@ -139,7 +139,13 @@ describe("browser sign-in", () => {
 
   it("never redirects to another site after login", async () => {
     const app = await setup();
-    for (const next of ["https://evil.example/", "//evil.example/ru/", "/elsewhere"]) {
+    for (const next of [
+      "https://evil.example/",
+      "//evil.example/ru/",
+      "/elsewhere",
+      "/ru/\\evil",
+      "/ru/x\r\nSet-Cookie: a=b",
+    ]) {
       const res = await app.request("/ru/login", form({ username: "alice", password: "alicepw", next }));
       expect(res.headers.get("location")).toBe("/ru/dashboard");
     }

@@ -12,7 +12,7 @@ export const contentSecurityPolicy = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-/** Strict security headers on every response (pages, assets, JSON). */
+/** Strict security headers on every response (pages, assets, JSON); pages are not cached. */
 export function securityHeaders(): MiddlewareHandler {
   return async (c, next) => {
     await next();
@@ -20,5 +20,7 @@ export function securityHeaders(): MiddlewareHandler {
     c.header("X-Content-Type-Options", "nosniff");
     c.header("Referrer-Policy", "same-origin");
     c.header("X-Frame-Options", "DENY");
+    // Pages are per user: no shared cache keeps one.
+    if (c.res.headers.get("content-type")?.startsWith("text/html")) c.header("Cache-Control", "no-store");
   };
 }

@@ -98,6 +98,7 @@ describe("browser sign-in", () => {
     expect(loginPage.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
     expect(loginPage.headers.get("x-content-type-options")).toBe("nosniff");
     expect(loginPage.headers.get("referrer-policy")).toBe("same-origin");
+    expect(loginPage.headers.get("cache-control")).toBe("no-store");
     expect(await loginPage.text()).not.toMatch(/<script(?![^>]*\ssrc=)|\sstyle=|\son\w+=/);
   });
 

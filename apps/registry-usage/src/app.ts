@@ -197,7 +197,8 @@ export function createApp(deps: AppDeps) {
   }
 
   function respond(c: Context<Env>, body: Record<string, unknown>): Response {
-    if (wantsHtml(c.req.header("accept"))) return c.html(renderHtml(body));
+    const json = new URL(c.req.url).searchParams.get("format") === "json";
+    if (!json && wantsHtml(c.req.header("accept"))) return c.html(renderHtml(body));
     return c.body(JSON.stringify(body), 200, { "Content-Type": "application/hal+json" });
   }
 

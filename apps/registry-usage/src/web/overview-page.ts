@@ -52,7 +52,7 @@ export function overviewPage(options: {
     },
     { key: "shared_size", label: "Shared", sort: "shared_size", bytes: true, cell: (r) => r.shared_size },
   ];
-  const controls = viewControls(view, total, `${ctx.base}${viewSearch(view)}`, "repositories");
+  const controls = viewControls(view, total, `${ctx.base}${viewSearch(view)}&format=json`, "repositories");
   const history = ctx.seesAll
     ? `<section aria-labelledby="history-h"><h2 id="history-h">Totals over time</h2><div id="history-chart" class="chart" data-src="${prefix}/history"></div><p class="links"><a href="${prefix}/history">History JSON</a></p></section>`
     : "";

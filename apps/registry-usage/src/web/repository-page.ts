@@ -57,7 +57,12 @@ export function repositoryPage(options: {
       cell: (t) => `<code title="${esc(t.digest)}">${esc(t.digest.slice(0, 19))}…</code>`,
     },
   ];
-  const controls = viewControls(view, total, `${options.base}/${q}/tags${viewSearch(view)}&embed=1`, "tags");
+  const controls = viewControls(
+    view,
+    total,
+    `${options.base}/${q}/tags${viewSearch(view)}&embed=1&format=json`,
+    "tags",
+  );
   const freedHref = `${prefix}/freed?${freedQuery(repo.name, selected)}`;
   const freed = options.freed
     ? `<data value="${options.freed.freed_size}">${esc(formatFreed(options.freed))}</data>`

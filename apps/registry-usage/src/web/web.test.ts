@@ -230,7 +230,11 @@ describe("dashboard resources", () => {
     expect(text).toContain('data-key="bob/tool"');
     expect(text).not.toContain('data-key="alice/app"');
     expect(text).toContain("Page 2 of 2");
-    expect(text).toContain('href="/ru/repositories?sort=name&amp;page=2&amp;per_page=1"');
+    expect(text).toContain('href="/ru/repositories?sort=name&amp;page=2&amp;per_page=1&amp;format=json"');
+    const json = await app.request("/ru/repositories?sort=name&page=2&per_page=1&format=json", {
+      headers: header,
+    });
+    expect(json.headers.get("content-type")).toBe("application/hal+json");
     const filtered = await (await app.request("/ru/dashboard?q=TOOL", { headers: header })).text();
     expect(filtered).toContain('data-key="bob/tool"');
     expect(filtered).not.toContain('data-key="alice/app"');

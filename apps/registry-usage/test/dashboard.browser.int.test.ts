@@ -113,12 +113,20 @@ async function openPage() {
 async function login(page: Page, user: string, password: string, at = base) {
   await page.goto(`${at}/dashboard`);
   expect(new URL(page.url()).pathname).toBe("/ru/login");
+  // The user name field takes the focus by itself (autofocus), once the page has settled.
+  await page.locator("#username:focus").waitFor();
   await page.keyboard.type(user);
   await page.keyboard.press("Tab");
   await page.keyboard.type(password);
   const navigated = page.waitForNavigation();
   await page.keyboard.press("Enter");
   await navigated;
+  if (password !== "wrong") {
+    const alert = await page.locator("[role=alert]").allTextContents();
+    expect(`${new URL(page.url()).pathname} ${alert.join(" ")}`.trim()).toBe(
+      `${new URL(at).pathname}/dashboard`,
+    );
+  }
 }
 
 const api = async (page: Page, path: string, at = base) => {

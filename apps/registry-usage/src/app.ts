@@ -131,7 +131,11 @@ export function createApp(deps: AppDeps) {
       c.var.log.info({ reason: isWharfError(error) ? error.details?.reason : undefined }, "login refused");
       throw unauthorized();
     }
-    return c.json({ auth_token: await issue(subject) });
+    const token = await issuer.issue(
+      { fresh: false, type: "access" },
+      { expiresIn: config.jwt.expiresInSeconds, subject, jti: randomUUID(), notBefore: true },
+    );
+    return c.json({ auth_token: token });
   });
 
   if (deps.notifications) {

@@ -1,6 +1,6 @@
 import type { AuthEnv } from "@wharf/auth-jwt";
-import { WharfError } from "@wharf/errors";
-import type { HttpEnv } from "@wharf/http-kit";
+import { isWharfError, WharfError } from "@wharf/errors";
+import { type HttpEnv, httpStatusByCode, publicMessage } from "@wharf/http-kit";
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { Snapshot } from "../crawl.ts";
 import { freedBy } from "../freed.ts";
@@ -9,6 +9,7 @@ import type { History } from "../history.ts";
 import type { ScanStatus } from "../snapshot-store.ts";
 import type { Usage } from "../usage.ts";
 import { freedQuery } from "./freed-query.ts";
+import { esc, page } from "./layout.ts";
 import { overviewPage } from "./overview-page.ts";
 import { repositoryPage } from "./repository-page.ts";
 import { parseView } from "./view.ts";
@@ -49,28 +50,56 @@ export function registerDashboard(app: Hono<Env>, options: DashboardOptions): vo
   app.get(`${prefix}/assets/*`, (c) => options.assets(c));
   app.get(prefix || "/", (c) => c.redirect(`${prefix}/dashboard`, 303));
 
-  app.get(`${prefix}/dashboard`, async (c) => {
-    const prepared = await options.prepare(c, base);
-    const view = parseView(new URL(c.req.url).searchParams, { sort: "-exclusive_size", perPage: 50 });
-    return c.html(overviewPage({ prefix, user: user(c), prepared, view }));
-  });
+  /** A page's client-side errors (404, 503 before the first scan) as a page, not JSON. */
+  const asPage =
+    (handler: (c: Context<Env>) => Promise<Response>) =>
+    async (c: Context<Env>): Promise<Response> => {
+      try {
+        return await handler(c);
+      } catch (error) {
+        if (!isWharfError(error) || error.code === "INTERNAL") throw error;
+        const shown =
+          typeof error.details?.publicMessage === "string"
+            ? error.details.publicMessage
+            : publicMessage(error);
+        const body = `<h1>${esc(shown)}</h1><p><a href="${prefix}/dashboard">Overview</a></p>`;
+        const headers: Record<string, string> = error.code === "UNAVAILABLE" ? { "Retry-After": "30" } : {};
+        return c.html(
+          page({ prefix, title: shown, user: user(c), body }),
+          httpStatusByCode[error.code],
+          headers,
+        );
+      }
+    };
 
-  app.get(`${prefix}/dashboard/repositories/*`, async (c) => {
-    const prepared = await options.prepare(c, base);
-    const url = new URL(c.req.url);
-    const raw = url.pathname.slice(`${prefix}/dashboard/repositories/`.length);
-    const name = decodeName(raw);
-    const repo = name === undefined ? undefined : prepared.usage.byName.get(name);
-    if (!repo || !prepared.ctx.visible(repo.name)) {
-      throw new WharfError("NOT_FOUND", `The resource "${c.req.path}" does not exist`);
-    }
-    const view = parseView(url.searchParams, { sort: "-exclusive_size", perPage: 50 });
-    const selected = new Set(url.searchParams.getAll("tag"));
-    const freed = selected.size > 0 ? freedBy(prepared.snapshot, repo.name, selected) : undefined;
-    return c.html(
-      repositoryPage({ prefix, user: user(c), base, repo, view, selected, ...(freed ? { freed } : {}) }),
-    );
-  });
+  app.get(
+    `${prefix}/dashboard`,
+    asPage(async (c) => {
+      const prepared = await options.prepare(c, base);
+      const view = parseView(new URL(c.req.url).searchParams, { sort: "-exclusive_size", perPage: 50 });
+      return c.html(overviewPage({ prefix, user: user(c), prepared, view }));
+    }),
+  );
+
+  app.get(
+    `${prefix}/dashboard/repositories/*`,
+    asPage(async (c) => {
+      const prepared = await options.prepare(c, base);
+      const url = new URL(c.req.url);
+      const raw = url.pathname.slice(`${prefix}/dashboard/repositories/`.length);
+      const name = decodeName(raw);
+      const repo = name === undefined ? undefined : prepared.usage.byName.get(name);
+      if (!repo || !prepared.ctx.visible(repo.name)) {
+        throw new WharfError("NOT_FOUND", `The resource "${c.req.path}" does not exist`);
+      }
+      const view = parseView(url.searchParams, { sort: "-exclusive_size", perPage: 50 });
+      const selected = new Set(url.searchParams.getAll("tag"));
+      const freed = selected.size > 0 ? freedBy(prepared.snapshot, repo.name, selected) : undefined;
+      return c.html(
+        repositoryPage({ prefix, user: user(c), base, repo, view, selected, ...(freed ? { freed } : {}) }),
+      );
+    }),
+  );
 
   app.get(`${prefix}/freed`, async (c) => {
     const { snapshot, usage, ctx } = await options.prepare(c, base);

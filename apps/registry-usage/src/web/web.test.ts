@@ -175,6 +175,20 @@ describe("browser sign-in", () => {
   });
 });
 
+describe("dashboard pages", () => {
+  it("answers a missing repository and a bad query with a page, not JSON", async () => {
+    const app = await setup();
+    const { header } = await login(app, "alice");
+    const missing = await app.request("/ru/dashboard/repositories/nope", { headers: header });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(await missing.text()).toContain("does not exist");
+    const bad = await app.request("/ru/dashboard?per_page=0", { headers: header });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain("per_page must be a whole number");
+  });
+});
+
 describe("dashboard resources", () => {
   it("GET /freed computes what deleting the selection frees, for visible repositories only", async () => {
     const app = await setup();

@@ -14,6 +14,7 @@ declare -A bins=(
   [kubectl]=kubernetes-client [promtool]=prometheus [systemd-analyze]=systemd
   # the container images: built and run with podman (runc), on a Debian base made by mmdebstrap
   [podman]=podman [runc]=runc [mmdebstrap]=mmdebstrap
+  [chromium]=chromium
 )
 if [[ "${1:-}" == bench ]]; then
   bins+=([aws]=awscli [vsftpd]=vsftpd)

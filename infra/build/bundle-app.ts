@@ -7,12 +7,14 @@
  *                                  then imports the bundle (so an older Node prints one line)
  *   apps/<app>/dist/lib/main.js    the esbuild bundle (one ESM file; modules imported lazily, such
  *                                  as the S3 driver, still initialise only when first imported)
+ *   apps/<app>/dist/ui-dist/       browser assets the app serves, when it has them (ui/build.ts)
  *   apps/<app>/dist/lib/main.js.map its source map: Wharf's own sources (not their text), named
  *                                  wharf:///apps/<app>/src/… (see trimSourceMap)
  *
  * Run from an app's folder (`pnpm --filter @wharf/<app> build`); prints the artifact's folder.
  */
-import { chmod, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { chmod, cp, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { decode, encode, type SourceMapSegment } from "@jridgewell/sourcemap-codec";
 import { build } from "esbuild";
@@ -65,6 +67,9 @@ const manifest = {
 await trimSourceMap(join(dist, "lib", "main.js.map"));
 await writeFile(join(dist, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
 await writeFile(join(dist, "main.mjs"), entryShim(appName, "./lib/main.js"));
+// Browser assets an app serves itself (registry-usage's dashboard), built before the bundle.
+if (existsSync(join(appDir, "ui-dist")))
+  await cp(join(appDir, "ui-dist"), join(dist, "ui-dist"), { recursive: true });
 await chmod(join(dist, "main.mjs"), 0o755);
 
 /**

@@ -31,12 +31,18 @@ import {
   tagResource,
   tagsResource,
 } from "./hal.ts";
+import type { History } from "./history.ts";
 import { renderHtml, wantsHtml } from "./html.ts";
 import { withFlaskJwtMessage } from "./jwt-messages.ts";
 import type { LdapAuthenticator } from "./ldap-auth.ts";
 import { parseHalQuery } from "./query.ts";
 import { resolveResource } from "./resolve.ts";
 import type { SnapshotStore } from "./snapshot-store.ts";
+import { createAssets, distDir } from "./web/assets.ts";
+import { registerDashboard } from "./web/dashboard.ts";
+import { registerLogin } from "./web/login.ts";
+import { securityHeaders } from "./web/security-headers.ts";
+import { browserSession } from "./web/session.ts";
 
 /** `/auth_token`'s limits when the config gives none (the `[login]` defaults). */
 const defaultLoginLimits: LoginLimits = {
@@ -56,6 +62,10 @@ export interface AppDeps {
   readonly metrics: HttpMetrics;
   /** Registry notifications endpoint: registered only when given. */
   readonly notifications?: { readonly config: NotificationsConfig; readonly marks: DirtyMarks };
+  /** Totals over time (`GET /history`, the overview's chart). */
+  readonly history?: History;
+  /** Browser sessions: `secureCookie` marks the cookie Secure even when the request came as HTTP. */
+  readonly web?: { readonly secureCookie?: boolean; readonly assetsDir?: string };
   readonly now?: () => Date;
 }
 
@@ -119,6 +129,34 @@ export function createApp(deps: AppDeps) {
     async () => (await scanStatus()).last_success ?? 0,
     0,
   );
+  app.use("*", securityHeaders());
+  const issue = (subject: string) =>
+    issuer.issue(
+      { fresh: false, type: "access" },
+      { expiresIn: config.jwt.expiresInSeconds, subject, jti: randomUUID(), notBefore: true },
+    );
+  const session = { prefix, secureCookie: deps.web?.secureCookie ?? false };
+  const auth = browserSession({
+    prefix,
+    verifier,
+    session,
+    bearer: jwtAuth({
+      verifier,
+      sources: ["bearer"],
+      challenge: bearerChallenge,
+      onError: (failure, c) => {
+        throw withFlaskJwtMessage(failure, c.req.header("authorization"));
+      },
+    }),
+  });
+  registerLogin(app, prefix, {
+    session,
+    ldap: deps.ldap,
+    issue,
+    expiresInSeconds: config.jwt.expiresInSeconds,
+    // The same brute-force limits as /auth_token: one count for both doors.
+    guard: { guard, address: clientAddress },
+  });
 
   app.get(`${prefix}/auth_token`, async (c) => {
     let username: string;
@@ -174,14 +212,6 @@ export function createApp(deps: AppDeps) {
 
   for (const name of ["repositories", "images"]) {
     const base = `${prefix}/${name}`;
-    const auth = jwtAuth({
-      verifier,
-      sources: ["bearer"],
-      challenge: bearerChallenge,
-      onError: (failure, c) => {
-        throw withFlaskJwtMessage(failure, c.req.header("authorization"));
-      },
-    });
     app.use(base, auth);
     app.use(`${base}/*`, auth);
     app.get(base, async (c) => {
@@ -202,6 +232,15 @@ export function createApp(deps: AppDeps) {
     app.all(`${base}/*`, notAllowed);
   }
   app.all(`${prefix}/auth_token`, notAllowed);
+  registerDashboard(app, {
+    prefix,
+    auth,
+    prepare,
+    ...(deps.history ? { history: deps.history } : {}),
+    assets: createAssets(deps.web?.assetsDir ?? distDir, async () =>
+      (await import("../ui/build.ts")).buildUi(),
+    ),
+  });
 
   async function prepare(c: Context<Env>, base: string) {
     const claims = c.get("principal")?.claims;
@@ -226,11 +265,12 @@ export function createApp(deps: AppDeps) {
       seesAll,
       visible: (name) => seesAll || prefixes.some((p) => name.startsWith(p)),
     };
-    return { usage: loaded.usage, status: await store.cachedStatus(), ctx };
+    return { usage: loaded.usage, snapshot: loaded.snapshot, status: await store.cachedStatus(), ctx };
   }
 
   function respond(c: Context<Env>, body: Record<string, unknown>): Response {
-    if (wantsHtml(c.req.header("accept"))) return c.html(renderHtml(body));
+    const json = new URL(c.req.url).searchParams.get("format") === "json";
+    if (!json && wantsHtml(c.req.header("accept"))) return c.html(renderHtml(body));
     return c.body(JSON.stringify(body), 200, { "Content-Type": "application/hal+json" });
   }
 

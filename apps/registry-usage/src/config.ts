@@ -62,6 +62,9 @@ max_failures = 5
 address_max_failures = 20
 failure_window = 1 hour
 lockout = 30 minutes
+[web]
+secure_cookie = False
+history_retention = 365 days
 
 [visibility]
 default = *
@@ -139,6 +142,8 @@ export interface RegistryUsageConfig {
   readonly notifications: NotificationsSettings;
   /** Brute-force limits of `/auth_token`, counted in this process's memory. */
   readonly login: LoginLimits;
+  /** The browser dashboard: cookie `Secure` even over plain HTTP (TLS ends at a proxy); history kept. */
+  readonly web: { readonly secureCookie: boolean; readonly historyRetentionDays: number };
   /** Repository name prefixes each user may see; `*` means every repository. */
   readonly visibility: {
     readonly default: readonly string[];
@@ -304,6 +309,9 @@ const schema = z.strictObject({
     address_max_failures: int(0, 100_000),
     failure_window: duration.pipe(z.number().min(1)),
     lockout: duration.pipe(z.number().min(1)),
+  web: z.strictObject({
+    secure_cookie: bool,
+    history_retention: duration.pipe(z.number().min(86_400, "must be at least 1 day")),
   }),
   visibility: z.record(z.string(), prefixList),
 });
@@ -399,6 +407,7 @@ function build(s: z.output<typeof schema>, dev: boolean): RegistryUsageConfig {
       windowMs: s.login.failure_window * 1000,
       lockoutMs: s.login.lockout * 1000,
     },
+    web: { secureCookie: s.web.secure_cookie, historyRetentionDays: s.web.history_retention / 86_400 },
     visibility: { default: defaultVisibility, users },
   };
 }

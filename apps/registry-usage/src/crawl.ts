@@ -6,6 +6,11 @@ export interface TagRecord {
   readonly name: string;
   readonly digest: string;
   readonly mediaType: string;
+  /**
+   * Unix seconds when the pass that first saw the tag on this digest started (the registry API
+   * dates nothing); absent for tags carried over from a snapshot without it.
+   */
+  readonly changed?: number;
 }
 
 export interface RepoRecord {
@@ -119,7 +124,17 @@ export async function crawl(client: RegistryClient, options: CrawlOptions): Prom
     try {
       const tags = await client.tags(name);
       const records = await Promise.all(tags.map((tag) => resolveTag(name, tag)));
-      return { name, tags: records.filter((r): r is TagRecord => r !== undefined) };
+      const before = new Map((previousRepos.get(name)?.tags ?? []).map((t) => [t.name, t]));
+      return {
+        name,
+        tags: records
+          .filter((r): r is TagRecord => r !== undefined)
+          .map((r) => {
+            const earlier = before.get(r.name);
+            const changed = earlier?.digest === r.digest ? earlier.changed : started;
+            return changed === undefined ? r : { ...r, changed };
+          }),
+      };
     } catch (error) {
       if (fatal(error)) throw error;
       const message = (error as WharfError).message;

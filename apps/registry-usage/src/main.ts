@@ -16,6 +16,7 @@ import {
 import { createApp } from "./app.ts";
 import { defaultConfigText, loadConfig } from "./config.ts";
 import { createDirtyMarks } from "./dirty-marks.ts";
+import { createHistory } from "./history.ts";
 import { createLdapAuthenticator } from "./ldap-auth.ts";
 import { openUsageStore } from "./open-store.ts";
 import { createRefresher } from "./refresher.ts";
@@ -95,8 +96,14 @@ const notifications = notifySecret
       marks: createDirtyMarks({ driver, prefix: config.storage.prefix }),
     }
   : undefined;
+const history = createHistory({
+  driver,
+  prefix: config.storage.prefix,
+  retentionDays: config.web.historyRetentionDays,
+});
 const refresher = createRefresher({
   store,
+  history,
   client,
   holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
   refreshIntervalSeconds: config.registry.refreshIntervalSeconds,
@@ -117,6 +124,8 @@ const app = createApp({
   config,
   store,
   ldap: createLdapAuthenticator({ ...config.ldap, ...(ca ? { ca } : {}) }),
+  history,
+  web: { secureCookie: config.web.secureCookie },
   logger,
   metrics: createMetrics({ prefix: "registry_usage" }),
   ...(notifications ? { notifications } : {}),

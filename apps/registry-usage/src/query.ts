@@ -17,6 +17,8 @@ export interface ListQuery {
   readonly perPage?: number;
   readonly sort?: SortKey;
   readonly descending: boolean;
+  /** `q`: only items whose name contains this (case-insensitive). */
+  readonly filter?: string;
 }
 
 export interface HalQuery {
@@ -44,7 +46,7 @@ function positive(name: string, value: string | null, max: number): number | und
 
 /**
  * The query parameters: flask-restful-hal's `links` and `embed` (same accepted values), plus
- * `page`/`per_page` and `sort` (`size`, `-size`, or `sort=size&order=desc`).
+ * `page`/`per_page`, `sort` (`size`, `-size`, or `sort=size&order=desc`) and `q` (name contains).
  */
 export function parseHalQuery(params: URLSearchParams): HalQuery {
   const links = truthy.includes((params.get("links") ?? "").toLowerCase());
@@ -71,16 +73,24 @@ export function parseHalQuery(params: URLSearchParams): HalQuery {
     sort = sortAliases[sortRaw] ?? sortKeys.find((k) => k === sortRaw);
     if (!sort) throw new WharfError("INVALID_ARGUMENT", `sort must be one of ${sortKeys.join(", ")}`);
   }
+  const filter = (params.get("q") ?? "").trim();
   return {
     links,
     embed,
-    list: { page, ...(perPage ? { perPage } : {}), ...(sort ? { sort } : {}), descending },
+    list: {
+      page,
+      ...(perPage ? { perPage } : {}),
+      ...(sort ? { sort } : {}),
+      descending,
+      ...(filter ? { filter } : {}),
+    },
   };
 }
 
 /** Sorts (nulls last either way) and cuts one page; `total` counts every item. */
 export function pageOf<T extends { name: string }>(items: readonly T[], list: ListQuery) {
-  let sorted = [...items];
+  const needle = list.filter?.toLowerCase();
+  let sorted = needle ? items.filter((item) => item.name.toLowerCase().includes(needle)) : [...items];
   const key = list.sort;
   if (key) {
     const direction = list.descending ? -1 : 1;
@@ -99,6 +109,7 @@ export function pageOf<T extends { name: string }>(items: readonly T[], list: Li
 /** The list parameters as they appear in `self`/`next` links. */
 export function listSearch(list: ListQuery, page?: number): string {
   const params = new URLSearchParams();
+  if (list.filter) params.set("q", list.filter);
   if (list.sort) params.set("sort", `${list.descending ? "-" : ""}${list.sort}`);
   if (list.perPage) {
     params.set("page", String(page ?? list.page));

@@ -2,6 +2,7 @@ import { WharfError } from "@wharf/errors";
 import { createMemoryDriver } from "@wharf/storage-driver";
 import { describe, expect, it } from "vitest";
 import { createDirtyMarks } from "./dirty-marks.ts";
+import { createHistory } from "./history.ts";
 import { mediaTypes } from "./manifest.ts";
 import { createRefresher } from "./refresher.ts";
 import { emptyCounts, type RegistryClient } from "./registry-client.ts";
@@ -246,5 +247,38 @@ describe("refresher with registry notifications", () => {
       requests: { catalog: 1, manifestHead: 3 },
       last_reconciliation: r.clock.now / 1000,
     });
+  });
+});
+
+describe("refresher history", () => {
+  it("records the totals after a pass that changed them, and only then", async () => {
+    const driver = createMemoryDriver();
+    const clock = { now: 1_000_000 };
+    const history = createHistory({ driver, prefix: "ru/", now: () => clock.now });
+    const pass = async (repos: string[]) => {
+      const store = createSnapshotStore({ driver, prefix: "ru/", reloadIntervalMs: 0, now: () => clock.now });
+      const refresher = createRefresher({
+        store,
+        client: stubClient(repos).client,
+        history,
+        holder: "r1",
+        refreshIntervalSeconds: 3600,
+        leaseSeconds: 60,
+        pageSize: 100,
+        now: () => clock.now,
+      });
+      expect(await refresher.tick()).toBe("scanned");
+      clock.now += 86_400_000;
+    };
+    await pass(["group/app"]);
+    await pass(["group/app"]);
+    expect((await history.points()).map((p) => [p.repository_count, p.tag_count, p.size])).toEqual([
+      [1, 1, 105],
+    ]);
+    await pass(["group/app", "group/lib"]);
+    expect((await history.points()).map((p) => [p.repository_count, p.tag_count, p.size])).toEqual([
+      [1, 1, 105],
+      [2, 2, 210],
+    ]);
   });
 });

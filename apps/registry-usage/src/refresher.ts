@@ -2,6 +2,7 @@ import { isWharfError } from "@wharf/errors";
 import { describeError, type Logger } from "@wharf/http-kit";
 import { crawl } from "./crawl.ts";
 import type { DirtyMarks, ReadMarks } from "./dirty-marks.ts";
+import type { History } from "./history.ts";
 import { emptyCounts, type RegistryClient, type RequestCounts } from "./registry-client.ts";
 import type { ScanStatus, SnapshotStore } from "./snapshot-store.ts";
 
@@ -23,6 +24,8 @@ export interface RefresherOptions {
     /** Longest time between two passes that check every tag. */
     readonly reconcileIntervalSeconds: number;
   };
+  /** Totals over time: a pass that changes them records a point. */
+  readonly history?: History;
   readonly now?: () => number;
   readonly logger?: Logger;
 }
@@ -80,6 +83,14 @@ export function createRefresher(options: RefresherOptions) {
     return first !== undefined && reconciledAt >= first;
   }
 
+  async function recordHistory(timestamp: number): Promise<void> {
+    const totals = (await store.current())?.usage.totals;
+    if (!options.history || !totals) return;
+    await options.history.record(timestamp, totals).catch((error: unknown) => {
+      options.logger?.warn({ err: error }, "cannot record the totals in the history");
+    });
+  }
+
   async function scan(status: ScanStatus): Promise<TickResult> {
     const started = now();
     const before = { ...client.counts };
@@ -106,6 +117,7 @@ export function createRefresher(options: RefresherOptions) {
         ...(mode === "events" && marks ? { dirty: marks.repositories } : {}),
       });
       await store.save(snapshot, previous?.etag);
+      await recordHistory(snapshot.timestamp);
       if (marks && marks.keys.length > 0) {
         await options.notifications!.marks.clear(marks.keys).catch((error: unknown) => {
           options.logger?.warn(

@@ -21,6 +21,8 @@ export interface TagUsage {
   readonly shared_size: number;
   readonly blob_count: number;
   readonly platforms?: readonly PlatformUsage[];
+  /** Unix seconds of the pass that first saw the tag on this digest. */
+  readonly changed?: number;
 }
 
 export interface RepoUsage {
@@ -60,7 +62,7 @@ export interface Usage {
 type Blobs = Map<string, number>;
 
 /** The distinct blobs a manifest reaches, with their sizes. */
-function blobsOf(
+export function blobsOf(
   snapshot: Snapshot,
   digest: string,
   into: Blobs = new Map(),
@@ -168,6 +170,7 @@ export function computeUsage(snapshot: Snapshot): Usage {
         shared_size: size - exclusive,
         blob_count: blobs.size,
         ...(platforms ? { platforms } : {}),
+        ...(tag.changed !== undefined ? { changed: tag.changed } : {}),
       };
     });
     let exclusive = 0;

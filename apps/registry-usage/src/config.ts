@@ -62,6 +62,7 @@ max_failures = 5
 address_max_failures = 20
 failure_window = 1 hour
 lockout = 30 minutes
+
 [web]
 secure_cookie = False
 history_retention = 365 days
@@ -309,6 +310,7 @@ const schema = z.strictObject({
     address_max_failures: int(0, 100_000),
     failure_window: duration.pipe(z.number().min(1)),
     lockout: duration.pipe(z.number().min(1)),
+  }),
   web: z.strictObject({
     secure_cookie: bool,
     history_retention: duration.pipe(z.number().min(86_400, "must be at least 1 day")),

@@ -10,10 +10,11 @@ import type { Context } from "hono";
  * `ui-dist/`: where `pnpm build` (ui/build.ts) writes the bundles, beside the sources; in the
  * production artifact (`dist/lib/main.js`) it is `dist/ui-dist`, copied there by the build.
  */
-export const distDir = [
-  fileURLToPath(new URL("../ui-dist/", import.meta.url)),
-  fileURLToPath(new URL("../../ui-dist/", import.meta.url)),
-].find((dir) => existsSync(dir)) ?? fileURLToPath(new URL("../../ui-dist/", import.meta.url));
+export const distDir =
+  [
+    fileURLToPath(new URL("../ui-dist/", import.meta.url)),
+    fileURLToPath(new URL("../../ui-dist/", import.meta.url)),
+  ].find((dir) => existsSync(dir)) ?? fileURLToPath(new URL("../../ui-dist/", import.meta.url));
 
 interface Asset {
   readonly type: string;

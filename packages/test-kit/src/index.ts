@@ -1,5 +1,5 @@
 export { freePort, type TempDir, tempDir } from "./fs.ts";
-export { ldapEnv, registryEnv, s3Env, wharfServices } from "./inject.ts";
+export { azureEnv, ldapEnv, registryEnv, s3Env, wharfServices } from "./inject.ts";
 export { ldapFixture } from "./ldap-fixture.ts";
 export {
   type BuiltImage,
@@ -28,4 +28,4 @@ export {
   type TestBucket,
   uniqueBucketName,
 } from "./s3.ts";
-export type { LdapEnv, RegistryEnv, S3Env, ServiceOrigin, WharfServices } from "./types.ts";
+export type { AzureEnv, LdapEnv, RegistryEnv, S3Env, ServiceOrigin, WharfServices } from "./types.ts";

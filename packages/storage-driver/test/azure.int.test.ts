@@ -1,0 +1,78 @@
+import { isWharfError } from "@wharf/errors";
+import { azureEnv } from "@wharf/test-kit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { prngStream, sha256Hex, testDriver } from "../src/conformance/index.ts";
+import { createAzureDriver } from "../src/drivers/azure/azure.ts";
+import { createAzureServiceClient } from "../src/drivers/azure/credentials.ts";
+import type { StorageDriver } from "../src/types.ts";
+import { withKeyValidation } from "../src/with-key-validation.ts";
+
+const container = `wharf-conformance-${Date.now().toString(36)}`;
+const service = () => createAzureServiceClient(azureEnv());
+
+function driverFor(prefix: string, blockSize = 2 * 1024 * 1024): StorageDriver {
+  return withKeyValidation(createAzureDriver({ service: service(), container, prefix, blockSize }));
+}
+
+beforeAll(async () => {
+  await service().getContainerClient(container).create();
+});
+afterAll(async () => {
+  await service().getContainerClient(container).deleteIfExists();
+});
+
+testDriver({
+  name: "azure (Azurite)",
+  // 2 MiB blocks: the 6 MiB streamed races commit staged block lists, not single puts.
+  create: async () => driverFor("conformance/"),
+  largeObjectBytes: 64 * 1024 * 1024,
+  manyKeys: 1001,
+});
+
+describe("azure driver specifics", () => {
+  it("leaves nothing visible when a streamed body fails its sha256 after blocks were staged", async () => {
+    const driver = driverFor("sha-check/");
+    const error = await driver
+      .put("big", prngStream(5 * 1024 * 1024, 3), { sha256: sha256Hex("something else") })
+      .catch((e: unknown) => e);
+    expect(isWharfError(error, "CHECKSUM_MISMATCH")).toBe(true);
+    expect(isWharfError(await driver.head("big").catch((e: unknown) => e), "NOT_FOUND")).toBe(true);
+    expect((await driver.list({ prefix: "" })).objects).toEqual([]);
+  });
+
+  it("reports a wrong account key as UNAUTHENTICATED or PERMISSION_DENIED", async () => {
+    const env = azureEnv();
+    const driver = createAzureDriver({
+      service: createAzureServiceClient({ ...env, key: Buffer.from("wrong key").toString("base64") }),
+      container,
+    });
+    const error = await driver.head("anything").catch((e: unknown) => e);
+    expect(isWharfError(error) && ["UNAUTHENTICATED", "PERMISSION_DENIED"].includes(error.code)).toBe(true);
+  });
+
+  it("reports an unreachable endpoint as UNAVAILABLE", async () => {
+    const env = azureEnv();
+    const driver = createAzureDriver({
+      service: createAzureServiceClient({ ...env, endpoint: `http://127.0.0.1:9/${env.account}` }),
+      container,
+    });
+    const error = await driver.head("anything").catch((e: unknown) => e);
+    expect(isWharfError(error, "UNAVAILABLE")).toBe(true);
+  });
+
+  it("reports a missing container as UNAVAILABLE, not as a missing object", async () => {
+    const driver = createAzureDriver({ service: service(), container: `${container}-absent` });
+    for (const attempt of [() => driver.put("k", "body"), () => driver.list()]) {
+      const error = await attempt().catch((e: unknown) => e);
+      expect(isWharfError(error, "UNAVAILABLE")).toBe(true);
+    }
+  });
+
+  it("keeps the name prefix out of keys it returns", async () => {
+    const driver = driverFor("tenant-a/");
+    await driver.put("x/y", "1");
+    const page = await driver.list({ prefix: "x/" });
+    expect(page.objects.map((o) => o.key)).toEqual(["x/y"]);
+    expect((await driver.head("x/y")).key).toBe("x/y");
+  });
+});

@@ -1,9 +1,18 @@
+import {
+  AccountSASPermissions,
+  AccountSASResourceTypes,
+  AccountSASServices,
+  generateAccountSASQueryParameters,
+  StorageSharedKeyCredential,
+} from "@azure/storage-blob";
 import { isWharfError } from "@wharf/errors";
 import { azureEnv } from "@wharf/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readAll } from "../src/body.ts";
 import { prngStream, sha256Hex, testDriver } from "../src/conformance/index.ts";
 import { createAzureDriver } from "../src/drivers/azure/azure.ts";
 import { createAzureServiceClient } from "../src/drivers/azure/credentials.ts";
+import { openStorage } from "../src/open-storage.ts";
 import type { StorageDriver } from "../src/types.ts";
 import { withKeyValidation } from "../src/with-key-validation.ts";
 
@@ -66,6 +75,54 @@ describe("azure driver specifics", () => {
       const error = await attempt().catch((e: unknown) => e);
       expect(isWharfError(error, "UNAVAILABLE")).toBe(true);
     }
+  });
+
+  it.each([
+    ["AZURE_STORAGE_KEY", (env: { key: string }) => ({ AZURE_STORAGE_KEY: env.key })],
+    [
+      "AZURE_STORAGE_CONNECTION_STRING",
+      (env: { endpoint: string; account: string; key: string }) => ({
+        AZURE_STORAGE_CONNECTION_STRING: `DefaultEndpointsProtocol=http;AccountName=${env.account};AccountKey=${env.key};BlobEndpoint=${env.endpoint};`,
+      }),
+    ],
+  ])("opens an azure:// URL with credentials from %s", async (_name, credentials) => {
+    const env = azureEnv();
+    const url = `azure://${env.account}/${container}/via-url/?endpoint=${env.endpoint}`;
+    const driver = await openStorage(url, { env: credentials(env) });
+    await driver.put("k", "through the URL");
+    expect((await readAll((await driver.get("k")).body)).toString()).toBe("through the URL");
+    expect((await driver.list({ prefix: "" })).objects.map((o) => o.key)).toContain("k");
+    expect(driver.capabilities.presign).toBe(true);
+    await driver.close();
+  });
+
+  it("opens an azure:// URL with AZURE_STORAGE_SAS_TOKEN, and then cannot presign", async () => {
+    const env = azureEnv();
+    const sas = generateAccountSASQueryParameters(
+      {
+        expiresOn: new Date(Date.now() + 600_000),
+        permissions: AccountSASPermissions.parse("rwdlc"),
+        resourceTypes: AccountSASResourceTypes.parse("sco").toString(),
+        services: AccountSASServices.parse("b").toString(),
+      },
+      new StorageSharedKeyCredential(env.account, env.key),
+    ).toString();
+    const url = `azure://${env.account}/${container}/via-sas/?endpoint=${env.endpoint}`;
+    const driver = await openStorage(url, { env: { AZURE_STORAGE_SAS_TOKEN: sas } });
+    await driver.put("k", "with a SAS");
+    expect((await readAll((await driver.get("k")).body)).toString()).toBe("with a SAS");
+    expect(driver.capabilities.presign).toBe(false);
+    const error = await driver.presign("k", { method: "GET", expiresIn: 60 }).catch((e: unknown) => e);
+    expect(isWharfError(error, "UNSUPPORTED")).toBe(true);
+  });
+
+  it("refuses a key for another account than the URL's", async () => {
+    const env = azureEnv();
+    const url = `azure://${env.account}/${container}?endpoint=${env.endpoint}`;
+    const error = await openStorage(url, {
+      env: { AZURE_STORAGE_ACCOUNT: "someoneelse", AZURE_STORAGE_KEY: env.key },
+    }).catch((e: unknown) => e);
+    expect(isWharfError(error, "INVALID_ARGUMENT")).toBe(true);
   });
 
   it("keeps the name prefix out of keys it returns", async () => {

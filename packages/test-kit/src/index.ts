@@ -1,3 +1,4 @@
+export { createTestContainer, type TestContainer } from "./azure.ts";
 export { freePort, type TempDir, tempDir } from "./fs.ts";
 export { azureEnv, ldapEnv, registryEnv, s3Env, wharfServices } from "./inject.ts";
 export { ldapFixture } from "./ldap-fixture.ts";

@@ -54,6 +54,8 @@ export async function withScope(
   const storage = await openStorage(config.storage.url, {
     cwd: cli.cwd,
     fsEtag: "version",
+    // Drivers that read their own credential variables (azure) see tycho's environment, dotenv included.
+    env,
     ...(config.storage.credentials ? { credentials: config.storage.credentials } : {}),
   });
   const progress = createProgress(cli.terminal.stderr, !out.json);

@@ -1,4 +1,4 @@
-import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
+import { BlobServiceClient, type ContainerClient, StorageSharedKeyCredential } from "@azure/storage-blob";
 import { azureEnv } from "./inject.ts";
 import { uniqueBucketName } from "./s3.ts";
 
@@ -9,6 +9,8 @@ export interface TestContainer extends AsyncDisposable {
   storageUrl(prefix?: string): string;
   /** The credentials `openStorage` reads for it (`{ env }`): the account key as `AZURE_STORAGE_KEY`. */
   readonly env: Readonly<Record<string, string>>;
+  /** The SDK's client of the container, to lay out or damage blobs behind a driver's back. */
+  readonly client: ContainerClient;
 }
 
 /** A fresh container on the Azurite under test; disposing deletes it with everything in it. */
@@ -23,6 +25,7 @@ export async function createTestContainer(label: string): Promise<TestContainer>
     storageUrl: (prefix = "") =>
       `azure://${env.account}/${name}/${prefix}?${new URLSearchParams({ endpoint: env.endpoint })}`,
     env: { AZURE_STORAGE_KEY: env.key },
+    client: container,
     async [Symbol.asyncDispose]() {
       await container.deleteIfExists();
     },

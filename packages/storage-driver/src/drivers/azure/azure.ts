@@ -33,7 +33,7 @@ export interface AzureDriverOptions {
   readonly prefix?: string;
   /** Bytes per staged block (default 8 MiB, at least 1 MiB); a body of at most one block is one request. */
   readonly blockSize?: number;
-  /** Blocks staged in parallel per upload (default 4). Memory per upload ≈ blockSize × (concurrency + 2). */
+  /** Blocks staged in parallel per upload (default 4). Memory per upload ≈ blockSize × (concurrency + 1). */
   readonly concurrency?: number;
 }
 

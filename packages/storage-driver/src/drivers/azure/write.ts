@@ -84,7 +84,7 @@ export interface Written {
 /**
  * Writes a body as a block blob, atomically: a body of at most one block goes up in one request;
  * a longer one is staged block by block (at most `concurrency` in flight, so memory stays near
- * `blockSize × (concurrency + 2)`) and becomes visible only when its block list is committed, after
+ * `blockSize × (concurrency + 1)`) and becomes visible only when its block list is committed, after
  * its size and sha256 were checked. A failed body leaves only uncommitted blocks, which Azure
  * never shows and drops at the blob's next commit (or after a week).
  */
@@ -139,8 +139,13 @@ export async function writeBlob(blob: BlockBlobClient, key: string, body: BodyIn
         filled += n;
         offset += n;
         if (filled < block.length) continue;
-        if (held) stage(held);
-        held = block;
+        // The first full block waits: if the body ends right after it, it goes up in one request.
+        if (held === undefined && ids.length === 0) held = block;
+        else {
+          if (held) stage(held);
+          held = undefined;
+          stage(block);
+        }
         block = Buffer.allocUnsafe(options.blockSize);
         filled = 0;
         while (inflight.size >= options.concurrency) await Promise.race(inflight);

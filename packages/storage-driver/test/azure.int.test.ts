@@ -1,3 +1,4 @@
+import { PassThrough } from "node:stream";
 import {
   AccountSASPermissions,
   AccountSASResourceTypes,
@@ -9,7 +10,7 @@ import { isWharfError } from "@wharf/errors";
 import { azureEnv } from "@wharf/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAll } from "../src/body.ts";
-import { prngStream, sha256Hex, testDriver } from "../src/conformance/index.ts";
+import { prngBytes, prngStream, sha256Hex, testDriver } from "../src/conformance/index.ts";
 import { createAzureDriver } from "../src/drivers/azure/azure.ts";
 import { createAzureServiceClient } from "../src/drivers/azure/credentials.ts";
 import { openStorage } from "../src/open-storage.ts";
@@ -18,6 +19,7 @@ import { withKeyValidation } from "../src/with-key-validation.ts";
 
 const container = `wharf-conformance-${Date.now().toString(36)}`;
 const service = () => createAzureServiceClient(azureEnv());
+const rawContainer = () => service().getContainerClient(container);
 
 function driverFor(prefix: string, blockSize = 2 * 1024 * 1024): StorageDriver {
   return withKeyValidation(createAzureDriver({ service: service(), container, prefix, blockSize }));
@@ -47,6 +49,28 @@ describe("azure driver specifics", () => {
     expect(isWharfError(error, "CHECKSUM_MISMATCH")).toBe(true);
     expect(isWharfError(await driver.head("big").catch((e: unknown) => e), "NOT_FOUND")).toBe(true);
     expect((await driver.list({ prefix: "" })).objects).toEqual([]);
+  });
+
+  it("refuses a streamed ifNoneMatch put that a writer overtook while it staged blocks, keeping the winner", async () => {
+    const driver = driverFor("overtaken/");
+    const body = new PassThrough();
+    const pending = driver.put("k", body, { ifNoneMatch: "*" }).then(
+      () => "resolved",
+      (error: unknown) => (isWharfError(error) ? error.code : "not a WharfError"),
+    );
+    body.write(prngBytes(5 * 1024 * 1024, 1));
+    const staged = async () => {
+      const list = await rawContainer()
+        .getBlockBlobClient("overtaken/k")
+        .getBlockList("uncommitted")
+        .catch(() => undefined);
+      return list?.uncommittedBlocks?.length ?? 0;
+    };
+    await expect.poll(staged, { timeout: 10_000 }).toBeGreaterThan(0);
+    await driver.put("k", "winner");
+    body.end(prngBytes(1024 * 1024, 2));
+    expect(await pending).toBe("PRECONDITION_FAILED");
+    expect((await readAll((await driver.get("k")).body)).toString()).toBe("winner");
   });
 
   it("reports a wrong account key as UNAUTHENTICATED or PERMISSION_DENIED", async () => {

@@ -1,7 +1,8 @@
 /**
- * Runs once per vitest run, in the main process: starts (or reuses) Ceph RGW, Swift, slapd and
- * docker-registry in parallel and provides their coordinates to every project as `wharfServices`
- * (read them in tests through `@wharf/test-kit`: `s3Env()`, `swiftS3Env()`, `ldapEnv()`, `registryEnv()`).
+ * Runs once per vitest run, in the main process: starts (or reuses) Ceph RGW, Swift, slapd,
+ * docker-registry and Azurite in parallel and provides their coordinates to every project as
+ * `wharfServices` (read them in tests through `@wharf/test-kit`: `s3Env()`, `swiftS3Env()`,
+ * `ldapEnv()`, `registryEnv()`, `azureEnv()`).
  * Reuse rules are in `startServices` (packages/test-kit/src/services.ts); CI=true always starts fresh.
  * WHARF_SERVICES=none starts nothing (unit-only runs); `wharfServices()` then fails with UNAVAILABLE.
  */
@@ -14,7 +15,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const { services, stop } = await startServices();
   project.provide("wharfServices", services);
   if (process.env.WHARF_SERVICES_QUIET !== "1") {
-    const parts = (["s3", "swift", "ldap", "registry"] as const).map((name) => {
+    const parts = (["s3", "swift", "ldap", "registry", "azure"] as const).map((name) => {
       const seconds = services.startSeconds[name];
       return `${name} ${services.origin[name]}${seconds === undefined ? "" : ` in ${seconds}s`}`;
     });

@@ -73,6 +73,8 @@ export async function withScope(
   const opened = await openStorage(config.storage.url, {
     cwd: cli.cwd,
     fsEtag: "version",
+    // Drivers that read their own credential variables (azure) see tycho's environment, dotenv included.
+    env,
     ...(config.storage.credentials ? { credentials: config.storage.credentials } : {}),
     ...(config.storage.tls ? { tls: await tlsOptions(config.storage.tls) } : {}),
   }).catch((error: unknown) => {

@@ -47,7 +47,37 @@ describe("parseStorageUrl", () => {
     expect(() => parseStorageUrl("s3://my-bucket?maxParts=20000")).toThrow(/maxParts/);
   });
 
+  it("reads account, container, prefix and options from an azure URL", () => {
+    expect(
+      parseStorageUrl(
+        "azure://devstoreaccount1/lfs-data/apps/lfs/?endpoint=http://127.0.0.1:10000/devstoreaccount1&blockSize=4194304&concurrency=2",
+      ),
+    ).toEqual({
+      kind: "azure",
+      account: "devstoreaccount1",
+      container: "lfs-data",
+      prefix: "apps/lfs/",
+      endpoint: "http://127.0.0.1:10000/devstoreaccount1",
+      blockSize: 4194304,
+      concurrency: 2,
+    });
+    expect(parseStorageUrl("azure://myaccount/lfs")).toEqual({
+      kind: "azure",
+      account: "myaccount",
+      container: "lfs",
+      prefix: "",
+    });
+  });
+
   it.each([
+    "azure://myaccount",
+    "azure://myaccount/ab",
+    "azure://myaccount/Upper",
+    "azure://myaccount/lfs/no-trailing-slash",
+    "azure://my_account/lfs",
+    "azure://myaccount/lfs?endpoint=ftp://x",
+    "azure://myaccount/lfs?blockSize=1000",
+    "azure://myaccount/lfs?sas=x",
     "s3://my-bucket/no-trailing-slash",
     "s3://my-bucket/?colour=blue",
     "s3://key:secret@my-bucket/",

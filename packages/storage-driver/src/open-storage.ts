@@ -20,6 +20,11 @@ export interface OpenStorageOptions {
    * etag as a content hash pass `"version"` so writes skip hashing (see `FsDriverOptions.etag`).
    */
   readonly fsEtag?: FsEtagMode;
+  /**
+   * azure: where Azure's usual credential variables are read (`AZURE_STORAGE_CONNECTION_STRING`,
+   * `AZURE_STORAGE_KEY`, `AZURE_STORAGE_SAS_TOKEN`, then `DefaultAzureCredential`'s); default `process.env`.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** The parsed form of a storage URL. */
@@ -39,6 +44,16 @@ export type StorageConfig =
       readonly conditionalWrite?: boolean;
       readonly presignedPost?: boolean;
       readonly maxParts?: number;
+    }
+  | {
+      readonly kind: "azure";
+      readonly account: string;
+      readonly container: string;
+      readonly prefix: string;
+      /** Blob service URL; absent: `https://<account>.blob.core.windows.net`. */
+      readonly endpoint?: string;
+      readonly blockSize?: number;
+      readonly concurrency?: number;
     };
 
 /**
@@ -179,9 +194,40 @@ export function parseStorageUrl(url: string, options: { cwd?: string } = {}): St
         ...optionalBoolean(url, params, "presignedPost"),
       };
     }
+    case "azure":
+      return parseAzureUrl(url, parsed);
     default:
-      throw invalid(url, `unsupported scheme ${scheme}: (use file:, s3: or memory:)`);
+      throw invalid(url, `unsupported scheme ${scheme}: (use file:, s3:, azure: or memory:)`);
   }
+}
+
+/** `azure://<account>/<container>[/<prefix>/]?endpoint=…&blockSize=…&concurrency=…` */
+function parseAzureUrl(url: string, parsed: URL): StorageConfig {
+  const params = parsed.searchParams;
+  checkParams(url, params, ["endpoint", "blockSize", "concurrency"]);
+  const account = parsed.hostname;
+  if (!/^[a-z0-9]{3,24}$/.test(account)) throw invalid(url, "missing or invalid storage account name");
+  const path = parsed.pathname.replace(/^\/+/, "");
+  const slash = path.indexOf("/");
+  const container = slash < 0 ? path : path.slice(0, slash);
+  if (!/^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/.test(container))
+    throw invalid(url, "missing or invalid container name (3-63 lower-case letters, digits, single hyphens)");
+  const prefix = slash < 0 ? "" : decodeURIComponent(path.slice(slash + 1));
+  if (prefix !== "" && !prefix.endsWith("/")) throw invalid(url, "the key prefix must end with /");
+  const endpoint = params.get("endpoint") ?? undefined;
+  if (endpoint !== undefined && !/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(endpoint))
+    throw invalid(url, "endpoint must be the blob service URL, http(s)://host[:port][/path]");
+  const blockSize = integerParam(url, "blockSize", params.get("blockSize"), 1024 * 1024);
+  const concurrency = integerParam(url, "concurrency", params.get("concurrency"), 1);
+  return {
+    kind: "azure",
+    account,
+    container,
+    prefix,
+    ...(endpoint === undefined ? {} : { endpoint: endpoint.replace(/\/$/, "") }),
+    ...(blockSize === undefined ? {} : { blockSize }),
+    ...(concurrency === undefined ? {} : { concurrency }),
+  };
 }
 
 /**
@@ -190,6 +236,7 @@ export function parseStorageUrl(url: string, options: { cwd?: string } = {}): St
  * @example
  * const storage = await openStorage("file:///srv/wharf/data");
  * const storage = await openStorage("s3://my-bucket/lfs/?region=eu-west-1");
+ * const storage = await openStorage("azure://myaccount/lfs"); // credentials from AZURE_STORAGE_*
  */
 export async function openStorage(url: string, options: OpenStorageOptions = {}): Promise<StorageDriver> {
   const config = parseStorageUrl(url, options.cwd === undefined ? {} : { cwd: options.cwd });
@@ -219,6 +266,18 @@ export async function openStorage(url: string, options: OpenStorageOptions = {})
           ...(options.tls === undefined ? {} : { tls: options.tls }),
         }),
       );
+    }
+    case "azure": {
+      const [{ createAzureDriver }, { azureServiceFromEnv }] = await Promise.all([
+        import("./drivers/azure/azure.ts"),
+        import("./drivers/azure/credentials.ts"),
+      ]);
+      const { kind: _, account, endpoint, ...azure } = config;
+      const service = await azureServiceFromEnv(
+        { account, ...(endpoint === undefined ? {} : { endpoint }) },
+        options.env ?? process.env,
+      );
+      return withKeyValidation(createAzureDriver({ service, ...azure }));
     }
   }
 }

@@ -1,4 +1,5 @@
 export { type AppProcess, startAppProcess } from "./app-process.ts";
+export { createTestContainer, type TestContainer } from "./azure.ts";
 export { freePort, type TempDir, tempDir } from "./fs.ts";
 export {
   benchFuzz,
@@ -11,7 +12,7 @@ export {
 } from "./fuzz.ts";
 export { type ErrorShape, expectClearHttpAnswer, hasMessage } from "./fuzz-http.ts";
 export { anyJson, hostileText, mutatedJson, rawBytes, urlPiece } from "./fuzz-inputs.ts";
-export { ldapEnv, registryEnv, s3Env, swiftS3Env, wharfServices } from "./inject.ts";
+export { azureEnv, ldapEnv, registryEnv, s3Env, swiftS3Env, wharfServices } from "./inject.ts";
 export { ldapFixture } from "./ldap-fixture.ts";
 export {
   type BuiltImage,
@@ -42,4 +43,4 @@ export {
   uniqueBucketName,
 } from "./s3.ts";
 export { type CheckedServer, spawnCheckedServer } from "./server-process.ts";
-export type { LdapEnv, RegistryEnv, S3Env, ServiceOrigin, WharfServices } from "./types.ts";
+export type { AzureEnv, LdapEnv, RegistryEnv, S3Env, ServiceOrigin, WharfServices } from "./types.ts";

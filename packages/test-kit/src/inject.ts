@@ -1,6 +1,6 @@
 import { WharfError } from "@wharf/errors";
 import { inject } from "vitest";
-import type { LdapEnv, RegistryEnv, S3Env, WharfServices } from "./types.ts";
+import type { AzureEnv, LdapEnv, RegistryEnv, S3Env, WharfServices } from "./types.ts";
 
 /** Everything `infra/test/global-setup.ts` provided for this run. */
 export function wharfServices(): WharfServices {
@@ -24,3 +24,6 @@ export const ldapEnv = (): LdapEnv => wharfServices().ldap;
 
 /** The shared docker-registry (no auth). For an authenticated one, use `startRegistry`. */
 export const registryEnv = (): RegistryEnv => wharfServices().registry;
+
+/** The Azure Blob service under test (Azurite): endpoint, account and key. */
+export const azureEnv = (): AzureEnv => wharfServices().azure;

@@ -5,13 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WharfError } from "@wharf/errors";
 import { freePortBlock, infraDir, parseEnvLines, runInfraScript, tcpAlive } from "./scripts.ts";
-import type { LdapEnv, RegistryEnv, S3Env, ServiceOrigin, WharfServices } from "./types.ts";
+import type { AzureEnv, LdapEnv, RegistryEnv, S3Env, ServiceOrigin, WharfServices } from "./types.ts";
 
 /** The file `infra/lib/dev-services.sh` writes for the shared, long-running dev services. */
 export const devServicesFile = join(infraDir, "..", ".wharf", "dev-services.env");
 
 type Env = Record<string, string | undefined>;
-type ServiceName = "s3" | "swift" | "ldap" | "registry";
+type ServiceName = "s3" | "swift" | "ldap" | "registry" | "azure";
 
 interface Found<T> {
   value: T;
@@ -67,6 +67,11 @@ const registryFromVars = (v: Env): RegistryEnv | undefined =>
     ? { url: v.WHARF_REGISTRY_URL, host: new URL(v.WHARF_REGISTRY_URL).host }
     : undefined;
 
+const azureFromVars = (v: Env): AzureEnv | undefined =>
+  v.WHARF_AZURE_ENDPOINT && v.WHARF_AZURE_ACCOUNT && v.WHARF_AZURE_KEY
+    ? { endpoint: v.WHARF_AZURE_ENDPOINT, account: v.WHARF_AZURE_ACCOUNT, key: v.WHARF_AZURE_KEY }
+    : undefined;
+
 const urlAlive = (url: string) => {
   const u = new URL(url);
   return tcpAlive(u.hostname, Number(u.port));
@@ -76,18 +81,21 @@ async function fromVars(vars: Env, origin: ServiceOrigin) {
   const s3 = s3FromVars(vars);
   const swift = swiftFromVars(vars);
   const registry = registryFromVars(vars);
+  const azure = azureFromVars(vars);
   const ldap = await ldapFromVars(vars).catch(() => undefined);
-  const [s3Ok, swiftOk, ldapOk, registryOk] = await Promise.all([
+  const [s3Ok, swiftOk, ldapOk, registryOk, azureOk] = await Promise.all([
     s3 ? urlAlive(s3.endpoint) : false,
     swift ? urlAlive(swift.endpoint) : false,
     ldap ? urlAlive(ldap.url) : false,
     registry ? urlAlive(registry.url) : false,
+    azure ? urlAlive(azure.endpoint) : false,
   ]);
   return {
     s3: s3 && s3Ok ? { value: s3, origin } : undefined,
     swift: swift && swiftOk ? { value: swift, origin } : undefined,
     ldap: ldap && ldapOk ? { value: ldap, origin } : undefined,
     registry: registry && registryOk ? { value: registry, origin } : undefined,
+    azure: azure && azureOk ? { value: azure, origin } : undefined,
   } satisfies { [K in ServiceName]: Found<WharfServices[K]> | undefined };
 }
 
@@ -111,12 +119,12 @@ async function startOne(dir: string, ports: number, dataDir: string, env: Env = 
 }
 
 /**
- * Starts (or reuses) Ceph RGW, Swift (a second S3 implementation), slapd and docker-registry for
- * one test run.
+ * Starts (or reuses) Ceph RGW, Swift (a second S3 implementation), slapd, docker-registry and
+ * Azurite for one test run.
  *
  * Reuse, unless `CI=true`: a service whose coordinates are in the environment (`WHARF_S3_ENDPOINT`…,
- * `WHARF_SWIFT_S3_ENDPOINT`…,
- * `WHARF_LDAP_URL`…, `WHARF_REGISTRY_URL`) and which answers is used as is; with
+ * `WHARF_SWIFT_S3_ENDPOINT`…, `WHARF_LDAP_URL`…, `WHARF_REGISTRY_URL`, `WHARF_AZURE_ENDPOINT`…) and
+ * which answers is used as is; with
  * `WHARF_REUSE_DEV_SERVICES=1`, so are the live ones in `.wharf/dev-services.env`. Everything else
  * is started, in parallel, with its data in a fresh temporary folder. A detached watchdog stops
  * the started daemons if this process dies without calling `stop()`.
@@ -132,6 +140,7 @@ export async function startServices(env: Env = process.env): Promise<RunningServ
       found.swift ??= source.swift;
       found.ldap ??= source.ldap;
       found.registry ??= source.registry;
+      found.azure ??= source.azure;
     }
   }
 
@@ -166,28 +175,32 @@ export async function startServices(env: Env = process.env): Promise<RunningServ
   try {
     // Ceph: PORT (S3), PORT+1 (monitor), PORT+3…PORT+8 (OSD).
     // Swift: PORT (S3), PORT+1…PORT+3 (object, container, account), PORT+4 (memcached).
-    const [s3, swift, ldap, registry] = await Promise.all([
+    const [s3, swift, ldap, registry, azure] = await Promise.all([
       found.s3 ? undefined : launch("ceph", 9, s3FromVars),
       found.swift ? undefined : launch("swift", 5, swiftFromVars),
       found.ldap ? undefined : launch("slapd", 2, ldapFromVars),
       found.registry ? undefined : launch("registry", 1, registryFromVars),
+      found.azure ? undefined : launch("azurite", 1, azureFromVars),
     ]);
     const services: WharfServices = {
       s3: (found.s3?.value ?? s3?.value)!,
       swift: (found.swift?.value ?? swift?.value)!,
       ldap: (found.ldap?.value ?? ldap?.value)!,
       registry: (found.registry?.value ?? registry?.value)!,
+      azure: (found.azure?.value ?? azure?.value)!,
       origin: {
         s3: found.s3?.origin ?? "started",
         swift: found.swift?.origin ?? "started",
         ldap: found.ldap?.origin ?? "started",
         registry: found.registry?.origin ?? "started",
+        azure: found.azure?.origin ?? "started",
       },
       startSeconds: {
         ...(s3 && { s3: s3.seconds }),
         ...(swift && { swift: swift.seconds }),
         ...(ldap && { ldap: ldap.seconds }),
         ...(registry && { registry: registry.seconds }),
+        ...(azure && { azure: azure.seconds }),
       },
     };
     return { services, stop };
@@ -203,7 +216,7 @@ export async function startServices(env: Env = process.env): Promise<RunningServ
  */
 function startWatchdog(root: string) {
   const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-  const stops = ["ceph", "swift", "slapd", "registry"]
+  const stops = ["ceph", "swift", "slapd", "registry", "azurite"]
     .map((dir) => `bash ${q(`${infraDir}${dir}/stop.sh`)} ${q(join(root, dir))} --wipe`)
     .join("; ");
   const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ${stops}; rm -rf ${q(root)}`;

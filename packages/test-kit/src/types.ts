@@ -31,6 +31,15 @@ export interface RegistryEnv {
   host: string;
 }
 
+/** Coordinates of the Azure Blob service under test (Azurite, account `devstoreaccount1`). */
+export interface AzureEnv {
+  /** Blob service URL, `http://127.0.0.1:P/devstoreaccount1`. */
+  endpoint: string;
+  account: string;
+  /** The account's shared key (Azurite's published development key). */
+  key: string;
+}
+
 /** What `infra/test/global-setup.ts` provides to every project as `wharfServices`. */
 export interface WharfServices {
   s3: S3Env;
@@ -41,10 +50,17 @@ export interface WharfServices {
   swift: S3Env;
   ldap: LdapEnv;
   registry: RegistryEnv;
+  azure: AzureEnv;
   /** Per service, whether it was started for this run or reused (dev services, env). */
-  origin: { s3: ServiceOrigin; swift: ServiceOrigin; ldap: ServiceOrigin; registry: ServiceOrigin };
+  origin: {
+    s3: ServiceOrigin;
+    swift: ServiceOrigin;
+    ldap: ServiceOrigin;
+    registry: ServiceOrigin;
+    azure: ServiceOrigin;
+  };
   /** Seconds each started service took to become ready (absent when reused). */
-  startSeconds: { s3?: number; swift?: number; ldap?: number; registry?: number };
+  startSeconds: { s3?: number; swift?: number; ldap?: number; registry?: number; azure?: number };
 }
 
 export type ServiceOrigin = "started" | "env" | "dev-services";

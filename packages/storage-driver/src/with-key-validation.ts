@@ -25,7 +25,11 @@ export function withKeyValidation(driver: StorageDriver): StorageDriver {
     capabilities: driver.capabilities,
     head: async (key) => driver.head(valid(key)),
     get: async (key, options) => driver.get(valid(key), options),
-    put: async (key, body, options) => driver.put(valid(key), heedErrors(body), options),
+    // The body's errors are heard before the key is checked: a refused key must not leave them unheard.
+    put: async (key, body, options) => {
+      heedErrors(body);
+      return driver.put(valid(key), body, options);
+    },
     delete: async (key) => driver.delete(valid(key)),
     list: async (options = {}) => {
       if (options.prefix !== undefined) validatePrefix(options.prefix);
@@ -42,8 +46,10 @@ export function withKeyValidation(driver: StorageDriver): StorageDriver {
     },
     presign: async (key, options) => driver.presign(valid(key), options),
     createMultipart: async (key, options) => driver.createMultipart(valid(key), options),
-    uploadPart: async (key, uploadId, partNumber, body, options) =>
-      driver.uploadPart(valid(key), uploadId, partNumber, heedErrors(body), options),
+    uploadPart: async (key, uploadId, partNumber, body, options) => {
+      heedErrors(body);
+      return driver.uploadPart(valid(key), uploadId, partNumber, body, options);
+    },
     listParts: async (key, uploadId) => driver.listParts(valid(key), uploadId),
     completeMultipart: async (key, uploadId, parts) => driver.completeMultipart(valid(key), uploadId, parts),
     abortMultipart: async (key, uploadId) => driver.abortMultipart(valid(key), uploadId),

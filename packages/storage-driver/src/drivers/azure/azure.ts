@@ -7,8 +7,9 @@ import {
   StorageSharedKeyCredential,
 } from "@azure/storage-blob";
 import { WharfError } from "@wharf/errors";
-import { throwIfAborted } from "../../body.ts";
+import { heedErrors, throwIfAborted } from "../../body.ts";
 import { validatePrefix } from "../../keys.ts";
+import { MAX_PARTS } from "../../parts.ts";
 import { resolveRange } from "../../range.ts";
 import type {
   Capabilities,
@@ -81,9 +82,21 @@ export function createAzureDriver(options: AzureDriverOptions): StorageDriver {
     rangeRead: true,
     conditionalWrite: true,
     presign: sharedKey !== undefined,
+    // Browser forms are S3's (SigV4 POST policies); Azure has none.
+    presignedPost: false,
     multipart: true,
+    // Parts are staged blocks: any size up to Azure's 4000 MiB block, as many as Wharf's parts.
+    multipartLimits: Object.freeze({
+      minPartBytes: 0,
+      maxPartBytes: 4000 * 1024 * 1024,
+      maxParts: MAX_PARTS,
+    }),
+    // Bodies stream into blocks as they come; a writer gains nothing by buffering for the driver.
+    preferredWriteBufferBytes: 0,
     rename: false,
     folderMarkers: false,
+    // Blob ETags are opaque (not the body's MD5).
+    md5Etags: false,
   });
 
   async function head(key: string): Promise<ObjectInfo> {
@@ -106,7 +119,8 @@ export function createAzureDriver(options: AzureDriverOptions): StorageDriver {
   const unsupported = (what: string) => async (): Promise<never> => {
     throw new WharfError(
       "UNSUPPORTED",
-      `the azure driver does not support ${what} (capabilities.rename is false)`,
+      `the azure driver does not support ${what} (capability rename is not declared)`,
+      { details: { capability: "rename" } },
     );
   };
 
@@ -140,7 +154,14 @@ export function createAzureDriver(options: AzureDriverOptions): StorageDriver {
           ...(ifMatch === undefined ? {} : { conditions: { ifMatch: quote(ifMatch) } }),
           ...(getOptions.signal ? { abortSignal: getOptions.signal } : {}),
         });
-        const body = response.readableStreamBody as Readable;
+        // Nobody may be reading when the signal aborts: the body ends, its error heard here.
+        const body = heedErrors(response.readableStreamBody as Readable);
+        const signal = getOptions.signal;
+        if (signal) {
+          const abort = () => body.destroy(signal.reason as Error);
+          signal.addEventListener("abort", abort, { once: true });
+          body.once("close", () => signal.removeEventListener("abort", abort));
+        }
         const contentRange = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(response.contentRange ?? "");
         const total = contentRange ? Number(contentRange[3]) : (response.contentLength ?? 0);
         // The response's fields are getters on its prototype: name them, a spread would drop them.
@@ -173,6 +194,8 @@ export function createAzureDriver(options: AzureDriverOptions): StorageDriver {
     },
 
     async put(key, body, putOptions = {}) {
+      // A stream body that fails before it is read rejects the put; its error is never uncaught.
+      heedErrors(body);
       const written = await writeBlob(blob(key), key, body, {
         ...putOptions,
         blockSize,

@@ -2,7 +2,14 @@ import { randomBytes } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import type { BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import { WharfError } from "@wharf/errors";
-import { bodyError, checkPutOptions, DigestingStream, readAll, toBufferOrReadable } from "../../body.ts";
+import {
+  bodyError,
+  checkPutOptions,
+  DigestingStream,
+  heedErrors,
+  readAll,
+  toBufferOrReadable,
+} from "../../body.ts";
 import { RESERVED_SEGMENT } from "../../keys.ts";
 import { checkPartNumber } from "../../parts.ts";
 import type { BodyInput, MultipartPart, ObjectInfo, PendingMultipart, PutOptions } from "../../types.ts";
@@ -88,6 +95,7 @@ export function createMultipart(context: MultipartContext) {
       body: BodyInput,
       options: { size?: number; signal?: AbortSignal } = {},
     ): Promise<MultipartPart> {
+      heedErrors(body);
       checkPartNumber(partNumber);
       await readManifest(key, uploadId);
       const nonce = randomBytes(16);

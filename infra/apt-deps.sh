@@ -8,15 +8,18 @@ declare -A bins=(
   [slapd]=slapd [ldapsearch]=ldap-utils
   [docker-registry]=docker-registry [skopeo]=skopeo
   [git-lfs]=git-lfs [lftp]=lftp [curl]=curl [openssl]=openssl [python3]=python3
+  [sftp]=openssh-client [scp]=openssh-client [ssh-keygen]=openssh-client
 )
 if [[ "${1:-}" == bench ]]; then
-  bins+=([aws]=awscli [vsftpd]=vsftpd)
+  bins+=([aws]=awscli [vsftpd]=vsftpd [sshd]=openssh-server)
 fi
 missing=()
 for bin in "${!bins[@]}"; do
   # Only Debian's own binaries count: a pyenv or npm shim of the same name is not the package.
   [[ -x "/usr/bin/$bin" || -x "/usr/sbin/$bin" ]] || missing+=("${bins[$bin]}")
 done
+# Python modules the client tests drive (ftps-gateway's SFTP tests use paramiko).
+/usr/bin/python3 -c 'import paramiko' 2>/dev/null || missing+=(python3-paramiko)
 if ((${#missing[@]})); then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   echo "apt-deps: installing ${missing[*]}"

@@ -3,10 +3,12 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { type Algorithm, createVerifier } from "@wharf/auth-jwt";
+import { isWharfError } from "@wharf/errors";
 import { createLogger, loadConfigOrExit, onShutdown } from "@wharf/http-kit";
 import { openStorage } from "@wharf/storage-driver";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
+import { sftpHostKeys } from "./sftp/host-keys.ts";
 import { loadTlsMaterial } from "./tls.ts";
 
 const config = loadConfigOrExit(() => loadConfig(process.env), "ftps-gateway");
@@ -33,7 +35,17 @@ const verifier = config.jwt
     })
   : undefined;
 
-const app = createApp({ config, driver, tls, logger, verifier });
+const hostKeys = config.sftp
+  ? await sftpHostKeys(config.sftp.hostKeyFiles, config.storageUrl).catch((error: unknown) => {
+      if (!isWharfError(error, "INVALID_ARGUMENT")) throw error;
+      process.stderr.write(`ftps-gateway: ${error.message}\n`);
+      process.exit(2);
+    })
+  : undefined;
+for (const key of hostKeys ?? [])
+  logger.info({ type: key.type, fingerprint: key.fingerprint }, "ssh host key");
+
+const app = createApp({ config, driver, tls, logger, verifier, hostKeys });
 const listening = await app.listen();
 logger.info({ ...listening, storage: driver.name, tlsGenerated: tls.generated }, "listening");
 

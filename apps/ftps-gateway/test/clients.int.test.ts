@@ -2,47 +2,12 @@ import { randomBytes } from "node:crypto";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { openStorage, readAll, type StorageDriver } from "@wharf/storage-driver";
-import { createTestBucket, s3Env, type TestBucket, tempDir } from "@wharf/test-kit";
+import { readAll, type StorageDriver } from "@wharf/storage-driver";
 import { Client } from "basic-ftp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storeBackends as backends } from "./backends.ts";
 import { curl, ftplib, lftp } from "./clients.ts";
 import { type Gateway, startGateway } from "./harness.ts";
-
-interface Backend {
-  readonly name: string;
-  /** `root`: the folder of a file: store. */
-  open(): Promise<{ driver: StorageDriver; root?: string; dispose: () => Promise<void> }>;
-}
-
-const backends: Backend[] = [
-  {
-    name: "fs",
-    async open() {
-      const dir = await tempDir("ftps-fs-");
-      const driver = await openStorage(`file://${dir.path}`, { fsEtag: "version" });
-      return { driver, root: dir.path, dispose: async () => await dir[Symbol.asyncDispose]() };
-    },
-  },
-  {
-    name: "s3 on Ceph",
-    async open() {
-      const env = s3Env();
-      const bucket: TestBucket = await createTestBucket("ftps-gateway");
-      const driver = await openStorage(
-        `s3://${bucket.name}?endpoint=${encodeURIComponent(env.endpoint)}&region=${env.region}&forcePathStyle=true`,
-        { credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey } },
-      );
-      return {
-        driver,
-        dispose: async () => {
-          await driver.close();
-          await bucket[Symbol.asyncDispose]();
-        },
-      };
-    },
-  },
-];
 
 describe.each(backends)("real clients on $name", (backend) => {
   let gateway: Gateway;

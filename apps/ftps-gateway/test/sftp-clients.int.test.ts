@@ -1,10 +1,13 @@
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readAll, type StorageDriver } from "@wharf/storage-driver";
+import { tempDir } from "@wharf/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storeBackends } from "./backends.ts";
 import { type Gateway, startGateway } from "./harness.ts";
+import { RawFtp } from "./raw-client.ts";
 import {
   paramiko,
   pinnedHostKey,
@@ -111,7 +114,7 @@ describe.each(storeBackends)("SFTP with real clients on $name", (backend) => {
   });
 
   it("refuses a wrong password and a key the user does not have", async () => {
-    expect(await paramiko(target.port, hostKeyFile, "u", "p", "wrong-password")).toEqual({ refused: true });
+    expect(await paramiko(target.port, hostKeyFile, "u", "wrong", "login")).toEqual({ refused: true });
     const wrong = await ssh({ ...target, identity: wrongKey }, ["-s", "u@127.0.0.1", "sftp"]);
     expect(wrong.code).toBe(255);
     expect(wrong.stderr).toContain("Permission denied");
@@ -150,5 +153,56 @@ describe.each(storeBackends)("SFTP with real clients on $name", (backend) => {
     const result = await paramiko(target.port, hostKeyFile, "ro", "ro", "read-only");
     expect(result.put).toMatch(/Permission denied|Read-only/);
     expect(result.mkdir).toMatch(/Permission denied|Read-only/);
+  });
+});
+
+describe("SFTP logins share FTP's lockout; start-up checks", () => {
+  it("locks an address out after the configured failed passwords, for SFTP and FTP alike", async () => {
+    const { driver, dispose } = await storeBackends[0]!.open();
+    await using keys = await tempDir("sftp-keys-");
+    const pinned = await pinnedHostKey(keys.path);
+    await using gateway = await startGateway({
+      driver,
+      hostKeys: [pinned.key],
+      env: { SFTP_PORT: "0", SFTP_HOST_KEY_FILE: pinned.file, FTP_LOGIN_MAX_FAILURES: "2" },
+    });
+    try {
+      const login = (password: string) => paramiko(gateway.sftpPort!, pinned.file, "u", password, "login");
+      expect(await login("p")).toEqual({ refused: false });
+      expect(await login("bad1")).toEqual({ refused: true });
+      expect(await login("bad2")).toEqual({ refused: true });
+      expect(await login("p")).toEqual({ refused: true });
+      await using ftp = await RawFtp.connect(gateway.port, { ca: await readFile(gateway.caFile, "utf8") });
+      await ftp.read();
+      await expect(ftp.login("u", "p")).rejects.toThrow(/Too many failed logins/);
+    } finally {
+      await dispose();
+    }
+  });
+
+  it("exits 2 naming the problem, without a stack, when SFTP_PORT is set without a usable host key", async () => {
+    await using dir = await tempDir("sftp-start-");
+    const main = join(import.meta.dirname, "../src/main.ts");
+    const env = {
+      PATH: process.env.PATH ?? "",
+      STORAGE_URL: dir.path,
+      FTP_COMMAND_PORT: "0",
+      FTP_LISTEN_HOST: "127.0.0.1",
+      FTP_USERS__1__LOGIN: "u",
+      FTP_USERS__1__PASSWORD: "p",
+      SFTP_PORT: "0",
+    };
+    const start = (extra: Record<string, string>) =>
+      spawnSync(process.execPath, [main], { env: { ...env, ...extra }, encoding: "utf8", timeout: 30_000 });
+    const unset = start({});
+    expect(unset.status).toBe(2);
+    expect(unset.stderr).toBe(
+      "ftps-gateway: invalid configuration:\n  - SFTP_HOST_KEY_FILE: required when SFTP_PORT is set (a generated key is only for dev, WHARF_DEV=1)\n",
+    );
+    const missing = start({ SFTP_HOST_KEY_FILE: join(dir.path, "missing-key") });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toBe(
+      `ftps-gateway: SFTP_HOST_KEY_FILE: cannot read ${join(dir.path, "missing-key")} (ENOENT)\n`,
+    );
   });
 });

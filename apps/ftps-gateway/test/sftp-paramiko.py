@@ -32,9 +32,9 @@ def close_reporting(f):
     f.sftp._request(paramiko.sftp.CMD_CLOSE, f.handle)
 
 
-if scenario == "wrong-password":
+if scenario == "login":
     try:
-        connect(password + "-wrong")
+        connect(password)
         print(json.dumps({"refused": False}))
     except paramiko.AuthenticationException:
         print(json.dumps({"refused": True}))

@@ -41,7 +41,7 @@ export function createUploadWriter(options: UploadWriterOptions) {
 
   function begin(firstOffset: number) {
     const base = options.resumeFrom !== undefined && firstOffset === options.resumeFrom ? firstOffset : 0;
-    if (options.resumeOnly && base !== firstOffset)
+    if (options.resumeOnly && firstOffset !== options.resumeFrom)
       fail(
         ftpError(
           "UNSUPPORTED",

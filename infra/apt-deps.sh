@@ -8,7 +8,7 @@ declare -A bins=(
   [slapd]=slapd [ldapsearch]=ldap-utils
   [docker-registry]=docker-registry [skopeo]=skopeo
   [git-lfs]=git-lfs [lftp]=lftp [curl]=curl [openssl]=openssl [python3]=python3
-  [sftp]=openssh-client [scp]=openssh-client [ssh-keygen]=openssh-client
+  [ssh]=openssh-client [sftp]=openssh-client [scp]=openssh-client [ssh-keygen]=openssh-client [rclone]=rclone
 )
 if [[ "${1:-}" == bench ]]; then
   bins+=([aws]=awscli [vsftpd]=vsftpd [sshd]=openssh-server)

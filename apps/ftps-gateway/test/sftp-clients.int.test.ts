@@ -9,8 +9,10 @@ import { storeBackends } from "./backends.ts";
 import { type Gateway, startGateway } from "./harness.ts";
 import { RawFtp } from "./raw-client.ts";
 import {
+  lftpSftp,
   paramiko,
   pinnedHostKey,
+  rclone,
   type SshTarget,
   scp,
   sftpBatch,
@@ -99,6 +101,24 @@ describe.each(storeBackends)("SFTP with real clients on $name", (backend) => {
     await scp(target, join(work, "data.bin"), `u@127.0.0.1:scp.bin`);
     await scp(target, `u@127.0.0.1:scp.bin`, join(work, "scp-back.bin"));
     expect((await readFile(join(work, "scp-back.bin"))).equals(data)).toBe(true);
+  });
+
+  it("lftp sftp:// puts, lists, gets and removes", async () => {
+    const back = join(work, "lftp-back.bin");
+    const result = await lftpSftp(
+      target,
+      `put ${join(work, "data.bin")} -o lftp.bin; ls; get lftp.bin -o ${back}; rm lftp.bin`,
+    );
+    expect(result.stdout).toMatch(/1200000 .* lftp\.bin/);
+    expect((await readFile(back)).equals(data)).toBe(true);
+    await expect(driver.head("lftp.bin")).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("rclone (SFTP backend) copies both ways and lists", async () => {
+    await rclone(target, ["copyto", join(work, "data.bin"), "remote:rc/data.bin"]);
+    expect((await rclone(target, ["lsl", "remote:rc"])).stdout).toMatch(/1200000 .* data\.bin/);
+    await rclone(target, ["copyto", "remote:rc/data.bin", join(work, "rclone-back.bin")]);
+    expect((await readFile(join(work, "rclone-back.bin"))).equals(data)).toBe(true);
   });
 
   it("paramiko with a password: put, stat, setstat ignored, posix-rename, ranged get, remove", async () => {

@@ -104,3 +104,21 @@ export async function paramiko(
   ]);
   return JSON.parse(stdout.trim().split("\n").at(-1)!);
 }
+
+/** `lftp sftp://` with a script; lftp runs OpenSSH's `ssh` with the pinned host key and the user key. */
+export function lftpSftp(t: SshTarget, script: string): Promise<Result> {
+  const ssh = `ssh -a -x -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o UserKnownHostsFile=${t.knownHosts} -i ${t.identity}`;
+  return client("lftp", [
+    "-e",
+    `set sftp:connect-program '${ssh}'; ${script}; bye`,
+    "-u",
+    `${t.user},`,
+    `sftp://127.0.0.1:${t.port}`,
+  ]);
+}
+
+/** `rclone` with an on-the-fly SFTP remote (`:sftp,…:path`), no config file. */
+export function rclone(t: SshTarget, args: string[]): Promise<Result> {
+  const remote = `:sftp,host=127.0.0.1,port=${t.port},user=${t.user},key_file=${t.identity},known_hosts_file=${t.knownHosts}:`;
+  return client("rclone", ["--config", "/dev/null", ...args.map((arg) => arg.replace(/^remote:/, remote))]);
+}

@@ -67,6 +67,7 @@ if (process.env.WHARF_DEV === "1") {
     `ftps-gateway: ftp://127.0.0.1:${listening.commandPort} (AUTH TLS required: ${config.tls.required})` +
       `${listening.implicitPort ? `, implicit ftps://127.0.0.1:${listening.implicitPort}` : ""}` +
       `\n  ${login}; storage ${config.storageUrl}; health ${listening.healthUrl ?? "off"}${certNote}` +
-      `\n  try: curl --ssl-reqd -k -u ${user?.login ?? "USER"}:PASSWORD ftp://127.0.0.1:${listening.commandPort}/\n`,
+      `\n  try: curl --ssl-reqd -k -u ${user?.login ?? "USER"}:PASSWORD ftp://127.0.0.1:${listening.commandPort}/` +
+      `${listening.sftpPort ? `\n  sftp: sftp -P ${listening.sftpPort} ${user?.login ?? "USER"}@127.0.0.1 (host key ${hostKeys?.[0]?.fingerprint})` : ""}\n`,
   );
 }

@@ -6,7 +6,7 @@ import { readAll, type StorageDriver } from "@wharf/storage-driver";
 import { Client } from "basic-ftp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storeBackends as backends } from "./backends.ts";
-import { curl, ftplib, lftp } from "./clients.ts";
+import { basicFtp, curl, ftplib, lftp } from "./clients.ts";
 import { type Gateway, startGateway } from "./harness.ts";
 
 describe.each(backends)("real clients on $name", (backend) => {
@@ -113,15 +113,7 @@ describe.each(backends)("real clients on $name", (backend) => {
     expect((await readFile(out)).equals(data)).toBe(true);
   });
 
-  const login = async (ftp: Client) =>
-    ftp.access({
-      host: "127.0.0.1",
-      port: gateway.port,
-      user: "u",
-      password: "p",
-      secure: true,
-      secureOptions: { ca: await readFile(gateway.caFile, "utf8"), servername: "localhost" },
-    });
+  const login = (ftp: Client) => basicFtp(gateway, { ftp });
 
   it("basic-ftp uploads, appends, downloads from an offset, lists and cleans up", async () => {
     const ftp = new Client(30_000);

@@ -68,11 +68,18 @@ export function createUploadWriter(options: UploadWriterOptions) {
     throw error;
   }
 
+  /** One wait for the stream's `drain`, shared by every WRITE queued behind it. */
+  let drained: Promise<unknown> | undefined;
+
   async function push(stream: PassThrough, data: Buffer) {
     if (stream.writableLength > maxQueuedBytes)
       fail(ftpError("QUOTA_EXCEEDED", "Too many writes in flight; nothing stored."));
     next += data.length;
-    if (!stream.write(data)) await once(stream, "drain");
+    if (stream.write(data)) return;
+    drained ??= once(stream, "drain").finally(() => {
+      drained = undefined;
+    });
+    await drained;
   }
 
   return {

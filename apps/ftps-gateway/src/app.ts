@@ -173,6 +173,8 @@ export function createApp(deps: AppDeps) {
     http,
     metrics,
     sessionCount: () => sessions.size,
+    /** Open SSH connections of the SFTP listener. */
+    sftpSessionCount: () => sftp?.sessionCount() ?? 0,
     /** Failed multipart uploads whose abort is still being retried. */
     pendingAborts: () => aborts.pending(),
     /** How many abandoned multipart uploads the start-up sweep aborted, once it is done. */

@@ -4,7 +4,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readAll, type StorageDriver } from "@wharf/storage-driver";
 import { tempDir } from "@wharf/test-kit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { storeBackends } from "./backends.ts";
 import { type Gateway, startGateway } from "./harness.ts";
 import { RawFtp } from "./raw-client.ts";
@@ -167,6 +167,15 @@ describe.each(storeBackends)("SFTP with real clients on $name", (backend) => {
     const rewrite = await paramiko(target.port, hostKeyFile, "u", "p", "rewrite");
     expect(rewrite.error).toMatch(/not supported|Rewriting/);
     await expect(driver.head("rewrite.bin")).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("stores nothing of an upload whose client vanished half way, and keeps serving", async () => {
+    expect(await paramiko(target.port, hostKeyFile, "u", "p", "drop")).toEqual({ written: 12 << 20 });
+    await vi.waitFor(() => expect(gateway.app.sftpSessionCount()).toBe(0), { timeout: 10_000 });
+    await vi.waitFor(() => expect(gateway.app.pendingAborts()).toBe(0), { timeout: 10_000 });
+    await expect(driver.head("dropped.bin")).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await scp(target, join(work, "data.bin"), "u@127.0.0.1:after-drop.bin");
+    expect((await driver.head("after-drop.bin")).size).toBe(data.length);
   });
 
   it("lets a read-only user read but not write", async () => {

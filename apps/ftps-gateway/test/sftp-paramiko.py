@@ -75,6 +75,17 @@ elif scenario in ("hole", "rewrite"):
         close_reporting(f)
     out["error"] = failure(upload)
     out["stat"] = failure(lambda: sftp.stat(name))
+elif scenario == "drop":
+    # 12 MiB into an upload (more than two 5 MiB S3 parts), then the TCP connection just goes away.
+    f = sftp.open("dropped.bin", "wb")
+    f.set_pipelined(True)
+    for _ in range(12):
+        f.write(os.urandom(1 << 20))
+    f.flush()
+    out["written"] = f.tell()
+    transport.sock.close()
+    print(json.dumps(out))
+    sys.exit(0)
 elif scenario == "outside":
     out["root"] = sorted(sftp.listdir("/"))
     out["up"] = sorted(sftp.listdir("/../.."))

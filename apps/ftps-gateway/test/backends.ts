@@ -1,11 +1,17 @@
+import { ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
 import { openStorage, type StorageDriver } from "@wharf/storage-driver";
 import { createTestBucket, s3Env, tempDir } from "@wharf/test-kit";
 
 /** A store a client test runs against; `dispose` removes everything it made. */
 export interface Backend {
   readonly name: string;
-  /** `root`: the folder of a file: store. */
-  open(): Promise<{ driver: StorageDriver; root?: string; dispose: () => Promise<void> }>;
+  /** `root`: the folder of a file: store; `multipartUploads`: how many an S3 bucket has open. */
+  open(): Promise<{
+    driver: StorageDriver;
+    root?: string;
+    multipartUploads?: () => Promise<number>;
+    dispose: () => Promise<void>;
+  }>;
 }
 
 /** The local-disk store in a temporary folder, and an S3 bucket of its own on the shared Ceph RGW. */
@@ -29,6 +35,9 @@ export const storeBackends: readonly Backend[] = [
       );
       return {
         driver,
+        multipartUploads: async () =>
+          (await bucket.client.send(new ListMultipartUploadsCommand({ Bucket: bucket.name }))).Uploads
+            ?.length ?? 0,
         dispose: async () => {
           await driver.close();
           await bucket[Symbol.asyncDispose]();

@@ -25,6 +25,7 @@ describe.each(storeBackends)("SFTP with real clients on $name", (backend) => {
   let gateway: Gateway;
   let driver: StorageDriver;
   let dispose: () => Promise<void>;
+  let multipartUploads: (() => Promise<number>) | undefined;
   let work: string;
   let hostKeyFile: string;
   let target: SshTarget;
@@ -33,7 +34,7 @@ describe.each(storeBackends)("SFTP with real clients on $name", (backend) => {
 
   beforeAll(async () => {
     const opened = await backend.open();
-    ({ driver, dispose } = opened);
+    ({ driver, dispose, multipartUploads } = opened);
     const bootstrap = await startGateway({ driver });
     work = bootstrap.dir;
     await bootstrap.app.close(0);
@@ -174,6 +175,7 @@ describe.each(storeBackends)("SFTP with real clients on $name", (backend) => {
     await vi.waitFor(() => expect(gateway.app.sftpSessionCount()).toBe(0), { timeout: 10_000 });
     await vi.waitFor(() => expect(gateway.app.pendingAborts()).toBe(0), { timeout: 10_000 });
     await expect(driver.head("dropped.bin")).rejects.toMatchObject({ code: "NOT_FOUND" });
+    if (multipartUploads) expect(await multipartUploads()).toBe(0);
     await scp(target, join(work, "data.bin"), "u@127.0.0.1:after-drop.bin");
     expect((await driver.head("after-drop.bin")).size).toBe(data.length);
   });

@@ -1,9 +1,12 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { readFile, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { readAll, type StorageDriver } from "@wharf/storage-driver";
 import { tempDir } from "@wharf/test-kit";
+import ssh2 from "ssh2";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { storeBackends } from "./backends.ts";
 import { type Gateway, startGateway } from "./harness.ts";
@@ -206,6 +209,36 @@ describe("SFTP logins share FTP's lockout; start-up checks", () => {
       await using ftp = await RawFtp.connect(gateway.port, { ca: await readFile(gateway.caFile, "utf8") });
       await ftp.read();
       await expect(ftp.login("u", "p")).rejects.toThrow(/Too many failed logins/);
+    } finally {
+      await dispose();
+    }
+  });
+
+  it("closes a connection that does not log in in time, and a logged-in one left idle", async () => {
+    const { driver, dispose } = await storeBackends[0]!.open();
+    await using keys = await tempDir("sftp-keys-");
+    const pinned = await pinnedHostKey(keys.path);
+    await using gateway = await startGateway({
+      driver,
+      hostKeys: [pinned.key],
+      env: {
+        SFTP_PORT: "0",
+        SFTP_HOST_KEY_FILE: pinned.file,
+        SFTP_LOGIN_TIMEOUT_SECONDS: "0.3",
+        FTP_IDLE_TIMEOUT_SECONDS: "0.3",
+      },
+    });
+    try {
+      const silent = connect({ host: "127.0.0.1", port: gateway.sftpPort! });
+      silent.on("data", () => {});
+      await once(silent, "close");
+      const idle = new ssh2.Client();
+      const ended = once(idle, "close");
+      idle.on("error", () => {});
+      idle.on("ready", () => idle.sftp(() => {}));
+      idle.connect({ host: "127.0.0.1", port: gateway.sftpPort, username: "u", password: "p" });
+      await ended;
+      expect(gateway.app.sftpSessionCount()).toBe(0);
     } finally {
       await dispose();
     }

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { createServer, type Socket } from "node:net";
 import type { Logger } from "pino";
 import ssh2, { type Algorithms, type Connection, type SFTPWrapper } from "ssh2";
 import { plainAddress } from "../addresses.ts";
@@ -102,11 +103,11 @@ export function createSftpServer(options: SftpServerOptions) {
         connection,
         close: async () => {
           await Promise.all(sessions.map((session) => session.close()));
-          connection.end();
+          drop(connection);
         },
       };
       clients.add(client);
-      let timer = setTimeout(() => connection.end(), config.loginTimeoutMs);
+      let timer: NodeJS.Timeout | undefined;
       const touch = () => {
         clearTimeout(timer);
         timer = setTimeout(() => {
@@ -127,6 +128,8 @@ export function createSftpServer(options: SftpServerOptions) {
         );
       });
       connection.on("ready", () => {
+        const socket = socketOf(connection);
+        if (socket) clearTimeout(loginDeadlines.get(socket));
         touch();
         connection.on("session", (acceptSession) => {
           const session = acceptSession();
@@ -165,28 +168,59 @@ export function createSftpServer(options: SftpServerOptions) {
     },
   );
 
+  // Sockets are accepted here and handed to ssh2, so a client that never says a word (ssh2 only
+  // reports a connection once the client's version line came) is still closed at the login deadline.
+  const loginDeadlines = new WeakMap<Socket, NodeJS.Timeout>();
+  const sockets = new Set<Socket>();
+  const tcp = createServer((socket) => {
+    sockets.add(socket);
+    const deadline = setTimeout(() => {
+      logger.info({ protocol: "sftp", peer: plainAddress(socket.remoteAddress) }, "login timeout");
+      socket.destroy();
+    }, config.loginTimeoutMs);
+    loginDeadlines.set(socket, deadline);
+    socket.once("close", () => {
+      clearTimeout(deadline);
+      sockets.delete(socket);
+    });
+    server.injectSocket(socket);
+  });
+
   return {
     sessionCount: () => clients.size,
     listen: () =>
       new Promise<number>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen({ port: config.port, host: config.host }, () =>
-          resolve((server.address() as { port: number }).port),
+        tcp.once("error", reject);
+        tcp.listen({ port: config.port, host: config.host }, () =>
+          resolve((tcp.address() as { port: number }).port),
         );
       }),
     /** Stops accepting and ends every connection; uploads not closed yet are aborted, nothing partial stays. */
     async close(): Promise<void> {
       stopping = true;
-      const closed = new Promise<void>((resolve) =>
-        server.listening ? server.close(() => resolve()) : resolve(),
-      );
+      const closed = new Promise<void>((resolve) => (tcp.listening ? tcp.close(() => resolve()) : resolve()));
       await Promise.all([...clients].map((client) => client.close()));
+      for (const socket of sockets) socket.destroySoon();
       await closed;
     },
   };
 }
 
 export type SftpServer = ReturnType<typeof createSftpServer>;
+
+/**
+ * Says goodbye (SSH DISCONNECT) and closes the socket once that is written, whether or not the
+ * client answers: `end()` alone half-closes and waits for a client that may never close its side.
+ */
+function drop(connection: Connection): void {
+  connection.end();
+  socketOf(connection)?.destroySoon();
+}
+
+/** The TCP socket under an ssh2 connection (ssh2 keeps it as `_sock`). */
+function socketOf(connection: Connection): Socket | undefined {
+  return (connection as unknown as { _sock?: Socket })._sock;
+}
 
 /**
  * The client's EOF ends the subsystem: answer `exit-status 0` as OpenSSH's sftp-server does (scp

@@ -20,6 +20,7 @@ import {
   scp,
   sftpBatch,
   ssh,
+  startSftpGateway,
   userKey,
   writeKnownHosts,
 } from "./sftp-clients.ts";
@@ -192,56 +193,34 @@ describe.each(storeBackends)("SFTP with real clients on $name", (backend) => {
 
 describe("SFTP logins share FTP's lockout; start-up checks", () => {
   it("locks an address out after the configured failed passwords, for SFTP and FTP alike", async () => {
-    const { driver, dispose } = await storeBackends[0]!.open();
-    await using keys = await tempDir("sftp-keys-");
-    const pinned = await pinnedHostKey(keys.path);
-    await using gateway = await startGateway({
-      driver,
-      hostKeys: [pinned.key],
-      env: { SFTP_PORT: "0", SFTP_HOST_KEY_FILE: pinned.file, FTP_LOGIN_MAX_FAILURES: "2" },
-    });
-    try {
-      const login = (password: string) => paramiko(gateway.sftpPort!, pinned.file, "u", password, "login");
-      expect(await login("p")).toEqual({ refused: false });
-      expect(await login("bad1")).toEqual({ refused: true });
-      expect(await login("bad2")).toEqual({ refused: true });
-      expect(await login("p")).toEqual({ refused: true });
-      await using ftp = await RawFtp.connect(gateway.port, { ca: await readFile(gateway.caFile, "utf8") });
-      await ftp.read();
-      await expect(ftp.login("u", "p")).rejects.toThrow(/Too many failed logins/);
-    } finally {
-      await dispose();
-    }
+    await using started = await startSftpGateway({ FTP_LOGIN_MAX_FAILURES: "2" });
+    const { gateway, hostKeyFile } = started;
+    const login = (password: string) => paramiko(gateway.sftpPort!, hostKeyFile, "u", password, "login");
+    expect(await login("p")).toEqual({ refused: false });
+    expect(await login("bad1")).toEqual({ refused: true });
+    expect(await login("bad2")).toEqual({ refused: true });
+    expect(await login("p")).toEqual({ refused: true });
+    await using ftp = await RawFtp.connect(gateway.port, { ca: await readFile(gateway.caFile, "utf8") });
+    await ftp.read();
+    await expect(ftp.login("u", "p")).rejects.toThrow(/Too many failed logins/);
   });
 
   it("closes a connection that does not log in in time, and a logged-in one left idle", async () => {
-    const { driver, dispose } = await storeBackends[0]!.open();
-    await using keys = await tempDir("sftp-keys-");
-    const pinned = await pinnedHostKey(keys.path);
-    await using gateway = await startGateway({
-      driver,
-      hostKeys: [pinned.key],
-      env: {
-        SFTP_PORT: "0",
-        SFTP_HOST_KEY_FILE: pinned.file,
-        SFTP_LOGIN_TIMEOUT_SECONDS: "0.3",
-        FTP_IDLE_TIMEOUT_SECONDS: "0.3",
-      },
+    await using started = await startSftpGateway({
+      SFTP_LOGIN_TIMEOUT_SECONDS: "0.3",
+      FTP_IDLE_TIMEOUT_SECONDS: "0.3",
     });
-    try {
-      const silent = connect({ host: "127.0.0.1", port: gateway.sftpPort! });
-      silent.on("data", () => {});
-      await once(silent, "close");
-      const idle = new ssh2.Client();
-      const ended = once(idle, "close");
-      idle.on("error", () => {});
-      idle.on("ready", () => idle.sftp(() => {}));
-      idle.connect({ host: "127.0.0.1", port: gateway.sftpPort, username: "u", password: "p" });
-      await ended;
-      expect(gateway.app.sftpSessionCount()).toBe(0);
-    } finally {
-      await dispose();
-    }
+    const { gateway } = started;
+    const silent = connect({ host: "127.0.0.1", port: gateway.sftpPort! });
+    silent.on("data", () => {});
+    await once(silent, "close");
+    const idle = new ssh2.Client();
+    const ended = once(idle, "close");
+    idle.on("error", () => {});
+    idle.on("ready", () => idle.sftp(() => {}));
+    idle.connect({ host: "127.0.0.1", port: gateway.sftpPort, username: "u", password: "p" });
+    await ended;
+    expect(gateway.app.sftpSessionCount()).toBe(0);
   });
 
   it("exits 2 naming the problem, without a stack, when SFTP_PORT is set without a usable host key", async () => {

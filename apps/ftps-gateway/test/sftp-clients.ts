@@ -2,9 +2,12 @@ import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { tempDir } from "@wharf/test-kit";
 import ssh2 from "ssh2";
 import { devHostKey, type HostKey } from "../src/sftp/host-keys.ts";
+import { storeBackends } from "./backends.ts";
 import { client, type Result } from "./clients.ts";
+import { type Gateway, startGateway } from "./harness.ts";
 
 const run = promisify(execFile);
 
@@ -121,4 +124,27 @@ export function lftpSftp(t: SshTarget, script: string): Promise<Result> {
 export function rclone(t: SshTarget, args: string[]): Promise<Result> {
   const remote = `:sftp,host=127.0.0.1,port=${t.port},user=${t.user},key_file=${t.identity},known_hosts_file=${t.knownHosts}:`;
   return client("rclone", ["--config", "/dev/null", ...args.map((arg) => arg.replace(/^remote:/, remote))]);
+}
+
+/** A gateway with SFTP on the local-disk store, its host key pinned; releases all of it. */
+export async function startSftpGateway(
+  env: Record<string, string>,
+): Promise<AsyncDisposable & { gateway: Gateway; hostKeyFile: string }> {
+  const store = await storeBackends[0]!.open();
+  const keys = await tempDir("sftp-keys-");
+  const pinned = await pinnedHostKey(keys.path);
+  const gateway = await startGateway({
+    driver: store.driver,
+    hostKeys: [pinned.key],
+    env: { SFTP_PORT: "0", SFTP_HOST_KEY_FILE: pinned.file, ...env },
+  });
+  return {
+    gateway,
+    hostKeyFile: pinned.file,
+    [Symbol.asyncDispose]: async () => {
+      await gateway[Symbol.asyncDispose]();
+      await keys[Symbol.asyncDispose]();
+      await store.dispose();
+    },
+  };
 }

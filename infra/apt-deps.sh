@@ -15,15 +15,18 @@ declare -A bins=(
   # the container images: built and run with podman (runc), on a Debian base made by mmdebstrap
   [podman]=podman [runc]=runc [mmdebstrap]=mmdebstrap
   [chromium]=chromium
+  [ssh]=openssh-client [sftp]=openssh-client [scp]=openssh-client [ssh-keygen]=openssh-client [rclone]=rclone
 )
 if [[ "${1:-}" == bench ]]; then
-  bins+=([aws]=awscli [vsftpd]=vsftpd)
+  bins+=([aws]=awscli [vsftpd]=vsftpd [sshd]=openssh-server)
 fi
 missing=()
 for bin in "${!bins[@]}"; do
   # Only Debian's own binaries count: a pyenv or npm shim of the same name is not the package.
   [[ -x "/usr/bin/$bin" || -x "/usr/sbin/$bin" ]] || missing+=("${bins[$bin]}")
 done
+# Python modules the client tests drive (ftps-gateway's SFTP tests use paramiko).
+/usr/bin/python3 -c 'import paramiko' 2>/dev/null || missing+=(python3-paramiko)
 if ((${#missing[@]})); then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   echo "apt-deps: installing ${missing[*]}"

@@ -9,8 +9,10 @@ import type { Config } from "./config.ts";
 import { createPassivePool } from "./data.ts";
 import { createFtpMetrics } from "./metrics.ts";
 import { createPartPool } from "./part-pool.ts";
-import { createAbortRetrier } from "./part-upload.ts";
+import { createAbortRetrier, uploadInParts } from "./part-upload.ts";
 import { type ServerContext, type SessionHandle, startSession } from "./session.ts";
+import type { HostKey } from "./sftp/host-keys.ts";
+import { createSftpServer, type SftpServer } from "./sftp/server.ts";
 import { createTlsUpgrader, type TlsMaterial } from "./tls.ts";
 import type { FolderTime } from "./vfs.ts";
 
@@ -27,12 +29,15 @@ export interface AppDeps {
   readonly eofGraceMs?: number;
   /** Delays between attempts to abort a failed multipart upload (default `abortRetryDelaysMs`). */
   readonly abortRetryDelaysMs?: readonly number[];
+  /** SSH host keys; the SFTP listener runs when `config.sftp` is set (see sftp/host-keys.ts). */
+  readonly hostKeys?: readonly HostKey[];
 }
 
 export interface Listening {
   readonly commandPort: number;
   readonly implicitPort: number | undefined;
   readonly healthUrl: string | undefined;
+  readonly sftpPort: number | undefined;
 }
 
 /** Least time `close` waits for the aborts of interrupted multipart uploads. */
@@ -139,6 +144,8 @@ export function createApp(deps: AppDeps) {
     ...(uploads ? { uploads } : {}),
   };
 
+  const sftp = startSftp(deps, ctx);
+
   const sessions = new Set<SessionHandle>();
   const perIp = new Map<string, number>();
 
@@ -191,6 +198,8 @@ export function createApp(deps: AppDeps) {
     http,
     metrics,
     sessionCount: () => sessions.size,
+    /** Open SSH connections of the SFTP listener. */
+    sftpSessionCount: () => sftp?.sessionCount() ?? 0,
     /** Failed multipart uploads whose abort is still being retried. */
     pendingAborts: () => aborts.pending(),
     /** How many abandoned multipart uploads the start-up sweep aborted, once it is done. */
@@ -199,8 +208,9 @@ export function createApp(deps: AppDeps) {
       const commandPort = await listenOn(command, config.commandPort);
       const implicitPort =
         config.implicitPort === undefined ? undefined : await listenOn(implicit, config.implicitPort);
+      const sftpPort = await sftp?.listen();
       if (config.health) health = await serveHttp(http.fetch, config.health);
-      return { commandPort, implicitPort, healthUrl: health?.url };
+      return { commandPort, implicitPort, healthUrl: health?.url, sftpPort };
     },
     /**
      * Stops accepting, lets running transfers finish for `graceMs`, aborts the rest, closes sessions,
@@ -213,7 +223,7 @@ export function createApp(deps: AppDeps) {
           new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve())),
       );
       await Promise.all([...sessions].map((handle) => handle.shutdown(graceMs)));
-      await Promise.all(closing);
+      await Promise.all([...closing, sftp?.close()]);
       await abandonedUploads;
       // Interrupted uploads' aborts are usually still in flight here: wait for them (at least a few
       // seconds, even with no grace for transfers), then say what became of each.
@@ -231,6 +241,46 @@ export function createApp(deps: AppDeps) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** The SFTP listener over the same users, lockout, store and upload buffers as FTP's sessions. */
+function startSftp(deps: AppDeps, ctx: ServerContext): SftpServer | undefined {
+  const { config } = deps;
+  if (!config.sftp) return undefined;
+  if (!deps.hostKeys?.length) throw new Error("SFTP needs host keys (AppDeps.hostKeys)");
+  const uploads = ctx.uploads;
+  return createSftpServer({
+    config: config.sftp,
+    hostKeys: deps.hostKeys,
+    auth: {
+      users: config.users,
+      authenticator: ctx.authenticator,
+      guard: ctx.guard,
+      metrics: ctx.metrics,
+      failureDelayMs: config.login.failureDelayMs,
+    },
+    files: {
+      driver: deps.driver,
+      dirSuffix: ctx.config.dirSuffix,
+      rmdRecursive: config.rmdRecursive,
+      reorderWindowBytes: config.sftp.reorderWindowBytes,
+      now: ctx.now,
+      ...(uploads
+        ? {
+            store: (key, body, signal) =>
+              uploadInParts(key, body, {
+                driver: deps.driver,
+                pool: uploads.pool,
+                partsPerUpload: uploads.buffersPerSession,
+                abandon: uploads.aborts.abandon,
+                signal,
+              }),
+          }
+        : {}),
+    },
+    limits: config.limits,
+    logger: deps.logger,
+  });
+}
 
 /**
  * A suffix ending with `/` (aioftps3's README example `/`) makes markers S3 folder markers (`a/`),

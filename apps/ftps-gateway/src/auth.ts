@@ -17,7 +17,7 @@ export interface Principal {
   /** Key prefix of the user's root ("" = the store root). */
   readonly home: string;
   readonly access: "rw" | "ro";
-  readonly via: "password" | "jwt";
+  readonly via: "password" | "jwt" | "publickey";
 }
 
 export interface AuthenticatorOptions {
@@ -86,8 +86,9 @@ export function createAuthenticator(options: AuthenticatorOptions) {
   /** The principal, or `undefined` for any wrong login (one answer for unknown users and bad passwords). */
   async function authenticate(login: string, password: string): Promise<Principal | undefined> {
     const user = users.get(login);
-    if (await passwordMatches(user, password))
-      return { login, home: user!.home, access: user!.access, via: "password" };
+    if (user?.keysOnly) return undefined;
+    if (user && (await passwordMatches(user, password)))
+      return { login, home: user.home, access: user.access, via: "password" };
     return viaJwt(login, password);
   }
 

@@ -1,6 +1,7 @@
 import { ConfigError, parseConfig } from "@wharf/http-kit";
 import { parseStorageUrl } from "@wharf/storage-driver";
 import { z } from "zod";
+import { authorizedKeyLines } from "./sftp/authorized-keys.ts";
 
 /** One FTP account: a plain password or aioftps3's PBKDF2 pair, a home prefix and an access level. */
 export interface UserConfig {
@@ -11,6 +12,10 @@ export interface UserConfig {
   /** Key prefix the user is confined to ("" = the whole store). */
   readonly home: string;
   readonly access: "rw" | "ro";
+  /** SFTP public keys, one `authorized_keys` line each (`ssh-ed25519 AAAA… comment`). */
+  readonly authorizedKeys?: readonly string[];
+  /** Public keys only: no password login over SFTP or FTP. */
+  readonly keysOnly?: boolean;
 }
 
 export interface CidrDomain {
@@ -77,6 +82,13 @@ const schema = z
     FTP_JWT_ISSUER: z.string().optional(),
     FTP_JWT_AUDIENCE: z.string().optional(),
     FTP_JWT_HOME: z.string().default("{user}"),
+    SFTP_PORT: port.optional(),
+    SFTP_LISTEN_HOST: z.string().min(1).optional(),
+    SFTP_HOST_KEY_FILE: z.string().min(1).optional(),
+    SFTP_LEGACY_ALGORITHMS: flag.default(false),
+    SFTP_LOGIN_TIMEOUT_SECONDS: seconds.default(30),
+    SFTP_REORDER_WINDOW_MIB: z.coerce.number().min(0).max(256).default(4),
+    WHARF_DEV: z.string().optional(),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   })
   .superRefine((value, ctx) => {
@@ -98,6 +110,12 @@ const schema = z
         path: ["FTP_DATA_PORTS_FIRST"],
         message: "required when FTP_DATA_PORTS_COUNT > 0",
       });
+    if (value.SFTP_PORT !== undefined && !value.SFTP_HOST_KEY_FILE && value.WHARF_DEV !== "1")
+      ctx.addIssue({
+        code: "custom",
+        path: ["SFTP_HOST_KEY_FILE"],
+        message: "required when SFTP_PORT is set (a generated key is only for dev, WHARF_DEV=1)",
+      });
     if ((value.FTP_DATA_PORTS_FIRST ?? 0) + value.FTP_DATA_PORTS_COUNT > 65536)
       ctx.addIssue({ code: "custom", path: ["FTP_DATA_PORTS_COUNT"], message: "range ends above 65535" });
   });
@@ -114,9 +132,22 @@ const userSchema = z
       .transform((home) => home.replace(/^\/+|\/+$/g, ""))
       .refine((home) => !home.split("/").some((s) => s === ".." || s === "."), "no . or .. segments"),
     ACCESS: z.enum(["rw", "ro"]).default("rw"),
+    AUTHORIZED_KEYS: z
+      .string()
+      .default("")
+      .transform((text, ctx) => {
+        const keys = authorizedKeyLines(text);
+        for (const problem of keys.problems) ctx.addIssue({ code: "custom", message: problem });
+        return keys.lines;
+      }),
+    KEYS_ONLY: flag.default(false),
   })
-  .refine((u) => u.PASSWORD !== undefined || (u.PASSWORD_HASHED && u.PASSWORD_SALT), {
-    message: "set PASSWORD, or PASSWORD_HASHED with PASSWORD_SALT",
+  .refine((u) => u.KEYS_ONLY || u.PASSWORD !== undefined || (u.PASSWORD_HASHED && u.PASSWORD_SALT), {
+    message: "set PASSWORD, or PASSWORD_HASHED with PASSWORD_SALT (or KEYS_ONLY with AUTHORIZED_KEYS)",
+  })
+  .refine((u) => !u.KEYS_ONLY || u.AUTHORIZED_KEYS.length > 0, {
+    path: ["KEYS_ONLY"],
+    message: "needs AUTHORIZED_KEYS",
   });
 
 const cidrSchema = z.object({
@@ -285,6 +316,8 @@ function toConfig(c: z.output<typeof schema>, users: z.output<typeof userSchema>
         passwordSalt: u.PASSWORD_SALT,
         home: u.HOME,
         access: u.ACCESS,
+        authorizedKeys: u.AUTHORIZED_KEYS,
+        keysOnly: u.KEYS_ONLY,
       }),
     ),
     jwt:
@@ -299,6 +332,20 @@ function toConfig(c: z.output<typeof schema>, users: z.output<typeof userSchema>
             home: c.FTP_JWT_HOME,
           }
         : undefined,
+    sftp:
+      c.SFTP_PORT === undefined
+        ? undefined
+        : {
+            port: c.SFTP_PORT,
+            host: c.SFTP_LISTEN_HOST ?? c.FTP_LISTEN_HOST,
+            hostKeyFiles: (c.SFTP_HOST_KEY_FILE ?? "")
+              .split(",")
+              .map((path) => path.trim())
+              .filter(Boolean),
+            legacyAlgorithms: c.SFTP_LEGACY_ALGORITHMS,
+            loginTimeoutMs: c.SFTP_LOGIN_TIMEOUT_SECONDS * 1000,
+            reorderWindowBytes: c.SFTP_REORDER_WINDOW_MIB * 1024 * 1024,
+          },
     logLevel: c.LOG_LEVEL,
   };
 }

@@ -5,6 +5,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { createSecureContext } from "node:tls";
 import { type Algorithm, createVerifier } from "@wharf/auth-jwt";
+import { isWharfError } from "@wharf/errors";
 import {
   createLogger,
   describeError,
@@ -17,6 +18,7 @@ import {
 } from "@wharf/http-kit";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
+import { sftpHostKeys } from "./sftp/host-keys.ts";
 import { openGatewayStorage } from "./storage.ts";
 import { loadTlsMaterial } from "./tls.ts";
 
@@ -70,7 +72,26 @@ const verifier = config.jwt
     })
   : undefined;
 
-const app = createApp({ config, driver, tls, logger, verifier, ...(folderTime ? { folderTime } : {}) });
+const hostKeys = config.sftp
+  ? await sftpHostKeys(config.sftp.hostKeyFiles, config.storageUrl).catch((error: unknown) => {
+      if (!isWharfError(error, "INVALID_ARGUMENT")) throw error;
+      throw new StartupError("SFTP_HOST_KEY_FILE", error.message, "point it at a readable ed25519 (or RSA/ECDSA) private key", {
+        cause: error,
+      });
+    })
+  : undefined;
+for (const key of hostKeys ?? [])
+  logger.info({ type: key.type, fingerprint: key.fingerprint }, "ssh host key");
+
+const app = createApp({
+  config,
+  driver,
+  tls,
+  logger,
+  verifier,
+  hostKeys,
+  ...(folderTime ? { folderTime } : {}),
+});
 const listening = await app.listen().catch((error: unknown) => {
   const port = (error as { port?: number }).port;
   const setting =
@@ -108,6 +129,7 @@ if (dev) {
     `ftps-gateway: ftp://127.0.0.1:${listening.commandPort} (AUTH TLS required: ${config.tls.required})` +
       `${listening.implicitPort ? `, implicit ftps://127.0.0.1:${listening.implicitPort}` : ""}` +
       `\n  ${login}; storage ${config.storageUrl}; health ${listening.healthUrl ?? "off"}${certNote}` +
-      `\n  try: curl --ssl-reqd -k -u ${user?.login ?? "USER"}:PASSWORD ftp://127.0.0.1:${listening.commandPort}/\n`,
+      `\n  try: curl --ssl-reqd -k -u ${user?.login ?? "USER"}:PASSWORD ftp://127.0.0.1:${listening.commandPort}/` +
+      `${listening.sftpPort ? `\n  sftp: sftp -P ${listening.sftpPort} ${user?.login ?? "USER"}@127.0.0.1 (host key ${hostKeys?.[0]?.fingerprint})` : ""}\n`,
   );
 }

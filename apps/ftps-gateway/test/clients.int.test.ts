@@ -2,47 +2,12 @@ import { randomBytes } from "node:crypto";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { openStorage, readAll, type StorageDriver } from "@wharf/storage-driver";
-import { createTestBucket, s3Env, type TestBucket, tempDir } from "@wharf/test-kit";
+import { readAll, type StorageDriver } from "@wharf/storage-driver";
 import { Client } from "basic-ftp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { curl, ftplib, lftp } from "./clients.ts";
+import { storeBackends as backends } from "./backends.ts";
+import { basicFtp, curl, ftplib, lftp } from "./clients.ts";
 import { type Gateway, startGateway } from "./harness.ts";
-
-interface Backend {
-  readonly name: string;
-  /** `root`: the folder of a file: store. */
-  open(): Promise<{ driver: StorageDriver; root?: string; dispose: () => Promise<void> }>;
-}
-
-const backends: Backend[] = [
-  {
-    name: "fs",
-    async open() {
-      const dir = await tempDir("ftps-fs-");
-      const driver = await openStorage(`file://${dir.path}`, { fsEtag: "version" });
-      return { driver, root: dir.path, dispose: async () => await dir[Symbol.asyncDispose]() };
-    },
-  },
-  {
-    name: "s3 on Ceph",
-    async open() {
-      const env = s3Env();
-      const bucket: TestBucket = await createTestBucket("ftps-gateway");
-      const driver = await openStorage(
-        `s3://${bucket.name}?endpoint=${encodeURIComponent(env.endpoint)}&region=${env.region}&forcePathStyle=true`,
-        { credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey } },
-      );
-      return {
-        driver,
-        dispose: async () => {
-          await driver.close();
-          await bucket[Symbol.asyncDispose]();
-        },
-      };
-    },
-  },
-];
 
 describe.each(backends)("real clients on $name", (backend) => {
   let gateway: Gateway;
@@ -148,15 +113,7 @@ describe.each(backends)("real clients on $name", (backend) => {
     expect((await readFile(out)).equals(data)).toBe(true);
   });
 
-  const login = async (ftp: Client) =>
-    ftp.access({
-      host: "127.0.0.1",
-      port: gateway.port,
-      user: "u",
-      password: "p",
-      secure: true,
-      secureOptions: { ca: await readFile(gateway.caFile, "utf8"), servername: "localhost" },
-    });
+  const login = (ftp: Client) => basicFtp(gateway, { ftp });
 
   it("basic-ftp uploads, appends, downloads from an offset, lists and cleans up", async () => {
     const ftp = new Client(30_000);

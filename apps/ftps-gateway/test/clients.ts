@@ -1,6 +1,8 @@
 import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { Client } from "basic-ftp";
 
 const run = promisify(execFile);
 
@@ -75,4 +77,21 @@ export function ftplib(
   const script = join(import.meta.dirname, "ftplib-scenario.py");
   const port = mode === "implicit" ? gw.implicitPort : gw.port;
   return client("/usr/bin/python3", [script, String(port), mode, gw.caFile, workDir]);
+}
+
+/** basic-ftp logged in (explicit FTPS, the gateway's certificate trusted); `u`/`p` unless told. */
+export async function basicFtp(
+  gw: { port: number; caFile: string },
+  options: { timeoutMs?: number; ftp?: Client } = {},
+): Promise<Client> {
+  const ftp = options.ftp ?? new Client(options.timeoutMs ?? 10_000);
+  await ftp.access({
+    host: "127.0.0.1",
+    port: gw.port,
+    user: "u",
+    password: "p",
+    secure: true,
+    secureOptions: { ca: await readFile(gw.caFile, "utf8"), servername: "localhost" },
+  });
+  return ftp;
 }

@@ -6,6 +6,7 @@ import type { StorageDriver } from "@wharf/storage-driver";
 import { tempDir } from "@wharf/test-kit";
 import { createApp } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
+import type { HostKey } from "../src/sftp/host-keys.ts";
 import { loadTlsMaterial, type TlsMaterial } from "../src/tls.ts";
 import type { FolderTime } from "../src/vfs.ts";
 
@@ -21,6 +22,8 @@ export interface Gateway extends AsyncDisposable {
   readonly port: number;
   readonly implicitPort: number;
   readonly healthUrl: string;
+  /** The SFTP port when `SFTP_PORT` is in `env` (with `hostKeys`). */
+  readonly sftpPort: number | undefined;
   /** PEM file of the gateway's certificate, for clients' CA options. */
   readonly caFile: string;
   readonly dir: string;
@@ -38,6 +41,7 @@ export async function startGateway(options: {
   /** Wait after an upload's EOF before it commits (default 30 ms). */
   eofGraceMs?: number;
   folderTime?: FolderTime;
+  hostKeys?: readonly HostKey[];
 }): Promise<Gateway> {
   const dir = await tempDir("ftps-gw-");
   const tls = await testTls();
@@ -78,12 +82,14 @@ export async function startGateway(options: {
     now: options.now,
     ...(options.folderTime ? { folderTime: options.folderTime } : {}),
     eofGraceMs: options.eofGraceMs ?? 30,
+    hostKeys: options.hostKeys,
   });
   const listening = await app.listen();
   return {
     port: listening.commandPort,
     implicitPort: listening.implicitPort!,
     healthUrl: listening.healthUrl!,
+    sftpPort: listening.sftpPort,
     caFile,
     dir: dir.path,
     app,

@@ -4,8 +4,8 @@ import { Readable, Transform, Writable } from "node:stream";
 import { isWharfError } from "@wharf/errors";
 import { openStorage, type StorageDriver } from "@wharf/storage-driver";
 import { type TempDir, tempDir } from "@wharf/test-kit";
-import { Client } from "basic-ftp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { basicFtp } from "./clients.ts";
 import { type Gateway, startGateway } from "./harness.ts";
 import { RawFtp } from "./raw-client.ts";
 
@@ -25,18 +25,7 @@ afterAll(async () => {
   await dir?.[Symbol.asyncDispose]();
 });
 
-async function connectClient(): Promise<Client> {
-  const ftp = new Client(60_000);
-  await ftp.access({
-    host: "127.0.0.1",
-    port: gateway.port,
-    user: "u",
-    password: "p",
-    secure: true,
-    secureOptions: { ca, servername: "localhost" },
-  });
-  return ftp;
-}
+const connectClient = () => basicFtp(gateway, { timeoutMs: 60_000 });
 
 /** Deterministic bytes generated on the fly (never held in memory as a whole). */
 function generated(total: number): Readable {

@@ -1,0 +1,249 @@
+import { WharfError } from "@wharf/errors";
+import type { Logger } from "pino";
+import type { Attributes, FileEntry, SFTPWrapper } from "ssh2";
+import type { Principal } from "../auth.ts";
+import { listLine } from "../listing.ts";
+import { resolvePath } from "../paths.ts";
+import { ftpError } from "../replies.ts";
+import { createVfs, type Entry, type VfsOptions } from "../vfs.ts";
+import { createRangeReader } from "./range-reader.ts";
+import { Status, statusFor } from "./status.ts";
+import { createUploadWriter, type UploadWriter } from "./upload-writer.ts";
+
+export interface SftpFilesOptions extends Omit<VfsOptions, "home"> {
+  /** Bytes of out-of-order WRITEs one upload may hold while waiting for the bytes before them. */
+  readonly reorderWindowBytes: number;
+  readonly now: () => Date;
+}
+
+type Handle =
+  | { readonly kind: "read"; readonly entry: Entry; readonly reader: ReturnType<typeof createRangeReader> }
+  | { readonly kind: "write"; readonly writer: UploadWriter }
+  | { readonly kind: "dir"; readonly entries: AsyncIterator<Entry>; done: boolean };
+
+const open = { READ: 1, WRITE: 2, APPEND: 4, CREAT: 8, TRUNC: 16, EXCL: 32 } as const;
+const maxHandles = 64;
+const maxReadBytes = 128 * 1024;
+const namesPerReaddir = 256;
+
+/**
+ * Serves one SFTP v3 channel for a logged-in user over the same virtual filesystem as FTP: paths
+ * resolve as FTP's (`/` is the user's home, `..` stops there), read-only users may not change
+ * anything, uploads become visible only when CLOSE completes a whole in-order stream.
+ */
+export function serveSftp(
+  sftp: SFTPWrapper,
+  principal: Principal,
+  options: SftpFilesOptions & { readonly log: Logger; readonly onRequest?: () => void },
+) {
+  const vfs = createVfs({ ...options, home: principal.home });
+  const abort = new AbortController();
+  const handles = new Map<number, Handle>();
+  let nextId = 1;
+  const log = options.log;
+
+  const reply = (reqid: number, work: () => Promise<void>) => {
+    options.onRequest?.();
+    work().catch((error: unknown) => {
+      const { status, text } = statusFor(error);
+      if (status === Status.FAILURE && !(error instanceof WharfError && error.details?.reply))
+        log.warn({ err: error }, "sftp request failed");
+      if (!abort.signal.aborted) sftp.status(reqid, status, text);
+    });
+  };
+  const ok = (reqid: number) => sftp.status(reqid, Status.OK);
+  /** Runs `work` and answers OK. */
+  const done = (reqid: number, work: () => Promise<unknown>) =>
+    reply(reqid, async () => {
+      await work();
+      ok(reqid);
+    });
+  /** A change to the store: refused for read-only users. */
+  const change = (reqid: number, work: () => Promise<unknown>) =>
+    done(reqid, async () => {
+      writable();
+      await work();
+    });
+  const path = (raw: string) => resolvePath("/", raw);
+  const writable = () => {
+    if (principal.access !== "rw") throw ftpError("PERMISSION_DENIED", "Read-only account.");
+  };
+  const handleOf = (raw: Buffer): Handle => {
+    const handle = raw.length === 4 ? handles.get(raw.readUInt32BE(0)) : undefined;
+    if (!handle) throw ftpError("INVALID_ARGUMENT", "Invalid handle.");
+    return handle;
+  };
+  const addHandle = (reqid: number, handle: Handle) => {
+    if (handles.size >= maxHandles) throw ftpError("QUOTA_EXCEEDED", "Too many open files.");
+    const id = nextId++;
+    handles.set(id, handle);
+    const raw = Buffer.alloc(4);
+    raw.writeUInt32BE(id);
+    sftp.handle(reqid, raw);
+  };
+  const attrsOf = (entry: Entry): Attributes => {
+    const mtime = Math.floor(entry.modified.getTime() / 1000);
+    const rw = principal.access === "rw";
+    const mode = entry.type === "dir" ? 0o40000 | (rw ? 0o755 : 0o555) : 0o100000 | (rw ? 0o644 : 0o444);
+    return { mode, uid: 0, gid: 0, size: entry.size, atime: mtime, mtime };
+  };
+  const fileEntry = (entry: Entry): FileEntry => ({
+    filename: entry.name,
+    longname: listLine(entry, options.now()),
+    attrs: attrsOf(entry),
+  });
+  const existing = async (p: string) => {
+    const entry = await vfs.stat(p);
+    if (!entry) throw ftpError("NOT_FOUND", "No such file or directory.");
+    return entry;
+  };
+
+  async function openFile(reqid: number, filename: string, flags: number) {
+    const target = path(filename);
+    if (!(flags & (open.WRITE | open.APPEND | open.CREAT | open.TRUNC))) {
+      const entry = await existing(target);
+      if (entry.type !== "file") throw ftpError("NOT_FOUND", "Not a regular file.");
+      const reader = createRangeReader((offset) => vfs.read(target, offset, abort.signal), entry.size);
+      return addHandle(reqid, { kind: "read", entry, reader });
+    }
+    writable();
+    if (flags & open.READ)
+      throw ftpError("UNSUPPORTED", "Opening a file for reading and writing is not supported.");
+    const entry = await vfs.checkWritable(target);
+    if (entry && flags & open.EXCL) throw ftpError("ALREADY_EXISTS", "File exists.");
+    if (!entry && !(flags & open.CREAT)) throw ftpError("NOT_FOUND", "No such file.");
+    const truncate = !entry || ((flags & open.TRUNC) !== 0 && !(flags & open.APPEND));
+    // Without TRUNC a client may continue the file at its end (OpenSSH `reput` opens with APPEND).
+    const writer = createUploadWriter({
+      store: (body, base) => vfs.write(target, body, base, abort.signal),
+      windowBytes: options.reorderWindowBytes,
+      ...(truncate ? {} : { resumeFrom: entry.size, resumeOnly: (flags & open.APPEND) !== 0 }),
+      createIfEmpty: truncate,
+    });
+    addHandle(reqid, { kind: "write", writer });
+  }
+
+  async function readDir(reqid: number, handle: Handle) {
+    if (handle.kind !== "dir") throw ftpError("INVALID_ARGUMENT", "Not a directory handle.");
+    const names: FileEntry[] = [];
+    while (!handle.done && names.length < namesPerReaddir) {
+      const step = await handle.entries.next();
+      if (step.done) handle.done = true;
+      else names.push(fileEntry(step.value));
+    }
+    if (names.length === 0) sftp.status(reqid, Status.EOF);
+    else sftp.name(reqid, names);
+  }
+
+  async function rename(reqid: number, from: string, to: string, replace: boolean) {
+    writable();
+    const [source, target] = [path(from), path(to)];
+    if (!replace && source !== target && (await vfs.stat(target)))
+      throw ftpError("ALREADY_EXISTS", "Target exists.");
+    await vfs.rename(source, target);
+    ok(reqid);
+  }
+
+  function release(handle: Handle): Promise<void> {
+    if (handle.kind === "read") handle.reader.close();
+    if (handle.kind === "dir") void handle.entries.return?.(undefined).catch(() => {});
+    if (handle.kind === "write") return handle.writer.abort();
+    return Promise.resolve();
+  }
+
+  sftp
+    .on("OPEN", (reqid, filename, flags) => reply(reqid, () => openFile(reqid, filename, flags)))
+    .on("READ", (reqid, raw, offset, length) =>
+      reply(reqid, async () => {
+        const handle = handleOf(raw);
+        if (handle.kind !== "read") throw ftpError("PERMISSION_DENIED", "File not open for reading.");
+        const data = await handle.reader.read(offset, Math.min(length, maxReadBytes));
+        if (data) sftp.data(reqid, data);
+        else sftp.status(reqid, Status.EOF);
+      }),
+    )
+    .on("WRITE", (reqid, raw, offset, data) =>
+      reply(reqid, async () => {
+        const handle = handleOf(raw);
+        if (handle.kind !== "write") throw ftpError("PERMISSION_DENIED", "File not open for writing.");
+        await handle.writer.write(offset, data);
+        ok(reqid);
+      }),
+    )
+    .on("CLOSE", (reqid, raw) =>
+      reply(reqid, async () => {
+        const handle = handleOf(raw);
+        handles.delete(raw.readUInt32BE(0));
+        if (handle.kind === "write") await handle.writer.close();
+        else await release(handle);
+        ok(reqid);
+      }),
+    )
+    .on("FSTAT", (reqid, raw) =>
+      reply(reqid, async () => {
+        const handle = handleOf(raw);
+        if (handle.kind === "read") sftp.attrs(reqid, attrsOf(handle.entry));
+        else if (handle.kind === "write")
+          sftp.attrs(reqid, { mode: 0o100644, size: handle.writer.size() } as Attributes);
+        else sftp.attrs(reqid, { mode: 0o40755 } as Attributes);
+      }),
+    )
+    .on("STAT", (reqid, raw) =>
+      reply(reqid, async () => sftp.attrs(reqid, attrsOf(await existing(path(raw))))),
+    )
+    .on("LSTAT", (reqid, raw) =>
+      reply(reqid, async () => sftp.attrs(reqid, attrsOf(await existing(path(raw))))),
+    )
+    // Times and modes are accepted and ignored, as OpenSSH's sftp-server does where it cannot keep them.
+    .on("SETSTAT", (reqid, raw) => done(reqid, () => existing(path(raw))))
+    .on("FSETSTAT", (reqid, raw) => done(reqid, async () => handleOf(raw)))
+    .on("OPENDIR", (reqid, raw) =>
+      reply(reqid, async () => {
+        const dir = path(raw);
+        const entry = await existing(dir);
+        if (entry.type !== "dir") throw ftpError("NOT_FOUND", "Not a directory.");
+        addHandle(reqid, { kind: "dir", entries: vfs.list(dir)[Symbol.asyncIterator](), done: false });
+      }),
+    )
+    .on("READDIR", (reqid, raw) => reply(reqid, () => readDir(reqid, handleOf(raw))))
+    .on("REMOVE", (reqid, raw) => change(reqid, () => vfs.remove(path(raw))))
+    .on("RMDIR", (reqid, raw) => change(reqid, () => vfs.rmdir(path(raw))))
+    .on("MKDIR", (reqid, raw) => change(reqid, () => vfs.mkdir(path(raw))))
+    .on("RENAME", (reqid, from, to) => reply(reqid, () => rename(reqid, from, to, false)))
+    .on("REALPATH", (reqid, raw) =>
+      reply(reqid, async () => {
+        const resolved = path(raw);
+        sftp.name(reqid, [{ filename: resolved, longname: resolved, attrs: {} as Attributes }]);
+      }),
+    )
+    .on("READLINK", (reqid) => sftp.status(reqid, Status.OP_UNSUPPORTED, "No symbolic links here."))
+    .on("SYMLINK", (reqid) => sftp.status(reqid, Status.OP_UNSUPPORTED, "No symbolic links here."))
+    .on("EXTENDED", (reqid, name, data) =>
+      reply(reqid, async () => {
+        if (name !== "posix-rename@openssh.com")
+          throw ftpError("UNSUPPORTED", `Extension ${name} is not supported.`);
+        const [from, to] = twoStrings(data);
+        await rename(reqid, from, to, true);
+      }),
+    );
+
+  return {
+    /** Drops every open handle: unfinished uploads are aborted, nothing partial is stored. */
+    async close(): Promise<void> {
+      abort.abort(new WharfError("CANCELLED", "session closed"));
+      const open = [...handles.values()];
+      handles.clear();
+      await Promise.all(open.map(release));
+    },
+  };
+}
+
+/** The two SSH strings (uint32 length + bytes) of a posix-rename request. */
+function twoStrings(data: Buffer): [string, string] {
+  const first = data.length >= 4 ? data.readUInt32BE(0) : -1;
+  const secondAt = 4 + first;
+  if (first < 0 || data.length < secondAt + 4) throw ftpError("INVALID_ARGUMENT", "Malformed request.");
+  const second = data.readUInt32BE(secondAt);
+  if (data.length < secondAt + 4 + second) throw ftpError("INVALID_ARGUMENT", "Malformed request.");
+  return [data.toString("utf8", 4, secondAt), data.toString("utf8", secondAt + 4, secondAt + 4 + second)];
+}

@@ -1,0 +1,144 @@
+/**
+ * SFTP put and get of 1 GiB with OpenSSH's `sftp` client, against the gateway's SFTP listener (fs
+ * driver) and, in the same run, against OpenSSH's own sshd with `internal-sftp` (a throwaway config
+ * on 127.0.0.1, a port of its own, stopped by PID), both writing to the same disk. The client keeps
+ * its default cipher choice (chacha20-poly1305, which ssh2 runs in JavaScript without its optional
+ * native build); a second round pins aes128-gcm for both. The last line is the default put.
+ * `pnpm bench sftp-transfer [MiB]`
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { devHostKey } from "../apps/ftps-gateway/src/sftp/host-keys.ts";
+import { freePort, randomFile, startGateway, waitForPort, workDir } from "./ftps-lib.ts";
+
+const mib = Number(process.argv[2] ?? 1024);
+const bytes = mib * 1024 * 1024;
+const dir = await workDir();
+const source = join(dir.path, "source.bin");
+await randomFile(source, bytes);
+for (const sub of ["gateway", "sshd"]) mkdirSync(join(dir.path, sub));
+
+const hostKey = join(dir.path, "ssh_host_ed25519_key");
+const host = await devHostKey(hostKey);
+execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir.path, "id")]);
+const publicKey = execFileSync("cat", [join(dir.path, "id.pub")], { encoding: "utf8" }).trim();
+const hostLine = execFileSync("ssh-keygen", ["-y", "-f", hostKey], { encoding: "utf8" }).trim();
+
+const gatewaySftp = await freePort();
+const gateway = await startGateway({
+  storageUrl: `file://${join(dir.path, "gateway")}`,
+  cert: dir.cert,
+  key: dir.key,
+  env: {
+    SFTP_PORT: String(gatewaySftp),
+    SFTP_HOST_KEY_FILE: hostKey,
+    FTP_USERS__1__AUTHORIZED_KEYS: publicKey,
+  },
+});
+
+/** sshd with internal-sftp for the current (root) user, key login only, on loopback. */
+async function startSshd(): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const config = join(dir.path, "sshd_config");
+  const authorized = join(dir.path, "authorized_keys");
+  writeFileSync(authorized, `${publicKey}\n`);
+  writeFileSync(
+    config,
+    [
+      `Port ${port}`,
+      "ListenAddress 127.0.0.1",
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir.path, "sshd.pid")}`,
+      `AuthorizedKeysFile ${authorized}`,
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "PermitRootLogin prohibit-password",
+      "UsePAM no",
+      "StrictModes no",
+      "Subsystem sftp internal-sftp",
+      "",
+    ].join("\n"),
+  );
+  mkdirSync("/run/sshd", { recursive: true });
+  // -e: its log on stderr (not syslog), dropped here; -q: errors only.
+  const child = spawn("/usr/sbin/sshd", ["-D", "-e", "-q", "-f", config], { stdio: "ignore" });
+  await waitForPort(port, child);
+  return { port, child };
+}
+const sshd = await startSshd();
+const user = execFileSync("id", ["-un"], { encoding: "utf8" }).trim();
+
+const knownHosts = join(dir.path, "known_hosts");
+writeFileSync(
+  knownHosts,
+  [gatewaySftp, sshd.port].map((port) => `[127.0.0.1]:${port} ${hostLine}`).join("\n") + "\n",
+);
+
+/** Seconds one `sftp -b` batch takes. */
+function timedSftp(port: number, login: string, commands: string[], cipher?: string): number {
+  const batch = join(dir.path, "batch");
+  writeFileSync(batch, `${commands.join("\n")}\n`);
+  const started = performance.now();
+  execFileSync(
+    "sftp",
+    [
+      "-F",
+      "/dev/null",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      `UserKnownHostsFile=${knownHosts}`,
+      "-o",
+      "IdentitiesOnly=yes",
+      "-i",
+      join(dir.path, "id"),
+      ...(cipher ? ["-c", cipher] : []),
+      "-P",
+      String(port),
+      "-b",
+      batch,
+      `${login}@127.0.0.1`,
+    ],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  return (performance.now() - started) / 1000;
+}
+
+const rate = (seconds: number) => bytes / 1e6 / seconds;
+const out = join(dir.path, "out.bin");
+const targets = [
+  { name: "gateway", port: gatewaySftp, login: "wharfbench", path: "big.bin" },
+  { name: "sshd", port: sshd.port, login: user, path: join(dir.path, "sshd", "big.bin") },
+];
+const figures: Record<string, number> = {};
+try {
+  process.stdout.write(`ssh host key ${host.fingerprint}; ${mib} MiB\n`);
+  for (const cipher of [undefined, "aes128-gcm@openssh.com"]) {
+    const label = cipher ?? "default cipher";
+    for (const direction of ["put", "get"] as const) {
+      const measured = targets.map((t) => {
+        const commands = direction === "put" ? [`put ${source} ${t.path}`] : [`get ${t.path} ${out}`];
+        return rate(timedSftp(t.port, t.login, commands, cipher));
+      });
+      const [gw = 0, ref = 0] = measured;
+      figures[`${label} ${direction}`] = gw / ref;
+      process.stdout.write(
+        `${label} ${direction}: gateway ${gw.toFixed(0)} MB/s, sshd internal-sftp ${ref.toFixed(0)} MB/s (${(gw / ref).toFixed(2)}x)\n`,
+      );
+      if (direction === "put") figures[`${label} put gateway`] = gw;
+      if (direction === "put") figures[`${label} put sshd`] = ref;
+    }
+  }
+} finally {
+  const exited = new Promise((resolve) => sshd.child.once("exit", resolve));
+  sshd.child.kill("SIGTERM");
+  await exited;
+  await gateway.stop();
+  await dir.dispose();
+}
+const gw = figures["default cipher put gateway"] ?? 0;
+const ref = figures["default cipher put sshd"] ?? 0;
+process.stdout.write(
+  `sftp-transfer: ${gw.toFixed(0)} MB/s SFTP put of ${mib} MiB, fs driver (${(gw / ref).toFixed(2)}x OpenSSH sshd internal-sftp ${ref.toFixed(0)} MB/s)\n`,
+);

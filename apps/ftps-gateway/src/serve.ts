@@ -75,9 +75,14 @@ const verifier = config.jwt
 const hostKeys = config.sftp
   ? await sftpHostKeys(config.sftp.hostKeyFiles, config.storageUrl).catch((error: unknown) => {
       if (!isWharfError(error, "INVALID_ARGUMENT")) throw error;
-      throw new StartupError("SFTP_HOST_KEY_FILE", error.message, "point it at a readable ed25519 (or RSA/ECDSA) private key", {
-        cause: error,
-      });
+      throw new StartupError(
+        "SFTP_HOST_KEY_FILE",
+        error.message,
+        "point it at a readable ed25519 (or RSA/ECDSA) private key",
+        {
+          cause: error,
+        },
+      );
     })
   : undefined;
 for (const key of hostKeys ?? [])

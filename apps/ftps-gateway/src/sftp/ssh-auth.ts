@@ -1,7 +1,8 @@
 import { setTimeout as delay } from "node:timers/promises";
+import type { LoginAttempt, LoginGuard } from "@wharf/auth-jwt";
 import type { Logger } from "pino";
 import type { AuthContext, ParsedKey } from "ssh2";
-import type { Authenticator, LoginGuard, Principal } from "../auth.ts";
+import type { Authenticator, Principal } from "../auth.ts";
 import type { UserConfig } from "../config.ts";
 import type { FtpMetrics } from "../metrics.ts";
 import { findKey, parseAuthorizedKeys, signatureAllowed } from "./authorized-keys.ts";
@@ -26,13 +27,20 @@ export function createSshAuth(options: SshAuthOptions) {
   );
   const { guard, metrics } = options;
 
-  async function refuse(ctx: AuthContext, ip: string, log: Logger, counted: boolean) {
+  async function refuse(ctx: AuthContext, attempt: LoginAttempt, log: Logger, counted: boolean) {
     if (counted) {
-      guard.fail(ip);
+      const lockout = attempt.fail();
       metrics.logins.inc({ result: "failure" });
       log.info({ login: ctx.username, method: ctx.method }, "login failed");
+      if (lockout) {
+        metrics.lockouts.inc({ by: lockout.by });
+        log.warn(
+          { login: ctx.username, lockedBy: lockout.by, until: new Date(lockout.until) },
+          "login locked out",
+        );
+      }
       if (options.failureDelayMs > 0) await delay(options.failureDelayMs);
-    }
+    } else attempt.release();
     ctx.reject(["publickey", "password"]);
   }
 
@@ -50,35 +58,48 @@ export function createSshAuth(options: SshAuthOptions) {
    */
   async function authenticate(ctx: AuthContext, ip: string, log: Logger): Promise<Principal | undefined> {
     if (ctx.method === "none") return void ctx.reject(["publickey", "password"]);
-    if (guard.isLocked(ip)) {
+    if (ctx.method !== "password" && ctx.method !== "publickey")
+      return void ctx.reject(["publickey", "password"]);
+    // The same guard as FTP's PASS: per address and per user name, attempts in flight counted.
+    const admission = await guard.begin({ address: ip, user: ctx.username });
+    if ("lockout" in admission) {
       metrics.logins.inc({ result: "locked" });
-      log.info({ login: ctx.username }, "login refused: too many failed logins from this address");
+      log.info(
+        { login: ctx.username, lockedBy: admission.lockout.by, until: new Date(admission.lockout.until) },
+        "login refused: locked out",
+      );
       return void ctx.reject([]);
     }
+    const { attempt } = admission;
     if (ctx.method === "password") {
-      const principal = await options.authenticator.authenticate(ctx.username, ctx.password);
-      if (!principal) return void (await refuse(ctx, ip, log, true));
-      return accept(ctx, ip, log, principal);
-    }
-    if (ctx.method === "publickey") {
-      const { key, principal } = byKey(ctx);
-      if (!key || !principal) {
-        log.info({ login: ctx.username, keyType: ctx.key.algo }, "public key not authorized");
-        return void (await refuse(ctx, ip, log, false));
+      let principal: Principal | undefined;
+      try {
+        principal = await options.authenticator.authenticate(ctx.username, ctx.password);
+      } catch (error) {
+        attempt.release();
+        throw error;
       }
-      // Without a signature the client only asks whether the key would do (RFC 4252, 7).
-      if (!ctx.signature || !ctx.blob) return void ctx.accept();
-      const valid =
-        signatureAllowed(key.type, ctx.hashAlgo) &&
-        key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true;
-      if (!valid) return void (await refuse(ctx, ip, log, true));
-      return accept(ctx, ip, log, principal);
+      if (!principal) return void (await refuse(ctx, attempt, log, true));
+      return accept(ctx, attempt, log, principal);
     }
-    return void ctx.reject(["publickey", "password"]);
+    const { key, principal } = byKey(ctx);
+    if (!key || !principal) {
+      log.info({ login: ctx.username, keyType: ctx.key.algo }, "public key not authorized");
+      return void (await refuse(ctx, attempt, log, false));
+    }
+    // Without a signature the client only asks whether the key would do (RFC 4252, 7).
+    if (!ctx.signature || !ctx.blob) {
+      attempt.release();
+      return void ctx.accept();
+    }
+    const valid =
+      signatureAllowed(key.type, ctx.hashAlgo) && key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true;
+    if (!valid) return void (await refuse(ctx, attempt, log, true));
+    return accept(ctx, attempt, log, principal);
   }
 
-  function accept(ctx: AuthContext, ip: string, log: Logger, principal: Principal): Principal {
-    guard.succeed(ip);
+  function accept(ctx: AuthContext, attempt: LoginAttempt, log: Logger, principal: Principal): Principal {
+    attempt.succeed();
     metrics.logins.inc({ result: "success" });
     log.info({ login: principal.login, via: principal.via, access: principal.access }, "logged in");
     ctx.accept();

@@ -86,6 +86,35 @@ async function login(
 }
 
 describe("browser sign-in", () => {
+  it("locks the login form out after the API's failure limit, one count with /auth_token", async () => {
+    // The app's own guard (defaults: 5 failures per user name); /login and /auth_token share it.
+    const app = await setup();
+    for (let i = 0; i < 3; i++) {
+      const res = await app.request(
+        "http://localhost/ru/login",
+        form({ username: "carol", password: "wrong" }),
+      );
+      expect(res.status).toBe(401);
+      expect(res.headers.get("set-cookie")).toBeNull();
+    }
+    for (let i = 0; i < 2; i++)
+      expect(
+        (
+          await app.request("/ru/auth_token", {
+            headers: { authorization: `Basic ${Buffer.from("carol:wrong").toString("base64")}` },
+          })
+        ).status,
+      ).toBe(401);
+    const locked = await app.request(
+      "http://localhost/ru/login",
+      form({ username: "carol", password: "carolpw" }),
+    );
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await locked.text()).toContain("Too many failed logins");
+    expect(locked.headers.get("set-cookie")).toBeNull();
+  });
+
   it("sends a browser without a session to the login page, keeps 401 for API clients", async () => {
     const app = await setup();
     const page = await app.request("/ru/dashboard?sort=name", { headers: html });

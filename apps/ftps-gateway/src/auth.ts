@@ -86,9 +86,10 @@ export function createAuthenticator(options: AuthenticatorOptions) {
   /** The principal, or `undefined` for any wrong login (one answer for unknown users and bad passwords). */
   async function authenticate(login: string, password: string): Promise<Principal | undefined> {
     const user = users.get(login);
+    // Every refused password costs the same work (an unknown user's too): no user enumeration.
+    const matches = await passwordMatches(user, password);
+    if (matches && !user!.keysOnly) return { login, home: user!.home, access: user!.access, via: "password" };
     if (user?.keysOnly) return undefined;
-    if (user && (await passwordMatches(user, password)))
-      return { login, home: user.home, access: user.access, via: "password" };
     return viaJwt(login, password);
   }
 

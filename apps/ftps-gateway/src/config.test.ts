@@ -111,7 +111,8 @@ describe("loadConfig", () => {
         ),
       ]),
     );
-    const dev = loadConfig(devEnv).login;
+    // As `./wharf start` runs it.
+    const dev = loadConfig({ ...devEnv, WHARF_DEV: "1" }).login;
     expect(dev.lockoutMs).toBeLessThanOrEqual(60_000);
     expect(dev.maxFailures).toBeGreaterThanOrEqual(5);
     const production = loadConfig({

@@ -75,14 +75,9 @@ const verifier = config.jwt
 const hostKeys = config.sftp
   ? await sftpHostKeys(config.sftp.hostKeyFiles, config.storageUrl).catch((error: unknown) => {
       if (!isWharfError(error, "INVALID_ARGUMENT")) throw error;
-      throw new StartupError(
-        "SFTP_HOST_KEY_FILE",
-        error.message,
-        "point it at a readable ed25519 (or RSA/ECDSA) private key",
-        {
-          cause: error,
-        },
-      );
+      // Its message names SFTP_HOST_KEY_FILE and the file: one line, exit 2, as every start-up problem.
+      process.stderr.write(`ftps-gateway: ${error.message}\n`);
+      process.exit(2);
     })
   : undefined;
 for (const key of hostKeys ?? [])

@@ -234,6 +234,7 @@ describe("SFTP logins share FTP's lockout; start-up checks", () => {
       FTP_USERS__1__LOGIN: "u",
       FTP_USERS__1__PASSWORD: "p",
       SFTP_PORT: "0",
+      FTP_TLS_SELF_SIGNED: "true",
     };
     const start = (extra: Record<string, string>) =>
       spawnSync(process.execPath, [main], { env: { ...env, ...extra }, encoding: "utf8", timeout: 30_000 });

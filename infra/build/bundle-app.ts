@@ -46,6 +46,9 @@ const result = await build({
   banner: {
     js: 'import { createRequire as __wharfCreateRequire } from "node:module"; const require = __wharfCreateRequire(import.meta.url);',
   },
+  // Optional native add-ons (ssh2's cpu-features and sshcrypto, unbuilt here): their require() is
+  // kept and fails at run time inside the library's own try, which then uses its JavaScript path.
+  external: ["cpu-features", "*.node"],
   sourcemap: "linked",
   sourcesContent: false,
   legalComments: "eof",

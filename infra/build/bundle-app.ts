@@ -44,8 +44,17 @@ const result = await build({
   // CommonJS dependencies (pino, busboy, ldapts' deps) call require() for Node's built-ins, which
   // an ES module lacks: give every chunk one.
   banner: {
-    js: 'import { createRequire as __wharfCreateRequire } from "node:module"; const require = __wharfCreateRequire(import.meta.url);',
+    js: [
+      'import { createRequire as __wharfCreateRequire } from "node:module";',
+      'import { fileURLToPath as __wharfFileURLToPath } from "node:url";',
+      "const require = __wharfCreateRequire(import.meta.url);",
+      "const __wharfFilename = __wharfFileURLToPath(import.meta.url);",
+      'const __wharfDirname = __wharfFileURLToPath(new URL(".", import.meta.url));',
+    ].join(" "),
   },
+  // CommonJS code that reads __dirname (ssh2's bundled WebAssembly loader) gets the bundle's folder;
+  // a module that declares its own keeps it (define replaces only the free identifier).
+  define: { __dirname: "__wharfDirname", __filename: "__wharfFilename" },
   // Optional native add-ons (ssh2's cpu-features and sshcrypto, unbuilt here): their require() is
   // kept and fails at run time inside the library's own try, which then uses its JavaScript path.
   external: ["cpu-features", "*.node"],

@@ -31,10 +31,21 @@ export async function devHostKey(file: string): Promise<HostKey> {
     throw error;
   });
   if (existing) return describe(existing, file);
-  const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: "ftps-gateway dev host key" });
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, pair.private, { mode: 0o600, flag: "wx" });
-  return describe(Buffer.from(pair.private), file);
+  // ssh2 now and then writes an ed25519 key that its own parser refuses (seen in CI): keep only
+  // one that parses, so a dev start never fails on its own key.
+  for (let attempt = 1; ; attempt++) {
+    const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: "ftps-gateway dev host key" });
+    let key: HostKey;
+    try {
+      key = describe(Buffer.from(pair.private), file);
+    } catch (error) {
+      if (attempt < 10) continue;
+      throw error;
+    }
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, pair.private, { mode: 0o600, flag: "wx" });
+    return key;
+  }
 }
 
 /**

@@ -18,7 +18,7 @@ const ignore = () => {};
  * keeps it; anything else passes through unchanged.
  *
  * @example
- * const source = heedErrors(file.pipe(check)); // a failure before the driver reads is kept, not thrown
+ * await driver.put(key, heedErrors(upload)); // an error before the driver reads it is kept, not thrown
  */
 export function heedErrors<T>(body: T): T {
   if (body instanceof Stream && !body.listeners("error").includes(ignore)) body.on("error", ignore);

@@ -15,6 +15,8 @@ declare -A bins=(
   # the container images: built and run with podman (runc), on a Debian base made by mmdebstrap
   [podman]=podman [runc]=runc [mmdebstrap]=mmdebstrap
   [chromium]=chromium
+  # the load balancer in front of the replicas (infra/cluster, deploy/haproxy)
+  [haproxy]=haproxy
   [ssh]=openssh-client [sftp]=openssh-client [scp]=openssh-client [ssh-keygen]=openssh-client [rclone]=rclone
 )
 if [[ "${1:-}" == bench ]]; then

@@ -3,18 +3,18 @@ import { createLoginGuard, type Verifier } from "@wharf/auth-jwt";
 import { createHttpApp, createMetrics, type RunningServer, scrapedGauge, serveHttp } from "@wharf/http-kit";
 import { abortStaleUploads, countStaleUploads, type StorageDriver } from "@wharf/storage-driver";
 import type { Logger } from "pino";
-import { createPassiveAddressResolver, plainAddress } from "./addresses.ts";
-import { createAuthenticator } from "./auth.ts";
-import type { Config } from "./config.ts";
-import { createPassivePool } from "./data.ts";
-import { createFtpMetrics } from "./metrics.ts";
-import { createPartPool } from "./part-pool.ts";
-import { createAbortRetrier, uploadInParts } from "./part-upload.ts";
-import { type ServerContext, type SessionHandle, startSession } from "./session.ts";
+import { createAuthenticator } from "./core/auth.ts";
+import type { Config } from "./core/config.ts";
+import { createFtpMetrics } from "./core/metrics.ts";
+import { createPartPool } from "./core/part-pool.ts";
+import { createAbortRetrier, uploadInParts } from "./core/part-upload.ts";
+import type { FolderTime } from "./core/vfs.ts";
+import { createPassivePool } from "./ftp/data.ts";
+import { createPassiveAddressResolver, plainAddress } from "./ftp/passive-address.ts";
+import { type ServerContext, type SessionHandle, startSession } from "./ftp/session.ts";
+import { createTlsUpgrader, type TlsMaterial } from "./ftp/tls.ts";
 import type { HostKey } from "./sftp/host-keys.ts";
 import { createSftpServer, type SftpServer } from "./sftp/server.ts";
-import { createTlsUpgrader, type TlsMaterial } from "./tls.ts";
-import type { FolderTime } from "./vfs.ts";
 
 export interface AppDeps {
   readonly config: Config;

@@ -1,11 +1,11 @@
 import { WharfError } from "@wharf/errors";
 import type { Logger } from "pino";
 import type { Attributes, FileEntry, SFTPWrapper } from "ssh2";
-import type { Principal } from "../auth.ts";
-import { listLine } from "../listing.ts";
-import { resolvePath } from "../paths.ts";
-import { ftpError } from "../replies.ts";
-import { createVfs, type Entry, type VfsOptions } from "../vfs.ts";
+import type { Principal } from "../core/auth.ts";
+import { resolvePath } from "../core/paths.ts";
+import { createVfs, type Entry, type VfsOptions } from "../core/vfs.ts";
+import { listLine } from "../ftp/listing-format.ts";
+import { ftpError } from "../ftp/replies.ts";
 import { createRangeReader } from "./range-reader.ts";
 import { Status, statusFor } from "./status.ts";
 import { createUploadWriter, type UploadWriter } from "./upload-writer.ts";

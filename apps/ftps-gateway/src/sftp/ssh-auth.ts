@@ -2,10 +2,10 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { LoginAttempt, LoginGuard } from "@wharf/auth-jwt";
 import type { Logger } from "pino";
 import type { AuthContext, ParsedKey } from "ssh2";
-import type { Authenticator, Principal } from "../auth.ts";
-import type { UserConfig } from "../config.ts";
-import type { FtpMetrics } from "../metrics.ts";
-import { findKey, parseAuthorizedKeys, signatureAllowed } from "./authorized-keys.ts";
+import type { Authenticator, Principal } from "../core/auth.ts";
+import { findKey, parseAuthorizedKeys, signatureAllowed } from "../core/authorized-keys.ts";
+import type { UserConfig } from "../core/config.ts";
+import type { FtpMetrics } from "../core/metrics.ts";
 
 export interface SshAuthOptions {
   readonly users: readonly UserConfig[];

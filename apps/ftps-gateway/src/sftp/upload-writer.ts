@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { PassThrough, type Readable } from "node:stream";
 import { WharfError } from "@wharf/errors";
-import { ftpError } from "../replies.ts";
+import { ftpError } from "../ftp/replies.ts";
 
 export interface UploadWriterOptions {
   /** Stores `body`, the file's bytes from `base` on (0, or the old size when resuming); atomic. */

@@ -1,8 +1,8 @@
 import { PassThrough, Readable } from "node:stream";
 import { isWharfError } from "@wharf/errors";
 import { heedErrors, listAll, listAllObjects, moveObject, type StorageDriver } from "@wharf/storage-driver";
+import { ftpError } from "../ftp/replies.ts";
 import { baseName, dirPrefix, globMatcher, isGlob, keyOf, parentOf } from "./paths.ts";
-import { ftpError } from "./replies.ts";
 
 /** One entry of a directory as FTP shows it. */
 export interface Entry {

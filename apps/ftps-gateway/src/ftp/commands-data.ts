@@ -1,12 +1,12 @@
 import { isIPv4 } from "node:net";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { formatListLine, listArgument, mlsxLine, nlstFolder } from "./listing.ts";
-import { resolvePath } from "./paths.ts";
+import { resolvePath } from "../core/paths.ts";
+import type { Entry } from "../core/vfs.ts";
+import { formatListLine, listArgument, mlsxLine, nlstFolder } from "./listing-format.ts";
 import { ftpError } from "./replies.ts";
 import type { Session } from "./session.ts";
 import { asDataError, runTransfer, sendBody, uploadBody } from "./transfer.ts";
-import type { Entry } from "./vfs.ts";
 
 async function openPassive(s: Session): Promise<number> {
   s.clearData();

@@ -4,18 +4,18 @@ import type { TLSSocket } from "node:tls";
 import type { LoginGuard } from "@wharf/auth-jwt";
 import type { StorageDriver } from "@wharf/storage-driver";
 import type { Logger } from "pino";
-import { plainAddress } from "./addresses.ts";
-import type { Authenticator, Principal } from "./auth.ts";
+import type { Authenticator, Principal } from "../core/auth.ts";
+import type { FtpMetrics } from "../core/metrics.ts";
+import type { PartPool } from "../core/part-pool.ts";
+import type { AbortRetrier } from "../core/part-upload.ts";
+import type { FolderTime, Vfs } from "../core/vfs.ts";
 import { commands } from "./commands.ts";
 import type { PassiveListener, PassivePool } from "./data.ts";
 import { attachLineReader } from "./line-reader.ts";
-import type { ListFormat } from "./listing.ts";
-import type { FtpMetrics } from "./metrics.ts";
-import type { PartPool } from "./part-pool.ts";
-import type { AbortRetrier } from "./part-upload.ts";
+import type { ListFormat } from "./listing-format.ts";
+import { plainAddress } from "./passive-address.ts";
 import { replyFor } from "./replies.ts";
 import type { TlsUpgrader } from "./tls.ts";
-import type { FolderTime, Vfs } from "./vfs.ts";
 
 export interface SessionConfig {
   readonly tlsRequired: boolean;

@@ -1,5 +1,5 @@
-import { mlsxLine, timeVal } from "./listing.ts";
-import { parentOf, quotePath, resolvePath } from "./paths.ts";
+import { parentOf, quotePath, resolvePath } from "../core/paths.ts";
+import { mlsxLine, timeVal } from "./listing-format.ts";
 import { ftpError } from "./replies.ts";
 import type { Session } from "./session.ts";
 

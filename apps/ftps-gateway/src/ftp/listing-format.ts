@@ -1,5 +1,5 @@
-import { isGlob } from "./paths.ts";
-import type { Entry } from "./vfs.ts";
+import { isGlob } from "../core/paths.ts";
+import type { Entry } from "../core/vfs.ts";
 
 const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const sixMonthsMs = 182 * 24 * 3600 * 1000;

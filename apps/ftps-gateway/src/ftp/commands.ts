@@ -1,13 +1,13 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { Lockout } from "@wharf/auth-jwt";
-import type { Principal } from "./auth.ts";
+import type { Principal } from "../core/auth.ts";
+import { uploadInParts } from "../core/part-upload.ts";
+import { resolvePath } from "../core/paths.ts";
+import { createVfs, type Store } from "../core/vfs.ts";
 import * as data from "./commands-data.ts";
 import * as files from "./commands-files.ts";
-import { formatListLine } from "./listing.ts";
-import { uploadInParts } from "./part-upload.ts";
-import { resolvePath } from "./paths.ts";
+import { formatListLine } from "./listing-format.ts";
 import type { Session } from "./session.ts";
-import { createVfs, type Store } from "./vfs.ts";
 
 export interface Command {
   readonly handler: (s: Session, argument: string) => Promise<void> | void;

@@ -1,6 +1,6 @@
 import { lookup } from "node:dns/promises";
 import { BlockList, isIPv4 } from "node:net";
-import type { CidrDomain } from "./config.ts";
+import type { CidrDomain } from "../core/config.ts";
 
 /** `::ffff:1.2.3.4` → `1.2.3.4`; other addresses unchanged. */
 export function plainAddress(address: string | undefined): string {

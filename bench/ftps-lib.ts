@@ -11,7 +11,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { finished } from "node:stream/promises";
-import { loadTlsMaterial } from "../apps/ftps-gateway/src/tls.ts";
+import { loadTlsMaterial } from "../apps/ftps-gateway/src/ftp/tls.ts";
 
 export const benchUser = { login: "wharfbench", password: "wharfbench-pw-1" };
 

@@ -17,10 +17,10 @@ import {
   startStep,
 } from "@wharf/http-kit";
 import { createApp } from "./app.ts";
-import { loadConfig } from "./config.ts";
+import { loadConfig } from "./core/config.ts";
+import { openGatewayStorage } from "./core/storage.ts";
+import { loadTlsMaterial } from "./ftp/tls.ts";
 import { sftpHostKeys } from "./sftp/host-keys.ts";
-import { openGatewayStorage } from "./storage.ts";
-import { loadTlsMaterial } from "./tls.ts";
 
 const guard = guardProcess("ftps-gateway");
 loadEnvFile();

@@ -173,7 +173,9 @@ describe.each(backends)("real clients on $name", (backend) => {
 /** Upload bytes the gateway counted on its data connections (its /metrics). */
 async function uploadedBytes(gateway: Gateway): Promise<number> {
   const text = await (await fetch(`${gateway.healthUrl}/metrics`)).text();
-  return Number(/ftps_gateway_transfer_bytes_total\{direction="upload"\} (\d+)/.exec(text)?.[1] ?? 0);
+  return Number(
+    /ftps_gateway_transfer_bytes_total\{protocol="ftp",direction="upload"\} (\d+)/.exec(text)?.[1] ?? 0,
+  );
 }
 
 describe.each(backends)("plain FTP when TLS is not required, on $name", (backend) => {

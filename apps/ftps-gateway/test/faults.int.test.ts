@@ -103,7 +103,7 @@ describe.each([
     data.destroy();
     ftp.socket.destroy();
     await eventually(() =>
-      metric(gateway, /transfers_total\{direction="upload",outcome="(broken|aborted)"\} 1/),
+      metric(gateway, /transfers_total\{protocol="ftp",direction="upload",outcome="(broken|aborted)"\} 1/),
     );
     await eventually(async () => (await pendingUploads()) === 0);
     expect(await exists("dropped.bin")).toBe(false);

@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { commands } from "../src/commands.ts";
+import { commands } from "../src/ftp/commands.ts";
 import { RawFtp, type Reply } from "./raw-client.ts";
 
 /** How a transfer is cut short, and when. */

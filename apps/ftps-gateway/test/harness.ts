@@ -5,10 +5,10 @@ import { createLogger } from "@wharf/http-kit";
 import type { StorageDriver } from "@wharf/storage-driver";
 import { tempDir } from "@wharf/test-kit";
 import { createApp } from "../src/app.ts";
-import { loadConfig } from "../src/config.ts";
+import { loadConfig } from "../src/core/config.ts";
+import type { FolderTime } from "../src/core/vfs.ts";
+import { loadTlsMaterial, type TlsMaterial } from "../src/ftp/tls.ts";
 import type { HostKey } from "../src/sftp/host-keys.ts";
-import { loadTlsMaterial, type TlsMaterial } from "../src/tls.ts";
-import type { FolderTime } from "../src/vfs.ts";
 
 let material: Promise<TlsMaterial> | undefined;
 

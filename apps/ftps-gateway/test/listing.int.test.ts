@@ -4,9 +4,10 @@ import { silentLogger } from "@wharf/http-kit";
 import { openStorage, type StorageDriver } from "@wharf/storage-driver";
 import { createTestBucket, s3Env, tempDir } from "@wharf/test-kit";
 import { describe, expect, it } from "vitest";
-import { aioftps3Line, listLine } from "../src/listing.ts";
-import { openGatewayStorage } from "../src/storage.ts";
-import type { FolderTime } from "../src/vfs.ts";
+import { listLine } from "../src/core/listing.ts";
+import { openGatewayStorage } from "../src/core/storage.ts";
+import type { FolderTime } from "../src/core/vfs.ts";
+import { aioftps3Line } from "../src/ftp/listing-format.ts";
 import { client, curl } from "./clients.ts";
 import { startGateway } from "./harness.ts";
 

@@ -110,7 +110,7 @@ describe("load on fs", () => {
     data.end();
     ftp.socket.end();
     await ftp.waitClosed();
-    const failed = /transfers_total\{direction="upload",outcome="(broken|aborted)"\} 1/;
+    const failed = /transfers_total\{protocol="ftp",direction="upload",outcome="(broken|aborted)"\} 1/;
     while (!failed.test(await (await fetch(`${gateway.healthUrl}/metrics`)).text()))
       await new Promise((resolve) => setImmediate(resolve));
     await expect(driver.head("half.bin")).rejects.toSatisfy((error) => isWharfError(error, "NOT_FOUND"));

@@ -81,6 +81,6 @@ describe("login throttling", () => {
     ]);
     expect(JSON.stringify(gateway.log)).not.toContain("wrong");
     const metrics = await (await fetch(`${gateway.healthUrl}/metrics`)).text();
-    expect(metrics).toContain('ftps_gateway_login_lockouts_total{by="address"} 1');
+    expect(metrics).toContain('ftps_gateway_login_lockouts_total{protocol="ftp",by="address"} 1');
   });
 });

@@ -6,8 +6,8 @@ import { createServer } from "node:tls";
 import { openStorage } from "@wharf/storage-driver";
 import { createTestBucket, s3Env, tempDir } from "@wharf/test-kit";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config.ts";
-import { openGatewayStorage } from "../src/storage.ts";
+import { loadConfig } from "../src/core/config.ts";
+import { openGatewayStorage } from "../src/core/storage.ts";
 import { curl } from "./clients.ts";
 import { startGateway, testTls } from "./harness.ts";
 

@@ -62,9 +62,17 @@ function sshOptions(t: SshTarget): string[] {
   ];
 }
 
-/** `sftp -b -` with `commands` (each line fails the batch unless prefixed with `-`). */
-export function sftpBatch(t: SshTarget, batchFile: string): Promise<Result> {
-  return client("sftp", [...sshOptions(t), "-P", String(t.port), "-b", batchFile, `${t.user}@127.0.0.1`]);
+/** `sftp -b batchFile` (each line fails the batch unless prefixed with `-`), with `extra` options (`-l 4000`). */
+export function sftpBatch(t: SshTarget, batchFile: string, extra: string[] = []): Promise<Result> {
+  return client("sftp", [
+    ...sshOptions(t),
+    ...extra,
+    "-P",
+    String(t.port),
+    "-b",
+    batchFile,
+    `${t.user}@127.0.0.1`,
+  ]);
 }
 
 /** `scp` (SFTP protocol, OpenSSH 9's default; `-s` says so explicitly). */

@@ -2,7 +2,7 @@ import { isWharfError } from "@wharf/errors";
 import { openStorage, type StorageDriver } from "@wharf/storage-driver";
 import { createTestBucket, s3Client, swiftS3Env, type TestBucket } from "@wharf/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createVfs } from "../src/vfs.ts";
+import { createVfs } from "../src/core/vfs.ts";
 
 // Swift's s3api answers 501 to conditional PUTs (issue 21 §3): MKD used to fail with 451 there.
 describe("directories on a store without conditional writes (Swift s3api)", () => {

@@ -1,18 +1,22 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Socket } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "pino";
 import ssh2, { type Algorithms, type Connection, type SFTPWrapper } from "ssh2";
-import { plainAddress } from "../addresses.ts";
-import type { Config } from "../config.ts";
+import { plainAddress } from "../core/address.ts";
+import type { Config, UserConfig } from "../core/config.ts";
+import type { Core } from "../core/core.ts";
+import { createConnectionLimits, type RefusalReason } from "../core/limits.ts";
 import type { HostKey } from "./host-keys.ts";
-import { type SftpFilesOptions, serveSftp } from "./sftp-session.ts";
-import { createSshAuth, type SshAuthOptions } from "./ssh-auth.ts";
+import { serveSftp } from "./sftp-session.ts";
+import { createSshAuth } from "./ssh-auth.ts";
 
 export interface SftpServerOptions {
   readonly config: NonNullable<Config["sftp"]>;
   readonly hostKeys: readonly HostKey[];
-  readonly auth: SshAuthOptions;
-  readonly files: SftpFilesOptions;
+  readonly core: Core;
+  /** The gateway's users, for their public keys. */
+  readonly users: readonly UserConfig[];
   readonly limits: {
     readonly maxConnections: number;
     readonly maxConnectionsPerIp: number;
@@ -20,6 +24,9 @@ export interface SftpServerOptions {
   };
   readonly logger: Logger;
 }
+
+/** How long a drained connection waits for the client to close it, after its SFTP channels ended. */
+const clientCloseWaitMs = 2000;
 
 /** Modern algorithms only; `SFTP_LEGACY_ALGORITHMS` adds what older clients still need. */
 export function sshAlgorithms(legacy: boolean): Algorithms {
@@ -71,10 +78,11 @@ const refusedSessionRequests = ["pty", "shell", "exec", "x11", "auth-agent", "su
  * channel. Shell, exec, port forwarding, agent and X11 are refused and logged.
  */
 export function createSftpServer(options: SftpServerOptions) {
-  const { config, logger, limits } = options;
-  const auth = createSshAuth(options.auth);
-  const clients = new Set<{ connection: Connection; close: () => Promise<void> }>();
-  const perIp = new Map<string, number>();
+  const { config, logger, core } = options;
+  const { metrics } = core;
+  const auth = createSshAuth({ users: options.users, logins: core.logins });
+  const clients = new Set<{ drain: (deadline: Promise<void>) => Promise<void> }>();
+  const limits = createConnectionLimits(options.limits);
   let stopping = false;
 
   const server = new ssh2.Server(
@@ -86,24 +94,29 @@ export function createSftpServer(options: SftpServerOptions) {
     },
     (connection, info) => {
       const ip = plainAddress(info.ip);
-      const log = logger.child({ session: randomUUID(), protocol: "sftp", peer: ip });
+      const log = logger.child({ session: randomUUID().slice(0, 8), protocol: "sftp", peer: ip });
       connection.on("error", (error) => log.debug({ err: error }, "ssh connection error"));
-      if (
-        stopping ||
-        clients.size >= limits.maxConnections ||
-        (perIp.get(ip) ?? 0) >= limits.maxConnectionsPerIp
-      ) {
-        log.info({ reason: stopping ? "shutdown" : "limit" }, "ssh connection refused");
-        connection.end();
-        return;
-      }
-      perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
-      const sessions: Array<{ close(): Promise<void> }> = [];
+      const sessions: Array<{ served: ReturnType<typeof serveSftp>; channel: SFTPWrapper }> = [];
+      const close = async () => {
+        await Promise.all(sessions.map(({ served }) => served.close()));
+        drop(connection);
+      };
+      const gone = new Promise<void>((resolve) => connection.once("close", () => resolve()));
       const client = {
-        connection,
-        close: async () => {
-          await Promise.all(sessions.map((session) => session.close()));
-          drop(connection);
+        /**
+         * Lets open files finish their transfer (up to the `deadline`), then ends the SFTP channels
+         * as at the client's EOF and gives the client a moment to close the connection itself
+         * (OpenSSH's ssh drops the last replies it has not passed on yet when it gets a DISCONNECT),
+         * then ends the connection.
+         */
+        async drain(deadline: Promise<void>) {
+          const open = sessions.length;
+          await Promise.race([Promise.all(sessions.map(({ served }) => served.drain())), deadline]);
+          for (const { channel } of sessions) endSubsystem(channel);
+          if (open > 0)
+            await Promise.race([gone, deadline, delay(clientCloseWaitMs, undefined, { ref: false })]);
+          log.info({ sessions: open }, "ssh connection drained");
+          await close();
         },
       };
       clients.add(client);
@@ -112,8 +125,8 @@ export function createSftpServer(options: SftpServerOptions) {
         clearTimeout(timer);
         timer = setTimeout(() => {
           log.info("idle timeout");
-          void client.close();
-        }, limits.idleTimeoutMs);
+          void close();
+        }, options.limits.idleTimeoutMs);
       };
       let principal: Awaited<ReturnType<typeof auth.authenticate>>;
       connection.on("authentication", (ctx) => {
@@ -136,8 +149,13 @@ export function createSftpServer(options: SftpServerOptions) {
           session.on("sftp", (acceptSftp) => {
             if (!principal) return;
             const sftp = acceptSftp();
-            const served = serveSftp(sftp, principal, { ...options.files, log, onRequest: touch });
-            sessions.push(served);
+            const served = serveSftp(sftp, principal, {
+              core,
+              reorderWindowBytes: config.reorderWindowBytes,
+              log,
+              onRequest: touch,
+            });
+            sessions.push({ served, channel: sftp });
             sftp.on("end", () => endSubsystem(sftp));
             sftp.on("close", () => void served.close());
           });
@@ -160,34 +178,44 @@ export function createSftpServer(options: SftpServerOptions) {
       connection.on("close", () => {
         clearTimeout(timer);
         clients.delete(client);
-        void Promise.all(sessions.map((session) => session.close()));
-        const left = (perIp.get(ip) ?? 1) - 1;
-        if (left <= 0) perIp.delete(ip);
-        else perIp.set(ip, left);
+        void Promise.all(sessions.map(({ served }) => served.close()));
       });
     },
   );
 
-  // Sockets are accepted here and handed to ssh2, so a client that never says a word (ssh2 only
-  // reports a connection once the client's version line came) is still closed at the login deadline.
+  // Sockets are accepted here and handed to ssh2, so the connection limits turn a client away before
+  // any key exchange, and one that never says a word (ssh2 only reports a connection once the
+  // client's version line came) is still closed at the login deadline.
   const loginDeadlines = new WeakMap<Socket, NodeJS.Timeout>();
   const sockets = new Set<Socket>();
   const tcp = createServer((socket) => {
+    const peer = plainAddress(socket.remoteAddress);
+    const slot: ReturnType<typeof limits.admit> = stopping ? { refused: "shutdown" } : limits.admit(peer);
+    if ("refused" in slot) {
+      metrics.connectionsRefused.inc({ protocol: "sftp", reason: slot.refused });
+      logger.info({ protocol: "sftp", peer, reason: slot.refused }, "ssh connection refused");
+      refuse(socket, slot.refused);
+      return;
+    }
     sockets.add(socket);
+    metrics.sessions.inc({ protocol: "sftp" });
+    metrics.sessionsTotal.inc({ protocol: "sftp" });
     const deadline = setTimeout(() => {
-      logger.info({ protocol: "sftp", peer: plainAddress(socket.remoteAddress) }, "login timeout");
+      logger.info({ protocol: "sftp", peer }, "login timeout");
       socket.destroy();
     }, config.loginTimeoutMs);
     loginDeadlines.set(socket, deadline);
     socket.once("close", () => {
       clearTimeout(deadline);
       sockets.delete(socket);
+      slot.release();
+      metrics.sessions.dec({ protocol: "sftp" });
     });
     server.injectSocket(socket);
   });
 
   return {
-    sessionCount: () => clients.size,
+    sessionCount: () => sockets.size,
     listen: () =>
       new Promise<number>((resolve, reject) => {
         tcp.once("error", reject);
@@ -195,15 +223,51 @@ export function createSftpServer(options: SftpServerOptions) {
           resolve((tcp.address() as { port: number }).port),
         );
       }),
-    /** Stops accepting and ends every connection; uploads not closed yet are aborted, nothing partial stays. */
-    async close(): Promise<void> {
+    /**
+     * Stops accepting; lets files being transferred finish for up to `graceMs` (new OPENs are
+     * refused), then ends every connection. Uploads not closed by then are aborted and leave nothing.
+     */
+    async close(graceMs = 0): Promise<void> {
       stopping = true;
       const closed = new Promise<void>((resolve) => (tcp.listening ? tcp.close(() => resolve()) : resolve()));
-      await Promise.all([...clients].map((client) => client.close()));
+      const deadline = delay(graceMs, undefined, { ref: false });
+      await Promise.all([...clients].map((client) => client.drain(deadline)));
       for (const socket of sockets) socket.destroySoon();
       await closed;
     },
   };
+}
+
+const refusalTexts: Readonly<Record<RefusalReason, string>> = {
+  shutdown: "The server is shutting down; try again shortly.",
+  limit: "Too many users, try later.",
+  per_ip: "Too many connections from your address.",
+};
+
+/**
+ * Turns a connection away before any key exchange, in SSH's own terms: the version line, then a
+ * DISCONNECT (reason 12, too many connections; the packet is in clear before the keys are agreed,
+ * RFC 4253 §6), which OpenSSH prints as `Received disconnect from …: Too many connections …`. What
+ * the client sends is read and dropped until it closes, so our DISCONNECT is not lost to a reset.
+ */
+function refuse(socket: Socket, reason: RefusalReason): void {
+  socket.on("error", () => {});
+  socket.on("data", () => {});
+  const text = Buffer.from(refusalTexts[reason]);
+  const payload = Buffer.alloc(1 + 4 + 4 + text.length + 4);
+  payload[0] = 1; // SSH_MSG_DISCONNECT
+  payload.writeUInt32BE(reason === "shutdown" ? 7 : 12, 1); // SERVICE_NOT_AVAILABLE, TOO_MANY_CONNECTIONS
+  payload.writeUInt32BE(text.length, 5);
+  text.copy(payload, 9);
+  // The language tag, empty: the last four bytes stay zero.
+  let padding = 8 - ((4 + 1 + payload.length) % 8);
+  if (padding < 4) padding += 8;
+  const packet = Buffer.alloc(4 + 1 + payload.length + padding);
+  packet.writeUInt32BE(1 + payload.length + padding, 0);
+  packet[4] = padding;
+  payload.copy(packet, 5);
+  socket.end(Buffer.concat([Buffer.from("SSH-2.0-ftps-gateway\r\n"), packet]));
+  setTimeout(() => socket.destroy(), 5000).unref();
 }
 
 export type SftpServer = ReturnType<typeof createSftpServer>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../config.ts";
+import { loadConfig } from "../core/config.ts";
 
 const base = { STORAGE_URL: "memory://", FTP_USERS__1__LOGIN: "u", FTP_USERS__1__PASSWORD: "p" };
 const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop";

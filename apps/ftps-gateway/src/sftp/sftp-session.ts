@@ -1,19 +1,19 @@
-import { WharfError } from "@wharf/errors";
+import { isWharfError, WharfError } from "@wharf/errors";
 import type { Logger } from "pino";
 import type { Attributes, FileEntry, SFTPWrapper } from "ssh2";
-import type { Principal } from "../auth.ts";
-import { listLine } from "../listing.ts";
-import { resolvePath } from "../paths.ts";
-import { ftpError } from "../replies.ts";
-import { createVfs, type Entry, type VfsOptions } from "../vfs.ts";
+import type { Principal } from "../core/auth.ts";
+import type { Core } from "../core/core.ts";
+import { userError } from "../core/errors.ts";
+import { type Entry, listLine } from "../core/listing.ts";
+import { resolvePath } from "../core/paths.ts";
 import { createRangeReader } from "./range-reader.ts";
 import { Status, statusFor } from "./status.ts";
 import { createUploadWriter, type UploadWriter } from "./upload-writer.ts";
 
-export interface SftpFilesOptions extends Omit<VfsOptions, "home"> {
+export interface SftpFilesOptions {
+  readonly core: Core;
   /** Bytes of out-of-order WRITEs one upload may hold while waiting for the bytes before them. */
   readonly reorderWindowBytes: number;
-  readonly now: () => Date;
 }
 
 type Handle =
@@ -36,11 +36,23 @@ export function serveSftp(
   principal: Principal,
   options: SftpFilesOptions & { readonly log: Logger; readonly onRequest?: () => void },
 ) {
-  const vfs = createVfs({ ...options, home: principal.home });
+  const { core } = options;
+  const { metrics } = core;
+  const vfs = core.vfsFor(principal);
   const abort = new AbortController();
   const handles = new Map<number, Handle>();
   let nextId = 1;
   const log = options.log;
+  /** File handles open or closing: a drain waits for them. */
+  let transfers = 0;
+  let draining = false;
+  let drained: (() => void) | undefined;
+  const transferDone = (direction: "upload" | "download", outcome: string) => {
+    metrics.transfers.inc({ protocol: "sftp", direction, outcome });
+    transfers--;
+    // After the reply to the CLOSE is on its way.
+    if (transfers === 0 && drained) setImmediate(drained);
+  };
 
   const reply = (reqid: number, work: () => Promise<void>) => {
     options.onRequest?.();
@@ -48,6 +60,8 @@ export function serveSftp(
       const { status, text } = statusFor(error);
       if (status === Status.FAILURE && !(error instanceof WharfError && error.details?.reply))
         log.warn({ err: error }, "sftp request failed");
+      if (status !== Status.EOF)
+        metrics.errors.inc({ protocol: "sftp", code: isWharfError(error) ? error.code : "INTERNAL" });
       if (!abort.signal.aborted) sftp.status(reqid, status, text);
     });
   };
@@ -66,17 +80,18 @@ export function serveSftp(
     });
   const path = (raw: string) => resolvePath("/", raw);
   const writable = () => {
-    if (principal.access !== "rw") throw ftpError("PERMISSION_DENIED", "Read-only account.");
+    if (principal.access !== "rw") throw userError("PERMISSION_DENIED", "Read-only account.");
   };
   const handleOf = (raw: Buffer): Handle => {
     const handle = raw.length === 4 ? handles.get(raw.readUInt32BE(0)) : undefined;
-    if (!handle) throw ftpError("INVALID_ARGUMENT", "Invalid handle.");
+    if (!handle) throw userError("INVALID_ARGUMENT", "Invalid handle.");
     return handle;
   };
   const addHandle = (reqid: number, handle: Handle) => {
-    if (handles.size >= maxHandles) throw ftpError("QUOTA_EXCEEDED", "Too many open files.");
+    if (handles.size >= maxHandles) throw userError("QUOTA_EXCEEDED", "Too many open files.");
     const id = nextId++;
     handles.set(id, handle);
+    if (handle.kind !== "dir") transfers++;
     const raw = Buffer.alloc(4);
     raw.writeUInt32BE(id);
     sftp.handle(reqid, raw);
@@ -89,29 +104,30 @@ export function serveSftp(
   };
   const fileEntry = (entry: Entry): FileEntry => ({
     filename: entry.name,
-    longname: listLine(entry, options.now()),
+    longname: listLine(entry, core.now()),
     attrs: attrsOf(entry),
   });
   const existing = async (p: string) => {
     const entry = await vfs.stat(p);
-    if (!entry) throw ftpError("NOT_FOUND", "No such file or directory.");
+    if (!entry) throw userError("NOT_FOUND", "No such file or directory.");
     return entry;
   };
 
   async function openFile(reqid: number, filename: string, flags: number) {
+    if (draining) throw userError("UNAVAILABLE", "The server is shutting down; try again shortly.");
     const target = path(filename);
     if (!(flags & (open.WRITE | open.APPEND | open.CREAT | open.TRUNC))) {
       const entry = await existing(target);
-      if (entry.type !== "file") throw ftpError("NOT_FOUND", "Not a regular file.");
+      if (entry.type !== "file") throw userError("NOT_FOUND", "Not a regular file.");
       const reader = createRangeReader((offset) => vfs.read(target, offset, abort.signal), entry.size);
       return addHandle(reqid, { kind: "read", entry, reader });
     }
     writable();
     if (flags & open.READ)
-      throw ftpError("UNSUPPORTED", "Opening a file for reading and writing is not supported.");
+      throw userError("UNSUPPORTED", "Opening a file for reading and writing is not supported.");
     const entry = await vfs.checkWritable(target);
-    if (entry && flags & open.EXCL) throw ftpError("ALREADY_EXISTS", "File exists.");
-    if (!entry && !(flags & open.CREAT)) throw ftpError("NOT_FOUND", "No such file.");
+    if (entry && flags & open.EXCL) throw userError("ALREADY_EXISTS", "File exists.");
+    if (!entry && !(flags & open.CREAT)) throw userError("NOT_FOUND", "No such file.");
     const truncate = !entry || ((flags & open.TRUNC) !== 0 && !(flags & open.APPEND));
     // Without TRUNC a client may continue the file at its end (OpenSSH `reput` opens with APPEND).
     const writer = createUploadWriter({
@@ -124,7 +140,7 @@ export function serveSftp(
   }
 
   async function readDir(reqid: number, handle: Handle) {
-    if (handle.kind !== "dir") throw ftpError("INVALID_ARGUMENT", "Not a directory handle.");
+    if (handle.kind !== "dir") throw userError("INVALID_ARGUMENT", "Not a directory handle.");
     const names: FileEntry[] = [];
     while (!handle.done && names.length < namesPerReaddir) {
       const step = await handle.entries.next();
@@ -139,16 +155,33 @@ export function serveSftp(
     writable();
     const [source, target] = [path(from), path(to)];
     if (!replace && source !== target && (await vfs.stat(target)))
-      throw ftpError("ALREADY_EXISTS", "Target exists.");
+      throw userError("ALREADY_EXISTS", "Target exists.");
     await vfs.rename(source, target);
     ok(reqid);
   }
 
-  function release(handle: Handle): Promise<void> {
+  /** Drops a handle the client did not close (session gone): an unfinished upload stores nothing. */
+  async function release(handle: Handle): Promise<void> {
+    if (handle.kind === "dir") return void handle.entries.return?.(undefined).catch(() => {});
     if (handle.kind === "read") handle.reader.close();
-    if (handle.kind === "dir") void handle.entries.return?.(undefined).catch(() => {});
-    if (handle.kind === "write") return handle.writer.abort();
-    return Promise.resolve();
+    else await handle.writer.abort();
+    transferDone(handle.kind === "read" ? "download" : "upload", "broken");
+  }
+
+  /** CLOSE: a write handle's upload completes here (or fails, and nothing is stored). */
+  async function closeHandle(handle: Handle): Promise<void> {
+    if (handle.kind === "dir") return void handle.entries.return?.(undefined).catch(() => {});
+    if (handle.kind === "read") {
+      handle.reader.close();
+      return transferDone("download", "ok");
+    }
+    let outcome = "failed";
+    try {
+      await handle.writer.close();
+      outcome = "ok";
+    } finally {
+      transferDone("upload", outcome);
+    }
   }
 
   sftp
@@ -156,8 +189,9 @@ export function serveSftp(
     .on("READ", (reqid, raw, offset, length) =>
       reply(reqid, async () => {
         const handle = handleOf(raw);
-        if (handle.kind !== "read") throw ftpError("PERMISSION_DENIED", "File not open for reading.");
+        if (handle.kind !== "read") throw userError("PERMISSION_DENIED", "File not open for reading.");
         const data = await handle.reader.read(offset, Math.min(length, maxReadBytes));
+        if (data) metrics.bytes.inc({ protocol: "sftp", direction: "download" }, data.length);
         if (data) sftp.data(reqid, data);
         else sftp.status(reqid, Status.EOF);
       }),
@@ -165,8 +199,9 @@ export function serveSftp(
     .on("WRITE", (reqid, raw, offset, data) =>
       reply(reqid, async () => {
         const handle = handleOf(raw);
-        if (handle.kind !== "write") throw ftpError("PERMISSION_DENIED", "File not open for writing.");
+        if (handle.kind !== "write") throw userError("PERMISSION_DENIED", "File not open for writing.");
         await handle.writer.write(offset, data);
+        metrics.bytes.inc({ protocol: "sftp", direction: "upload" }, data.length);
         ok(reqid);
       }),
     )
@@ -174,8 +209,7 @@ export function serveSftp(
       reply(reqid, async () => {
         const handle = handleOf(raw);
         handles.delete(raw.readUInt32BE(0));
-        if (handle.kind === "write") await handle.writer.close();
-        else await release(handle);
+        await closeHandle(handle);
         ok(reqid);
       }),
     )
@@ -201,7 +235,7 @@ export function serveSftp(
       reply(reqid, async () => {
         const dir = path(raw);
         const entry = await existing(dir);
-        if (entry.type !== "dir") throw ftpError("NOT_FOUND", "Not a directory.");
+        if (entry.type !== "dir") throw userError("NOT_FOUND", "Not a directory.");
         addHandle(reqid, { kind: "dir", entries: vfs.list(dir)[Symbol.asyncIterator](), done: false });
       }),
     )
@@ -216,18 +250,29 @@ export function serveSftp(
         sftp.name(reqid, [{ filename: resolved, longname: resolved, attrs: {} as Attributes }]);
       }),
     )
-    .on("READLINK", (reqid) => sftp.status(reqid, Status.OP_UNSUPPORTED, "No symbolic links here."))
-    .on("SYMLINK", (reqid) => sftp.status(reqid, Status.OP_UNSUPPORTED, "No symbolic links here."))
+    .on("READLINK", (reqid) => reply(reqid, noLinks))
+    .on("SYMLINK", (reqid) => reply(reqid, noLinks))
     .on("EXTENDED", (reqid, name, data) =>
       reply(reqid, async () => {
         if (name !== "posix-rename@openssh.com")
-          throw ftpError("UNSUPPORTED", `Extension ${name} is not supported.`);
+          throw userError("UNSUPPORTED", `Extension ${name} is not supported.`);
         const [from, to] = twoStrings(data);
         await rename(reqid, from, to, true);
       }),
     );
 
   return {
+    /**
+     * For a shutdown: refuses new OPENs and resolves once no file is open (uploads in flight
+     * completed or failed at their CLOSE). Directory handles do not hold it up.
+     */
+    drain(): Promise<void> {
+      draining = true;
+      if (transfers === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        drained = resolve;
+      });
+    },
     /** Drops every open handle: unfinished uploads are aborted, nothing partial is stored. */
     async close(): Promise<void> {
       abort.abort(new WharfError("CANCELLED", "session closed"));
@@ -238,12 +283,16 @@ export function serveSftp(
   };
 }
 
+const noLinks = async () => {
+  throw userError("UNSUPPORTED", "No symbolic links here.");
+};
+
 /** The two SSH strings (uint32 length + bytes) of a posix-rename request. */
 function twoStrings(data: Buffer): [string, string] {
   const first = data.length >= 4 ? data.readUInt32BE(0) : -1;
   const secondAt = 4 + first;
-  if (first < 0 || data.length < secondAt + 4) throw ftpError("INVALID_ARGUMENT", "Malformed request.");
+  if (first < 0 || data.length < secondAt + 4) throw userError("INVALID_ARGUMENT", "Malformed request.");
   const second = data.readUInt32BE(secondAt);
-  if (data.length < secondAt + 4 + second) throw ftpError("INVALID_ARGUMENT", "Malformed request.");
+  if (data.length < secondAt + 4 + second) throw userError("INVALID_ARGUMENT", "Malformed request.");
   return [data.toString("utf8", 4, secondAt), data.toString("utf8", secondAt + 4, secondAt + 4 + second)];
 }

@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { PassThrough, type Readable } from "node:stream";
 import { WharfError } from "@wharf/errors";
-import { ftpError } from "../replies.ts";
+import { userError } from "../core/errors.ts";
 
 export interface UploadWriterOptions {
   /** Stores `body`, the file's bytes from `base` on (0, or the old size when resuming); atomic. */
@@ -43,7 +43,7 @@ export function createUploadWriter(options: UploadWriterOptions) {
     const base = options.resumeFrom !== undefined && firstOffset === options.resumeFrom ? firstOffset : 0;
     if (options.resumeOnly && firstOffset !== options.resumeFrom)
       fail(
-        ftpError(
+        userError(
           "UNSUPPORTED",
           `Append mode writes at the end of the file (${options.resumeFrom}); nothing stored.`,
         ),
@@ -73,7 +73,7 @@ export function createUploadWriter(options: UploadWriterOptions) {
 
   async function push(stream: PassThrough, data: Buffer) {
     if (stream.writableLength > maxQueuedBytes)
-      fail(ftpError("QUOTA_EXCEEDED", "Too many writes in flight; nothing stored."));
+      fail(userError("QUOTA_EXCEEDED", "Too many writes in flight; nothing stored."));
     next += data.length;
     if (stream.write(data)) return;
     drained ??= once(stream, "drain").finally(() => {
@@ -90,12 +90,12 @@ export function createUploadWriter(options: UploadWriterOptions) {
       const stream = body ?? begin(offset);
       if (offset < next || ahead.has(offset))
         fail(
-          ftpError("UNSUPPORTED", `Rewriting bytes at offset ${offset} is not supported; nothing stored.`),
+          userError("UNSUPPORTED", `Rewriting bytes at offset ${offset} is not supported; nothing stored.`),
         );
       if (offset > next) {
         if (aheadBytes + data.length > options.windowBytes)
           fail(
-            ftpError(
+            userError(
               "INVALID_ARGUMENT",
               `Write at offset ${offset} leaves a hole at ${next}; nothing stored.`,
             ),
@@ -115,7 +115,7 @@ export function createUploadWriter(options: UploadWriterOptions) {
     async close(): Promise<void> {
       if (failure) throw failure;
       if (ahead.size > 0)
-        fail(ftpError("INVALID_ARGUMENT", `The file has a hole at offset ${next}; nothing stored.`));
+        fail(userError("INVALID_ARGUMENT", `The file has a hole at offset ${next}; nothing stored.`));
       if (!body) {
         if (!options.createIfEmpty) return;
         begin(0);

@@ -1,6 +1,6 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { WharfError } from "@wharf/errors";
-import { plainAddress } from "./addresses.ts";
+import { plainAddress } from "../core/address.ts";
 
 const ignore = () => {};
 

@@ -1,4 +1,4 @@
-import { type ErrorCode, isWharfError, WharfError } from "@wharf/errors";
+import { type ErrorCode, isWharfError } from "@wharf/errors";
 
 /** The one table from error code to FTP reply. A new code fails to compile until it is mapped here. */
 export const ftpReplyByCode: Readonly<Record<ErrorCode, { readonly code: number; readonly text: string }>> = {
@@ -27,9 +27,4 @@ export function replyFor(error: unknown): { code: number; text: string } {
   const reply = ftpReplyByCode[error.code];
   const text = error.details?.reply;
   return typeof text === "string" ? { code: reply.code, text } : reply;
-}
-
-/** A WharfError whose FTP reply text is `reply` (shown to the user as is). */
-export function ftpError(code: ErrorCode, reply: string): WharfError {
-  return new WharfError(code, reply, { details: { reply } });
 }

@@ -1,16 +1,10 @@
-import { PassThrough, Readable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import { isWharfError } from "@wharf/errors";
-import { heedErrors, listAll, listAllObjects, moveObject, type StorageDriver } from "@wharf/storage-driver";
+import { listAll, listAllObjects, moveObject, type StorageDriver } from "@wharf/storage-driver";
+import { userError } from "./errors.ts";
+import type { Entry } from "./listing.ts";
 import { baseName, dirPrefix, globMatcher, isGlob, keyOf, parentOf } from "./paths.ts";
-import { ftpError } from "./replies.ts";
-
-/** One entry of a directory as FTP shows it. */
-export interface Entry {
-  readonly name: string;
-  readonly type: "file" | "dir";
-  readonly size: number;
-  readonly modified: Date;
-}
+import { createUploader, type Uploader } from "./upload.ts";
 
 export interface VfsOptions {
   readonly driver: StorageDriver;
@@ -20,8 +14,8 @@ export interface VfsOptions {
   readonly dirSuffix: string;
   /** RMD of a non-empty directory deletes everything under it (aioftps3) instead of failing with 550. */
   readonly rmdRecursive?: boolean;
-  /** Writes a whole object from a stream; default `driver.put`. */
-  readonly store?: Store;
+  /** How uploads reach the store (see upload.ts); default `driver.put` of the stream. */
+  readonly uploader?: Uploader;
   /**
    * A folder's own time where the store keeps one (its directory's mtime on a local disk), by its
    * key prefix (`a/b/`, `""` for the store root); `undefined` when there is none.
@@ -35,9 +29,6 @@ export interface VfsOptions {
 
 export type FolderTime = (prefix: string) => Promise<Date | undefined>;
 
-/** Stores `body` at `key` atomically (nothing visible unless it completes). */
-export type Store = (key: string, body: Readable, signal?: AbortSignal) => Promise<void>;
-
 export type Vfs = ReturnType<typeof createVfs>;
 
 const copyConcurrency = 8;
@@ -49,7 +40,7 @@ const pageSize = 1000;
 /**
  * A directory tree over a flat object store: directories are marker objects (or any key below the
  * prefix, so folders made outside the gateway show too), files are objects. Paths are normalised
- * virtual paths from `resolvePath`; every method fails with WharfErrors carrying an FTP reply text.
+ * virtual paths from `resolvePath`; every method fails with WharfErrors carrying a text for the user (`userError`).
  */
 export function createVfs(options: VfsOptions) {
   const { driver, home, dirSuffix } = options;
@@ -62,6 +53,7 @@ export function createVfs(options: VfsOptions) {
     });
 
   const now = options.now ?? (() => new Date());
+  const uploader = options.uploader ?? createUploader({ driver });
 
   /** A folder's marker and first child, or `undefined` when it does not exist. */
   async function folder(path: string) {
@@ -101,13 +93,13 @@ export function createVfs(options: VfsOptions) {
   }
 
   async function requireDir(path: string, missing = "No such directory."): Promise<void> {
-    if (!(await isDir(path))) throw ftpError("NOT_FOUND", missing);
+    if (!(await isDir(path))) throw userError("NOT_FOUND", missing);
   }
 
   async function requireFile(path: string): Promise<Entry> {
     const entry = await stat(path);
-    if (!entry) throw ftpError("NOT_FOUND", "No such file.");
-    if (entry.type !== "file") throw ftpError("NOT_FOUND", "Not a regular file.");
+    if (!entry) throw userError("NOT_FOUND", "No such file.");
+    if (entry.type !== "file") throw userError("NOT_FOUND", "Not a regular file.");
     return entry;
   }
 
@@ -120,11 +112,11 @@ export function createVfs(options: VfsOptions) {
     if (!entry && path !== "/" && isGlob(baseName(path))) {
       const matches = globMatcher(baseName(path));
       const parent = parentOf(path);
-      if (!(await isDir(parent))) throw ftpError("NOT_FOUND", "No such file or directory.");
+      if (!(await isDir(parent))) throw userError("NOT_FOUND", "No such file or directory.");
       for await (const item of withFolderTimes(parent, entries(parent))) if (matches(item.name)) yield item;
       return;
     }
-    if (!entry) throw ftpError("NOT_FOUND", "No such file or directory.");
+    if (!entry) throw userError("NOT_FOUND", "No such file or directory.");
     if (entry.type === "file") {
       yield entry;
       return;
@@ -194,53 +186,54 @@ export function createVfs(options: VfsOptions) {
   }
 
   async function mkdir(path: string): Promise<void> {
-    if (path === "/") throw ftpError("ALREADY_EXISTS", "Directory exists.");
+    if (path === "/") throw userError("ALREADY_EXISTS", "Directory exists.");
     await requireDir(parentOf(path), "Parent directory does not exist.");
-    if (await stat(path)) throw ftpError("ALREADY_EXISTS", "File or directory exists.");
+    if (await stat(path)) throw userError("ALREADY_EXISTS", "File or directory exists.");
     const conditional = driver.capabilities.conditionalWrite ? { ifNoneMatch: "*" as const } : {};
     await driver.put(marker(path), "", { ...conditional, contentType: "application/x-directory" });
   }
 
   async function rmdir(path: string): Promise<void> {
-    if (path === "/") throw ftpError("PERMISSION_DENIED", "Cannot remove the root directory.");
+    if (path === "/") throw userError("PERMISSION_DENIED", "Cannot remove the root directory.");
     await requireDir(path);
     const prefix = dirPrefix(home, path);
     const ownMarker = marker(path);
     for await (const object of listAllObjects(driver, { prefix })) {
       if (object.key === ownMarker) continue;
-      if (!options.rmdRecursive) throw ftpError("PERMISSION_DENIED", "Directory not empty.");
+      if (!options.rmdRecursive) throw userError("PERMISSION_DENIED", "Directory not empty.");
       await driver.delete(object.key);
     }
     await driver.delete(ownMarker);
   }
 
   async function remove(path: string): Promise<void> {
-    if (path === "/") throw ftpError("NOT_FOUND", "Not a regular file.");
+    if (path === "/") throw userError("NOT_FOUND", "Not a regular file.");
     await requireFile(path);
     await driver.delete(keyOf(home, path));
   }
 
   async function rename(from: string, to: string): Promise<void> {
-    if (from === "/" || to === "/") throw ftpError("PERMISSION_DENIED", "Cannot rename the root directory.");
+    if (from === "/" || to === "/") throw userError("PERMISSION_DENIED", "Cannot rename the root directory.");
     const source = await stat(from);
-    if (!source) throw ftpError("NOT_FOUND", "No such file or directory.");
+    if (!source) throw userError("NOT_FOUND", "No such file or directory.");
     if (from === to) return;
     await requireDir(parentOf(to), "Target directory does not exist.");
     const target = await stat(to);
     if (source.type === "file") {
-      if (target?.type === "dir") throw ftpError("ALREADY_EXISTS", "A directory has that name.");
+      if (target?.type === "dir") throw userError("ALREADY_EXISTS", "A directory has that name.");
       // rename(2) on fs (replacing an existing file, as rename(2) does); copy then delete on S3.
       await moveObject(driver, keyOf(home, from), keyOf(home, to));
       return;
     }
-    if (to.startsWith(`${from}/`)) throw ftpError("INVALID_ARGUMENT", "Cannot move a directory into itself.");
-    if (target) throw ftpError("ALREADY_EXISTS", "Target exists.");
+    if (to.startsWith(`${from}/`))
+      throw userError("INVALID_ARGUMENT", "Cannot move a directory into itself.");
+    if (target) throw userError("ALREADY_EXISTS", "Target exists.");
     const fromPrefix = dirPrefix(home, from);
     const toPrefix = dirPrefix(home, to);
     if (driver.capabilities.rename) {
       // One atomic folder rename (fs); the marker moves with the folder.
       await driver.renamePrefix(fromPrefix, toPrefix).catch((error: unknown) => {
-        if (isWharfError(error, "PRECONDITION_FAILED")) throw ftpError("ALREADY_EXISTS", "Target exists.");
+        if (isWharfError(error, "PRECONDITION_FAILED")) throw userError("ALREADY_EXISTS", "Target exists.");
         throw error;
       });
       return;
@@ -260,7 +253,7 @@ export function createVfs(options: VfsOptions) {
   /** Opens a file for RETR at `offset` (REST). */
   async function read(path: string, offset: number, signal?: AbortSignal): Promise<Readable> {
     const entry = await requireFile(path);
-    if (offset > entry.size) throw ftpError("RANGE_NOT_SATISFIABLE", "Restart position beyond end of file.");
+    if (offset > entry.size) throw userError("RANGE_NOT_SATISFIABLE", "Restart position beyond end of file.");
     if (offset === entry.size && offset > 0) return emptyStream();
     const result = await driver.get(
       keyOf(home, path),
@@ -271,27 +264,16 @@ export function createVfs(options: VfsOptions) {
 
   /** Checks a STOR target before the client is told to send (so errors come before 150). */
   async function checkWritable(path: string): Promise<Entry | undefined> {
-    if (path === "/") throw ftpError("NOT_FOUND", "Not a regular file.");
+    if (path === "/") throw userError("NOT_FOUND", "Not a regular file.");
     const [parentIsDir, entry] = await Promise.all([isDir(parentOf(path)), stat(path)]);
-    if (!parentIsDir) throw ftpError("NOT_FOUND", "Directory does not exist.");
-    if (entry?.type === "dir") throw ftpError("NOT_FOUND", "A directory has that name.");
+    if (!parentIsDir) throw userError("NOT_FOUND", "Directory does not exist.");
+    if (entry?.type === "dir") throw userError("NOT_FOUND", "A directory has that name.");
     return entry;
   }
 
-  /**
-   * Stores `body` at `path` atomically. With `offset` > 0 the first `offset` bytes of the existing
-   * file are kept and `body` continues from there (REST + STOR, APPE): the store sees one new whole
-   * object, so a failed resume leaves the old file as it was.
-   */
-  async function write(path: string, body: Readable, offset: number, signal?: AbortSignal): Promise<void> {
-    const key = keyOf(home, path);
-    let input: Readable = body;
-    if (offset > 0) {
-      const existing = await driver.get(key, { range: { start: 0, end: offset - 1 }, signal });
-      input = concatStreams(existing.body, body);
-    }
-    if (options.store) await options.store(key, input, signal);
-    else await driver.put(key, input, { signal });
+  /** Stores `body` at `path` atomically, from `offset` on (see upload.ts: what happens on upload). */
+  function write(path: string, body: Readable, offset: number, signal?: AbortSignal): Promise<void> {
+    return uploader.write(keyOf(home, path), body, offset, signal);
   }
 
   return { stat, list, mkdir, rmdir, remove, rename, read, write, checkWritable, isDir, requireDir };
@@ -301,27 +283,6 @@ function emptyStream(): Readable {
   const stream = new PassThrough();
   stream.end();
   return stream;
-}
-
-/**
- * `first`'s bytes, then `second`'s. `second` (the client's upload) is not read while `first` is
- * copied, so its failure then is heeded here and met when its turn comes; both are destroyed when
- * the result ends, fails or is destroyed.
- */
-function concatStreams(first: Readable, second: Readable): Readable {
-  heedErrors(second);
-  return Readable.from(
-    (async function* () {
-      try {
-        yield* first;
-        yield* second;
-      } finally {
-        first.destroy();
-        second.destroy();
-      }
-    })(),
-    { objectMode: false, highWaterMark: 1 << 20 },
-  );
 }
 
 async function forEachBounded<T>(items: AsyncIterable<T>, run: (item: T) => Promise<void>): Promise<void> {

@@ -6,7 +6,7 @@ import { WharfError } from "@wharf/errors";
 import { BufferPool, type FillableBody, heedErrors, isFillable } from "@wharf/storage-driver";
 import { connectActive } from "./data.ts";
 import { replyFor } from "./replies.ts";
-import type { ActiveTransfer, Session } from "./session.ts";
+import type { ActiveTransfer, Session } from "./session-types.ts";
 import { SocketBody } from "./socket-body.ts";
 
 export type Direction = "upload" | "download" | "listing";
@@ -29,7 +29,8 @@ export async function runTransfer(
   opening: string,
   work: (socket: Socket | TLSSocket, signal: AbortSignal, meter: Meter) => Promise<number>,
 ): Promise<void> {
-  const { config, metrics } = s.ctx;
+  const { config } = s.ctx;
+  const { metrics } = s.ctx.core;
   const plan = s.data;
   s.data = undefined;
   if (!plan) return s.reply(425, "Use PASV or EPSV first.");
@@ -76,19 +77,19 @@ export async function runTransfer(
     if (transfer.aborted || error instanceof DataConnectionError || !isStorageError(error)) {
       outcome = transfer.aborted ? "aborted" : "broken";
       if (error instanceof DataConnectionError && !transfer.aborted && !socket)
-        s.reply(425, "Can't open data connection.");
-      else s.reply(426, "Connection closed; transfer aborted.");
+        s.reply(425, "Can't open data connection.", "UNAVAILABLE");
+      else s.reply(426, "Connection closed; transfer aborted.", "CANCELLED");
     } else {
       outcome = "failed";
       const reply = replyFor(error);
       if (reply.code === 451) s.log.error({ err: error }, `${direction} failed`);
-      s.reply(reply.code, reply.text);
+      s.reply(reply.code, reply.text, (error as WharfError).code);
     }
   } finally {
     if (outcome !== "ok" && moved) bytes = moved();
     s.transfer = undefined;
-    metrics.transfers.inc({ direction, outcome });
-    metrics.bytes.inc({ direction }, bytes);
+    metrics.transfers.inc({ protocol: "ftp", direction, outcome });
+    metrics.bytes.inc({ protocol: "ftp", direction }, bytes);
     s.log.info({ direction, outcome, bytes, ms: Math.round(performance.now() - started) }, "transfer");
     finish();
   }
@@ -124,7 +125,7 @@ async function openData(
   }
   const secure = await s.ctx.tls.upgrade(raw);
   const reused = secure.isSessionReused();
-  s.ctx.metrics.tlsDataSessions.inc({ reused: String(reused) });
+  s.ctx.core.metrics.tlsDataSessions.inc({ reused: String(reused) });
   if (!reused && s.ctx.config.sessionReuse === "required") {
     secure.destroy();
     throw new Error("TLS session reuse required");

@@ -1,112 +1,19 @@
 import { randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import type { LoginGuard } from "@wharf/auth-jwt";
-import type { StorageDriver } from "@wharf/storage-driver";
-import type { Logger } from "pino";
-import { plainAddress } from "./addresses.ts";
-import type { Authenticator, Principal } from "./auth.ts";
+import { isWharfError } from "@wharf/errors";
+import { plainAddress } from "../core/address.ts";
 import { commands } from "./commands.ts";
-import type { PassiveListener, PassivePool } from "./data.ts";
 import { attachLineReader } from "./line-reader.ts";
-import type { ListFormat } from "./listing.ts";
-import type { FtpMetrics } from "./metrics.ts";
-import type { PartPool } from "./part-pool.ts";
-import type { AbortRetrier } from "./part-upload.ts";
 import { replyFor } from "./replies.ts";
-import type { TlsUpgrader } from "./tls.ts";
-import type { FolderTime, Vfs } from "./vfs.ts";
-
-export interface SessionConfig {
-  readonly tlsRequired: boolean;
-  readonly sessionReuse: "optional" | "required";
-  readonly activeMode: boolean;
-  readonly dirSuffix: string;
-  readonly rmdRecursive: boolean;
-  /** LIST lines: `ls -l` (default), or aioftps3's (folders first per page, `p` files, `%b %e %H:%M`). */
-  readonly listFormat: ListFormat;
-  readonly maxLineBytes: number;
-  readonly idleTimeoutMs: number;
-  readonly dataTimeoutMs: number;
-  readonly failureDelayMs: number;
-  /** How long a STOR waits after the data connection's EOF for the control connection to drop. */
-  readonly eofGraceMs: number;
-}
-
-/** What every session of one server shares. */
-export interface ServerContext {
-  readonly config: SessionConfig;
-  readonly driver: StorageDriver;
-  readonly authenticator: Authenticator;
-  readonly guard: LoginGuard;
-  readonly tls: TlsUpgrader;
-  readonly passive: PassivePool;
-  readonly passiveAddress: (peer: string, local: string) => Promise<string>;
-  readonly metrics: FtpMetrics;
-  readonly logger: Logger;
-  readonly now: () => Date;
-  /** A folder's own time where the store keeps one (local disk). */
-  readonly folderTime?: FolderTime;
-  /** Multipart uploads through shared part buffers, for stores that need a length per part (S3). */
-  readonly uploads?: {
-    readonly pool: PartPool;
-    readonly buffersPerSession: number;
-    readonly aborts: AbortRetrier;
-  };
-}
-
-export type DataPlan =
-  | { readonly kind: "passive"; readonly listener: PassiveListener }
-  | { readonly kind: "active"; readonly host: string; readonly port: number };
-
-export interface ActiveTransfer {
-  readonly abort: () => void;
-  /** Settles once the transfer's final reply (226, 426, 4xx/5xx) has been sent. */
-  readonly done: Promise<void>;
-  aborted: boolean;
-}
-
-export interface Session {
-  readonly id: string;
-  readonly ctx: ServerContext;
-  readonly log: Logger;
-  readonly peer: string;
-  readonly local: string;
-  socket: Socket | TLSSocket;
-  secure: boolean;
-  protectData: boolean;
-  pbsz: boolean;
-  pendingUser: string | undefined;
-  principal: Principal | undefined;
-  vfs: Vfs | undefined;
-  cwd: string;
-  restOffset: number;
-  renameFrom: string | undefined;
-  data: DataPlan | undefined;
-  epsvAll: boolean;
-  transfer: ActiveTransfer | undefined;
-  quitRequested: boolean;
-  closed: boolean;
-  readonly controlClosed: AbortSignal;
-  reply(code: number, text: string | readonly string[]): void;
-  /** AUTH TLS: detaches the line reader, runs the handshake and reads lines from the TLS socket. */
-  upgradeControl(): Promise<void>;
-  clearData(): void;
-  close(): void;
-}
-
-export interface SessionHandle {
-  readonly session: Session;
-  /** Stops the session for a shutdown: waits up to `graceMs` for a running transfer, then 421 and close. */
-  shutdown(graceMs: number): Promise<void>;
-  readonly closed: Promise<void>;
-}
+import type { ServerContext, Session, SessionHandle } from "./session-types.ts";
 
 /** Runs one FTP control connection (already TLS when it came in on the implicit port). */
 export function startSession(socket: Socket | TLSSocket, ctx: ServerContext, secure: boolean): SessionHandle {
   const id = randomUUID().slice(0, 8);
   const peer = plainAddress(socket.remoteAddress);
-  const log = ctx.logger.child({ session: id, peer });
+  const log = ctx.logger.child({ session: id, protocol: "ftp", peer });
+  const { metrics } = ctx.core;
   const controlClosed = new AbortController();
   const queue: string[] = [];
   let pumping = false;
@@ -139,8 +46,14 @@ export function startSession(socket: Socket | TLSSocket, ctx: ServerContext, sec
     quitRequested: false,
     closed: false,
     controlClosed: controlClosed.signal,
-    reply(code, text) {
+    reply(code, text, errorCode) {
       if (session.closed) return;
+      // 421 closes the session (shutdown, idle, lockout): not a failed request.
+      if (code >= 400 && code !== 421)
+        metrics.errors.inc({
+          protocol: "ftp",
+          code: errorCode ?? (code === 530 ? "UNAUTHENTICATED" : "PROTOCOL"),
+        });
       const lines = typeof text === "string" ? [text] : text;
       let out = "";
       lines.forEach((line, i) => {
@@ -182,7 +95,7 @@ export function startSession(socket: Socket | TLSSocket, ctx: ServerContext, sec
     s.on("close", () => {
       if (s !== session.socket) return;
       session.close();
-      ctx.metrics.sessions.dec();
+      metrics.sessions.dec({ protocol: "ftp" });
       log.info("session closed");
       resolveClosed();
     });
@@ -242,12 +155,13 @@ export function startSession(socket: Socket | TLSSocket, ctx: ServerContext, sec
     } catch (error) {
       const reply = replyFor(error);
       if (reply.code === 451) log.error({ err: error, verb }, "command failed");
-      session.reply(reply.code, reply.text);
+      session.reply(reply.code, reply.text, isWharfError(error) ? error.code : "INTERNAL");
     }
   }
 
   watch(socket);
-  ctx.metrics.sessions.inc();
+  metrics.sessions.inc({ protocol: "ftp" });
+  metrics.sessionsTotal.inc({ protocol: "ftp" });
   log.info({ secure }, "session opened");
   session.reply(220, "Service ready for new user.");
   resetIdle();

@@ -1,7 +1,7 @@
 import { ConfigError, parseConfig } from "@wharf/http-kit";
 import { parseStorageUrl } from "@wharf/storage-driver";
 import { z } from "zod";
-import { authorizedKeyLines } from "./sftp/authorized-keys.ts";
+import { authorizedKeyLines } from "./authorized-keys.ts";
 
 /** One FTP account: a plain password or aioftps3's PBKDF2 pair, a home prefix and an access level. */
 export interface UserConfig {

@@ -1,11 +1,11 @@
-import { mlsxLine, timeVal } from "./listing.ts";
-import { parentOf, quotePath, resolvePath } from "./paths.ts";
-import { ftpError } from "./replies.ts";
-import type { Session } from "./session.ts";
+import { userError } from "../core/errors.ts";
+import { parentOf, quotePath, resolvePath } from "../core/paths.ts";
+import { mlsxLine, timeVal } from "./listing-format.ts";
+import type { Session } from "./session-types.ts";
 
 function requireWrite(s: Session): void {
   if (s.principal?.access !== "rw")
-    throw ftpError("PERMISSION_DENIED", "Permission denied (read-only account).");
+    throw userError("PERMISSION_DENIED", "Permission denied (read-only account).");
 }
 
 export function pwd(s: Session): void {
@@ -46,7 +46,7 @@ export async function dele(s: Session, argument: string): Promise<void> {
 export async function rnfr(s: Session, argument: string): Promise<void> {
   requireWrite(s);
   const path = resolvePath(s.cwd, argument);
-  if (!(await s.vfs!.stat(path))) throw ftpError("NOT_FOUND", "No such file or directory.");
+  if (!(await s.vfs!.stat(path))) throw userError("NOT_FOUND", "No such file or directory.");
   s.renameFrom = path;
   s.reply(350, "Ready for RNTO.");
 }
@@ -62,22 +62,22 @@ export async function rnto(s: Session, argument: string): Promise<void> {
 
 export async function size(s: Session, argument: string): Promise<void> {
   const entry = await s.vfs!.stat(resolvePath(s.cwd, argument));
-  if (!entry) throw ftpError("NOT_FOUND", "No such file.");
-  if (entry.type !== "file") throw ftpError("NOT_FOUND", "Not a regular file.");
+  if (!entry) throw userError("NOT_FOUND", "No such file.");
+  if (entry.type !== "file") throw userError("NOT_FOUND", "Not a regular file.");
   s.reply(213, String(entry.size));
 }
 
 export async function mdtm(s: Session, argument: string): Promise<void> {
   const entry = await s.vfs!.stat(resolvePath(s.cwd, argument));
-  if (!entry) throw ftpError("NOT_FOUND", "No such file.");
-  if (entry.type !== "file") throw ftpError("NOT_FOUND", "Not a regular file.");
+  if (!entry) throw userError("NOT_FOUND", "No such file.");
+  if (entry.type !== "file") throw userError("NOT_FOUND", "Not a regular file.");
   s.reply(213, timeVal(entry.modified));
 }
 
 export async function mlst(s: Session, argument: string): Promise<void> {
   const path = resolvePath(s.cwd, argument);
   const entry = await s.vfs!.stat(path);
-  if (!entry) throw ftpError("NOT_FOUND", "No such file or directory.");
+  if (!entry) throw userError("NOT_FOUND", "No such file or directory.");
   const line = mlsxLine(entry, path, s.principal?.access === "rw");
   s.reply(250, [`Listing ${path}`, line, "End."]);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { listArgument, listLine, mlsxLine, timeVal } from "./listing.ts";
+import { listLine } from "../core/listing.ts";
+import { listArgument, mlsxLine, timeVal } from "./listing-format.ts";
 
 const now = new Date("2024-06-01T12:00:00Z");
 

@@ -1,13 +1,9 @@
-import { setTimeout as delay } from "node:timers/promises";
 import type { Lockout } from "@wharf/auth-jwt";
-import type { Principal } from "./auth.ts";
+import { resolvePath } from "../core/paths.ts";
 import * as data from "./commands-data.ts";
 import * as files from "./commands-files.ts";
-import { formatListLine } from "./listing.ts";
-import { uploadInParts } from "./part-upload.ts";
-import { resolvePath } from "./paths.ts";
-import type { Session } from "./session.ts";
-import { createVfs, type Store } from "./vfs.ts";
+import { formatListLine } from "./listing-format.ts";
+import type { Session } from "./session-types.ts";
 
 export interface Command {
   readonly handler: (s: Session, argument: string) => Promise<void> | void;
@@ -91,54 +87,25 @@ async function pass(s: Session, argument: string): Promise<void> {
   const login = s.pendingUser;
   if (login === undefined) return s.reply(503, "Login with USER first.");
   s.pendingUser = undefined;
-  const { guard, authenticator, metrics, config } = s.ctx;
-  const admission = await guard.begin({ address: s.peer, user: login });
-  if ("lockout" in admission) {
-    metrics.logins.inc({ result: "locked" });
-    s.log.info({ login, ...lockoutFields(admission.lockout) }, "login refused: locked out");
-    s.reply(421, lockoutText(admission.lockout, s.ctx.now().getTime()));
+  const { core, config } = s.ctx;
+  const result = await core.logins.password("ftp", {
+    address: s.peer,
+    login,
+    password: argument,
+    log: s.log,
+    gone: s.controlClosed,
+  });
+  if (result.kind === "gone") return;
+  if (result.kind === "locked") {
+    s.reply(421, lockoutText(result.lockout, core.now().getTime()));
     return s.close();
   }
-  const { attempt } = admission;
-  // It may have waited for earlier attempts to settle: a client gone meanwhile is not checked.
-  if (s.controlClosed.aborted) return attempt.release();
-  let principal: Principal | undefined;
-  try {
-    principal = await authenticator.authenticate(login, argument);
-  } catch (error) {
-    attempt.release();
-    throw error;
-  }
-  if (!principal) {
-    const lockout = attempt.fail();
-    metrics.logins.inc({ result: "failure" });
-    s.log.info({ login }, "login failed");
-    if (lockout) {
-      metrics.lockouts.inc({ by: lockout.by });
-      s.log.warn({ login, ...lockoutFields(lockout) }, "login locked out");
-    }
-    if (config.failureDelayMs > 0) await delay(config.failureDelayMs);
-    return s.reply(530, "Login incorrect.");
-  }
-  attempt.succeed();
-  metrics.logins.inc({ result: "success" });
-  s.principal = principal;
-  s.vfs = createVfs({
-    driver: s.ctx.driver,
-    home: principal.home,
-    dirSuffix: config.dirSuffix,
-    rmdRecursive: config.rmdRecursive,
-    store: storeFor(s),
-    now: s.ctx.now,
-    foldersFirst: config.listFormat === "aioftps3",
-    ...(s.ctx.folderTime ? { folderTime: s.ctx.folderTime } : {}),
-  });
+  if (result.kind === "refused") return s.reply(530, "Login incorrect.");
+  s.principal = result.principal;
+  s.vfs = core.vfsFor(result.principal, { foldersFirst: config.listFormat === "aioftps3" });
   s.cwd = "/";
-  s.log.info({ login, via: principal.via, access: principal.access }, "logged in");
   s.reply(230, "User logged in, proceed.");
 }
-
-const lockoutFields = (lockout: Lockout) => ({ lockedBy: lockout.by, until: new Date(lockout.until) });
 
 /** The 421 for a lockout: whose failures locked it and how long it lasts. */
 export function lockoutText(lockout: Lockout, now: number): string {
@@ -175,7 +142,7 @@ async function stat(s: Session, argument: string): Promise<void> {
       "End of status.",
     ]);
   }
-  const now = s.ctx.now();
+  const now = s.ctx.core.now();
   const lines = ["Status of path:"];
   for await (const entry of s.vfs!.list(resolvePath(s.cwd, argument)))
     lines.push(formatListLine(s.ctx.config.listFormat, entry, now));
@@ -254,17 +221,3 @@ export const commands: Readonly<Record<string, Command>> = {
   STOR: needs(data.stor),
   APPE: needs(data.appe),
 };
-
-/** S3 uploads go through the shared part buffers; other stores take the stream as it comes. */
-function storeFor(s: Session): Store | undefined {
-  const uploads = s.ctx.uploads;
-  if (!uploads) return undefined;
-  return (key, body, signal) =>
-    uploadInParts(key, body, {
-      driver: s.ctx.driver,
-      pool: uploads.pool,
-      partsPerUpload: uploads.buffersPerSession,
-      abandon: uploads.aborts.abandon,
-      signal,
-    });
-}

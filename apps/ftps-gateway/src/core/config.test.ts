@@ -16,7 +16,7 @@ function parseEnvFile(text: string): Record<string, string> {
 describe("loadConfig", () => {
   it("parses .env.example", () => {
     const config = loadConfig(
-      parseEnvFile(readFileSync(join(import.meta.dirname, "../.env.example"), "utf8")),
+      parseEnvFile(readFileSync(join(import.meta.dirname, "../../.env.example"), "utf8")),
     );
     expect(config.users.map((u) => [u.login, u.home, u.access])).toEqual([
       ["alice", "users/alice", "rw"],
@@ -100,7 +100,7 @@ describe("loadConfig", () => {
   });
 
   it("lets the dev profile relax the login lockout while production keeps 5 failures and 30 minutes (regression: a developer was locked out for 30 minutes)", () => {
-    const manifest = JSON.parse(readFileSync(join(import.meta.dirname, "../package.json"), "utf8")) as {
+    const manifest = JSON.parse(readFileSync(join(import.meta.dirname, "../../package.json"), "utf8")) as {
       wharf: { dev: { env: Record<string, string> } };
     };
     const devEnv = Object.fromEntries(

@@ -1,12 +1,12 @@
 import { isIPv4 } from "node:net";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { formatListLine, listArgument, mlsxLine, nlstFolder } from "./listing.ts";
-import { resolvePath } from "./paths.ts";
-import { ftpError } from "./replies.ts";
-import type { Session } from "./session.ts";
+import { userError } from "../core/errors.ts";
+import type { Entry } from "../core/listing.ts";
+import { resolvePath } from "../core/paths.ts";
+import { formatListLine, listArgument, mlsxLine, nlstFolder } from "./listing-format.ts";
+import type { Session } from "./session-types.ts";
 import { asDataError, runTransfer, sendBody, uploadBody } from "./transfer.ts";
-import type { Entry } from "./vfs.ts";
 
 async function openPassive(s: Session): Promise<number> {
   s.clearData();
@@ -80,7 +80,7 @@ function takeRest(s: Session): number {
 
 function requireWrite(s: Session) {
   if (s.principal?.access !== "rw")
-    throw ftpError("PERMISSION_DENIED", "Permission denied (read-only account).");
+    throw userError("PERMISSION_DENIED", "Permission denied (read-only account).");
 }
 
 export async function retr(s: Session, argument: string): Promise<void> {
@@ -123,7 +123,7 @@ async function listing(s: Session, argument: string, format: Format, onlyDirs: b
   const path = resolvePath(s.cwd, argument);
   if (onlyDirs) {
     const entry = await s.vfs!.stat(path);
-    if (entry?.type === "file") throw ftpError("NOT_FOUND", "Not a directory.");
+    if (entry?.type === "file") throw userError("NOT_FOUND", "Not a directory.");
   }
   const entries = s.vfs!.list(path);
   const first = await entries.next();
@@ -148,7 +148,7 @@ async function listing(s: Session, argument: string, format: Format, onlyDirs: b
 }
 
 export function list(s: Session, argument: string): Promise<void> {
-  const now = s.ctx.now();
+  const now = s.ctx.core.now();
   const format = s.ctx.config.listFormat;
   return listing(s, listArgument(argument), (entry) => formatListLine(format, entry, now), false);
 }

@@ -1,24 +1,5 @@
-import { isGlob } from "./paths.ts";
-import type { Entry } from "./vfs.ts";
-
-const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-const sixMonthsMs = 182 * 24 * 3600 * 1000;
-
-/**
- * One `ls -l` line: `-rw-rw-rw- 1 none none 1234 Nov 22 03:10 name` (files are regular files, not
- * aioftps3's FIFOs). Entries older than six months, or in the future, show the year instead of the time.
- */
-export function listLine(entry: Entry, now: Date): string {
-  const mode = entry.type === "dir" ? "drwxrwxrwx" : "-rw-rw-rw-";
-  const m = entry.modified;
-  const day = String(m.getUTCDate()).padStart(2, " ");
-  const age = now.getTime() - m.getTime();
-  const tail =
-    age >= 0 && age < sixMonthsMs
-      ? `${pad(m.getUTCHours())}:${pad(m.getUTCMinutes())}`
-      : ` ${m.getUTCFullYear()}`;
-  return `${mode} 1 none none ${entry.size} ${months[m.getUTCMonth()]} ${day} ${tail} ${entry.name}`;
-}
+import { type Entry, listLine, months, pad } from "../core/listing.ts";
+import { isGlob } from "../core/paths.ts";
 
 /**
  * aioftps3's LIST line, for scripts written against it (`FTP_LIST_FORMAT=aioftps3`): files with its
@@ -58,10 +39,6 @@ export function mlsxLine(entry: Entry, name: string, writable: boolean, type?: "
 /** Splits `LIST -la dir` into the path and whether options were given (options are ignored). */
 export function listArgument(argument: string): string {
   return argument.replace(/^(\s*-[a-zA-Z]+)+(\s+|$)/, "");
-}
-
-function pad(n: number): string {
-  return String(n).padStart(2, "0");
 }
 
 /** NLST of a glob answers the paths as the client wrote them (`dir/*.csv` → `dir/a.csv`), else bare names. */

@@ -1,12 +1,6 @@
 import { lookup } from "node:dns/promises";
 import { BlockList, isIPv4 } from "node:net";
-import type { CidrDomain } from "./config.ts";
-
-/** `::ffff:1.2.3.4` → `1.2.3.4`; other addresses unchanged. */
-export function plainAddress(address: string | undefined): string {
-  if (!address) return "";
-  return address.startsWith("::ffff:") && isIPv4(address.slice(7)) ? address.slice(7) : address;
-}
+import type { CidrDomain } from "../core/config.ts";
 
 /**
  * The address announced in PASV: aioftps3's CIDR → domain map (first match, resolved to IPv4 at each

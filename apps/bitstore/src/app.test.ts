@@ -240,7 +240,7 @@ describe("GET /rawstore/info", () => {
 
   it("keeps the store's own port (regression: a store on :7480 was listed as :80 and :443)", async () => {
     const onPort = buildApp({
-      driver,
+      driver: { ...driver, capabilities: { ...driver.capabilities, presignedPost: true } },
       env: { STORAGE_URL: "s3://data?endpoint=http://127.0.0.1:7480&forcePathStyle=true" },
     });
     const res = await onPort.request("/rawstore/info", { headers: { "Auth-Token": await token("bob") } });

@@ -33,7 +33,10 @@ export function jsonBodyLimit(maxFiles: number): number {
   return 64 * 1024 + maxFiles * 4 * 1024;
 }
 
-/** DataHub bitstore's HTTP surface under `/{SERVICE_NAME}`, plus the local-disk S3 stand-in. */
+/**
+ * DataHub bitstore's HTTP surface under `/{SERVICE_NAME}`, plus the S3 stand-in that takes the
+ * uploads when the store does not (no `presignedPost`: local disk, Azure Blob, Swift).
+ */
 export function createApp(deps: AppDeps) {
   const { config } = deps;
   const verifier = cacheVerifiedTokens(deps.verifier, deps.now ? { now: deps.now } : {});
@@ -218,7 +221,7 @@ export function createApp(deps: AppDeps) {
     return c.json({ key, aborted: true });
   });
 
-  if (config.storage.kind === "local") {
+  if (services.bucket === undefined) {
     mountLocalS3(app, {
       driver: deps.driver,
       bucketPath: `${base}/s3/${localBucket}`,

@@ -21,9 +21,8 @@ describe("loadConfig", () => {
     const env = parseEnvFile(readFileSync(join(import.meta.dirname, "../.env.example"), "utf8"));
     const config = loadConfig(env);
     expect(config.serviceName).toBe("rawstore");
-    expect(config.storage).toMatchObject({
-      kind: "s3",
-      bucket: "datahub-rawstore",
+    expect(config.storage.bucket).toMatchObject({
+      name: "datahub-rawstore",
       endpoint: "https://s3.amazonaws.com",
       prefix: "",
     });

@@ -1,5 +1,5 @@
 import { ConfigError, parseConfig } from "@wharf/http-kit";
-import { parseStorageUrl } from "@wharf/storage-driver";
+import { parseStorageUrl, type StorageConfig } from "@wharf/storage-driver";
 import { z } from "zod";
 import { compileKeyPattern } from "./key-pattern.ts";
 
@@ -85,7 +85,7 @@ function crossProblems(raw: Env): string[] {
   if (!env.STORAGE_URL && !env.STORAGE_BUCKET_NAME) {
     ctx.addIssue({ path: ["STORAGE_URL"], message: "set STORAGE_URL or STORAGE_BUCKET_NAME" });
   }
-  const local = isLocal(env);
+  const local = !namesBucket(env.STORAGE_URL);
   if (!env.STORAGE_ACCESS_KEY_ID || !env.STORAGE_SECRET_ACCESS_KEY) {
     ctx.addIssue({
       path: ["STORAGE_ACCESS_KEY_ID"],
@@ -117,7 +117,7 @@ function crossProblems(raw: Env): string[] {
   if (local && !env.PUBLIC_URL && derivedPublicUrl(env) === undefined) {
     ctx.addIssue({
       path: ["PUBLIC_URL"],
-      message: `local-disk mode needs the address clients upload to (the forms point there): set PUBLIC_URL, e.g. PUBLIC_URL=http://127.0.0.1:${env.PORT ?? "8000"}, or listen on HOST=127.0.0.1 to use that`,
+      message: `on a store that is no S3 bucket (local disk, Azure Blob) bitstore takes the uploads itself and needs the address clients upload to (the forms point there): set PUBLIC_URL, e.g. PUBLIC_URL=http://127.0.0.1:${env.PORT ?? "8000"}, or listen on HOST=127.0.0.1 to use that`,
     });
   }
   if (env.VERIFY_UPLOADS === "redirect" && !env.PUBLIC_URL && derivedPublicUrl(env) === undefined) {
@@ -126,15 +126,29 @@ function crossProblems(raw: Env): string[] {
   return problems;
 }
 
-function isLocal(env: Record<string, string | undefined>): boolean {
-  return env.STORAGE_URL !== undefined && !env.STORAGE_URL.startsWith("s3://");
+/**
+ * Whether a storage URL names an S3 bucket, the only place forms could be posted to other than
+ * bitstore itself. Whether they are is the opened store's to say (`presignedPost`, see store-needs.ts);
+ * a URL naming no bucket (a folder, an Azure container) has bitstore take them in any case.
+ */
+export function namesBucket(url: string | undefined): boolean {
+  if (url === undefined) return true; // the original's STORAGE_BUCKET_NAME
+  try {
+    return bucketOf(parseStorageUrl(url)) !== undefined;
+  } catch {
+    return true; // the URL's own problem is reported; no local-disk advice on top of it
+  }
 }
 
-/** Local-disk mode on a loopback address: clients can only be on this machine, at that address. */
+function bucketOf(parsed: StorageConfig) {
+  return "bucket" in parsed ? parsed : undefined;
+}
+
+/** Local-disk (bitstore-takes-the-forms) mode on a loopback address: clients can only be on this machine, at that address. */
 function derivedPublicUrl(env: Record<string, string | undefined>): string | undefined {
   const host = env.HOST;
   const port = env.PORT ?? "8000";
-  if (port === "0" || !isLocal(env)) return undefined;
+  if (port === "0" || namesBucket(env.STORAGE_URL)) return undefined;
   if (host === "127.0.0.1" || host === "localhost") return `http://${host}:${port}`;
   if (host === "::1") return `http://[::1]:${port}`;
   return undefined;
@@ -151,19 +165,24 @@ function trimmed(raw: Env): Record<string, string | undefined> {
 
 export type Env = Record<string, string | undefined>;
 
-/** The storage the forms point at: an S3 bucket, or bitstore itself over a local-disk driver. */
-export type StorageTarget =
-  | {
-      readonly kind: "s3";
-      /** `s3://bucket/prefix?endpoint=…` for `openStorage`. */
-      readonly url: string;
-      readonly endpoint: string;
-      readonly bucket: string;
-      /** Key prefix inside the bucket, `""` or ending with `/`. */
-      readonly prefix: string;
-      readonly forcePathStyle: boolean;
-    }
-  | { readonly kind: "local"; readonly url: string };
+/** An S3 bucket's address, which forms and presigned URLs are signed for. */
+export interface BucketLocation {
+  readonly endpoint: string;
+  readonly name: string;
+  /** Key prefix inside the bucket, `""` or ending with `/`. */
+  readonly prefix: string;
+  readonly forcePathStyle: boolean;
+}
+
+/**
+ * Where bitstore keeps the files: the storage URL for `openStorage`, and the S3 bucket it names, if
+ * any. Forms point at that bucket when the opened store takes browser POSTs (`presignedPost`), and at
+ * bitstore itself otherwise (see `formsBucket` in store-needs.ts).
+ */
+export interface StorageTarget {
+  readonly url: string;
+  readonly bucket?: BucketLocation;
+}
 
 export interface BitstoreConfig {
   readonly port: number;
@@ -250,17 +269,13 @@ export function loadConfig(env: Env): BitstoreConfig {
 
 function storageTarget(e: z.output<typeof schema>): StorageTarget {
   const url = e.STORAGE_URL ?? s3UrlFromOriginalEnv(e);
-  const parsed = parseStorageUrl(url);
-  if (parsed.kind !== "s3") return { kind: "local", url };
-  const region = parsed.region ?? e.STORAGE_REGION;
-  const endpoint = parsed.endpoint ?? `https://s3.${region}.amazonaws.com`;
+  const bucket = bucketOf(parseStorageUrl(url));
+  if (bucket === undefined) return { url };
+  const region = bucket.region ?? e.STORAGE_REGION;
+  const endpoint = bucket.endpoint ?? `https://s3.${region}.amazonaws.com`;
   return {
-    kind: "s3",
     url,
-    endpoint,
-    bucket: parsed.bucket,
-    prefix: parsed.prefix,
-    forcePathStyle: parsed.forcePathStyle,
+    bucket: { endpoint, name: bucket.bucket, prefix: bucket.prefix, forcePathStyle: bucket.forcePathStyle },
   };
 }
 

@@ -170,7 +170,12 @@ export function mountLocalS3(app: Hono<HttpEnv>, options: LocalS3Options): void 
           driver
             .put(verified.key, pipeline(file, check, ignore), {
               contentType: verified.contentType ?? "binary/octet-stream",
-              metadata: { acl: verified.acl ?? "private" },
+              // The MD5 the body was checked against: what /authorize and /verify compare where
+              // the store's etags are no MD5 (no md5Etags).
+              metadata: {
+                acl: verified.acl ?? "private",
+                ...(verified.contentMd5 ? { "content-md5": verified.contentMd5 } : {}),
+              },
             })
             .then(
               (object) =>

@@ -10,14 +10,14 @@ import {
   serveHttp,
   startStep,
 } from "@wharf/http-kit";
-import { abortStaleUploads, openStorage, parseStorageUrl } from "@wharf/storage-driver";
+import { abortStaleUploads, openStorage } from "@wharf/storage-driver";
 import { createApp } from "./app.ts";
-import { loadConfig } from "./config.ts";
+import { loadConfig, namesBucket } from "./config.ts";
 import { devKeyPair } from "./dev-key.ts";
 import { localCredentials } from "./local-credentials.ts";
 import { type ProbeReport, probeStore } from "./probe.ts";
 import { createServices } from "./services.ts";
-import { missingCapabilities } from "./store-needs.ts";
+import { formsBucket, storeNeeds } from "./store-needs.ts";
 
 const guard = guardProcess("bitstore");
 loadEnvFile();
@@ -31,10 +31,16 @@ const devKey = devKeyFile
   : undefined;
 if (devKey) env.DATAHUB_PUBLIC_KEY = devKey.publicKey;
 
-// Local-disk mode is both signer and verifier of its forms: it needs no key from anyone.
-const localUrl = localStorageUrl(env.STORAGE_URL);
-if (localUrl && !env.STORAGE_ACCESS_KEY_ID?.trim() && !env.STORAGE_SECRET_ACCESS_KEY?.trim()) {
-  const store = await openStorage(localUrl);
+// On a store that is no S3 bucket bitstore is both signer and verifier of its forms: it needs no key
+// from anyone.
+const storageUrl = env.STORAGE_URL?.trim();
+if (
+  storageUrl &&
+  !namesBucket(storageUrl) &&
+  !env.STORAGE_ACCESS_KEY_ID?.trim() &&
+  !env.STORAGE_SECRET_ACCESS_KEY?.trim()
+) {
+  const store = await openStorage(storageUrl);
   const credentials = await localCredentials(store, env.STATE_PREFIX?.trim() || "_bitstore/");
   await store.close();
   env.STORAGE_ACCESS_KEY_ID = credentials.accessKeyId;
@@ -47,11 +53,13 @@ const metrics = createMetrics({ prefix: "bitstore" });
 
 // The credentials only reach S3 drivers (file: storage ignores them).
 const driver = await openStorage(config.storage.url, { credentials: config.credentials });
-const missing = missingCapabilities(driver, config.storage);
-if (missing.length > 0) {
-  for (const line of missing) process.stderr.write(`bitstore: ${line}\n`);
+const needs = storeNeeds(driver, config);
+if (needs.refusals.length > 0) {
+  for (const line of needs.refusals) process.stderr.write(`bitstore: ${line}\n`);
   process.exit(2);
 }
+for (const line of needs.warnings) logger.warn(line);
+const bucket = formsBucket(driver, config.storage);
 
 // Each large file /authorize names opens a multipart upload; those nobody finished keep their parts.
 void abortStaleUploads(driver, { olderThanMs: config.abandonedUploadMs, log: logger });
@@ -85,11 +93,11 @@ const server = await startStep("PORT", "stop what listens there, or set another 
 onShutdown(logger, [() => server.close(), () => driver.close()]);
 guard.serving(logger);
 logger.info(
-  { url: server.url, service: config.serviceName, storage: config.storage.kind },
+  { url: server.url, service: config.serviceName, uploads: bucket ? "store" : "bitstore" },
   "bitstore listening",
 );
 
-if (config.storage.kind === "s3" && config.startupProbe) {
+if (bucket && config.startupProbe) {
   const { forms } = createServices({ config, driver });
   probeStore({ target: forms, driver, statePrefix: config.statePrefix })
     .then((report) => {
@@ -103,7 +111,7 @@ if (config.storage.kind === "s3" && config.startupProbe) {
       );
     })
     .catch((error: unknown) => logger.warn({ err: error }, "start-up probe failed"));
-} else if (config.storage.kind === "local") {
+} else if (!bucket) {
   probe = {
     checkedAt: new Date().toISOString(),
     signature: true,
@@ -128,14 +136,4 @@ if (devKey) {
       "",
     ].join("\n"),
   );
-}
-
-/** `STORAGE_URL` when it names a local folder (local-disk mode), else `undefined`. */
-function localStorageUrl(url: string | undefined): string | undefined {
-  if (!url?.trim()) return undefined;
-  try {
-    return parseStorageUrl(url.trim()).kind === "s3" ? undefined : url.trim();
-  } catch {
-    return undefined;
-  }
 }

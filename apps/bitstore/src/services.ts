@@ -2,12 +2,13 @@ import { WharfError } from "@wharf/errors";
 import { createPresigner, type ObjectLocation } from "@wharf/s3-signing";
 import type { StorageDriver } from "@wharf/storage-driver";
 import { createAuthorizer } from "./authorizer.ts";
-import type { BitstoreConfig } from "./config.ts";
+import type { BitstoreConfig, BucketLocation } from "./config.ts";
 import type { FormTarget } from "./forms.ts";
 import { compileKeyPattern } from "./key-pattern.ts";
 import { createMultipart } from "./multipart.ts";
 import type { Principal } from "./principal.ts";
 import { createQuota } from "./quota.ts";
+import { formsBucket } from "./store-needs.ts";
 import { createRedirectTokens, createUploadVerifier } from "./verify-upload.ts";
 
 /** Bucket name the local-disk mode presents, at `/{service}/s3/<this>`. */
@@ -18,21 +19,21 @@ export function createServices(options: { config: BitstoreConfig; driver: Storag
   const { config, driver } = options;
   const now = options.now ?? (() => new Date());
   const keyPattern = compileKeyPattern(config.keyPattern);
-  const storage = config.storage;
+  const bucket = formsBucket(driver, config.storage);
   const localEndpoint = `${config.publicUrl ?? "http://localhost"}/${config.serviceName}/s3`;
   const location = (key: string): ObjectLocation =>
-    storage.kind === "s3"
+    bucket
       ? {
-          endpoint: storage.endpoint,
-          bucket: storage.bucket,
-          key: `${storage.prefix}${key}`,
-          forcePathStyle: storage.forcePathStyle,
+          endpoint: bucket.endpoint,
+          bucket: bucket.name,
+          key: `${bucket.prefix}${key}`,
+          forcePathStyle: bucket.forcePathStyle,
         }
       : { endpoint: localEndpoint, bucket: localBucket, key, forcePathStyle: true };
   const forms: FormTarget = {
-    url: storage.kind === "s3" ? bucketUrl(storage) : `${localEndpoint}/${localBucket}`,
-    bucket: storage.kind === "s3" ? storage.bucket : localBucket,
-    keyPrefix: storage.kind === "s3" ? storage.prefix : "",
+    url: bucket ? bucketUrl(bucket) : `${localEndpoint}/${localBucket}`,
+    bucket: bucket ? bucket.name : localBucket,
+    keyPrefix: bucket ? bucket.prefix : "",
     region: config.region,
     credentials: config.credentials,
   };
@@ -143,6 +144,8 @@ export function createServices(options: { config: BitstoreConfig; driver: Storag
 
   return {
     keyPattern,
+    /** The bucket the forms point at; `undefined`: bitstore takes the uploads itself. */
+    bucket,
     forms,
     authorizer,
     multipart,
@@ -157,8 +160,8 @@ export function createServices(options: { config: BitstoreConfig; driver: Storag
 
 export type Services = ReturnType<typeof createServices>;
 
-function bucketUrl(storage: { endpoint: string; bucket: string; forcePathStyle: boolean }): string {
-  if (storage.forcePathStyle) return `${storage.endpoint}/${storage.bucket}`;
-  const url = new URL(storage.endpoint);
-  return `${url.protocol}//${storage.bucket}.${url.host}`;
+function bucketUrl(bucket: BucketLocation): string {
+  if (bucket.forcePathStyle) return `${bucket.endpoint}/${bucket.name}`;
+  const url = new URL(bucket.endpoint);
+  return `${url.protocol}//${bucket.name}.${url.host}`;
 }

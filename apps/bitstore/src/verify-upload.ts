@@ -21,10 +21,12 @@ export function createUploadVerifier(options: { driver: StorageDriver; statePref
         if (isWharfError(error, "NOT_FOUND")) return "missing";
         throw error;
       }
-      const multipart = info.etag.includes("-");
+      // The etag is the body's MD5 only for a single-part upload on a store with md5Etags; otherwise
+      // the MD5 recorded at the upload (checked on the way in where bitstore takes the uploads).
+      const byEtag = driver.capabilities.md5Etags && !info.etag.includes("-");
       const good =
         info.size === file.length &&
-        (multipart ? info.metadata["content-md5"] === file.md5 : info.etag === md5Hex(file.md5));
+        (byEtag ? info.etag === md5Hex(file.md5) : info.metadata["content-md5"] === file.md5);
       if (good) return "ok";
       await driver.copy(file.key, `${options.statePrefix}quarantine/${file.key}`);
       await driver.delete(file.key);

@@ -13,16 +13,8 @@ const byName =
 /** A storage URL's kind compared: `parsed.kind === "s3"`, `storage.kind !== "fs"`. */
 const byKind = /\.kind\s*[!=]==\s*"(?:s3|fs|memory|file)"/;
 
-/**
- * Known exceptions, each with why and where it is tracked. bitstore's upload forms are S3 POST
- * policies signed for the bucket an `s3:` URL names, or, in local-disk mode, forms bitstore takes
- * itself; which one follows from the URL until its modes are reworked (issue 25).
- */
+/** Known exceptions, each with why and where it is tracked. */
 const allowed: Readonly<Record<string, string>> = {
-  "apps/bitstore/src/config.ts": "the form target: an s3: URL names the bucket the forms are signed for",
-  "apps/bitstore/src/services.ts": "the form target (see config.ts)",
-  "apps/bitstore/src/main.ts": "the start-up POST probe runs where the forms go to the store",
-  "apps/bitstore/src/store-needs.ts": "presignedPost is needed only where the forms go to the store",
   "apps/ftps-gateway/src/core/storage.ts":
     "folder times on a local disk come from the folders themselves; a driver method for them is issue 25 work",
 };

@@ -76,4 +76,23 @@ describe("lftp through the gateway on Azure Blob (Azurite)", () => {
       (await container.client.getBlockBlobClient("ftp/direct.bin").downloadToBuffer()).equals(data),
     ).toBe(true);
   });
+
+  it("keeps folders as marker files where the store has no folder markers, and moves them by copying", async () => {
+    expect(driver.capabilities.folderMarkers).toBe(false);
+    // aioftps3's README suffix "/" asks for S3 folder markers (`dir/`); Azure holds none.
+    await using slash = await startGateway({ driver, env: { AWS_S3_BUCKET__DIR_SUFFIX: "/" } });
+    const file = join(slash.dir, "small.bin");
+    await writeFile(file, "folder content");
+    const result = await lftp(
+      slash,
+      "explicit",
+      ["mkdir box", `put ${file} -o box/small.bin`, "mv box crate", "cls -1 crate", "cls -1"].join("; "),
+    );
+    expect(result.stdout).toMatch(/^crate\/small\.bin$/m);
+    expect(result.stdout).toMatch(/^crate\/?$/m);
+    expect(result.stdout).not.toMatch(/^box\/?$/m);
+    expect((await driver.head("crate/.s3keep")).size).toBe(0);
+    expect((await readAll((await driver.get("crate/small.bin")).body)).toString()).toBe("folder content");
+    await expect(driver.head("box/small.bin")).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
 });

@@ -83,3 +83,26 @@ describe("lfs-router process", () => {
     );
   });
 });
+
+// Issue 25: the router on a store without presign (a local folder: the fs driver signs no URLs
+// unless asked to), as its README says.
+describe("lfs-router on a store without presign", () => {
+  it("serves in proxy mode when LFS_TRANSFER_MODE is auto", async () => {
+    await using dir = await tempDir("lfs-caps-");
+    await using server = await router({ PORT: String(await freePort()), STORAGE_URL: dir.path });
+    await server.waitFor(/"msg":"listening"/);
+    expect(server.stdout()).toMatch(/"mode":"proxy"/);
+  });
+
+  it("refuses LFS_TRANSFER_MODE=direct with one line naming presign, exit 2", async () => {
+    await using dir = await tempDir("lfs-caps-");
+    await using server = await router({
+      PORT: String(await freePort()),
+      STORAGE_URL: dir.path,
+      LFS_TRANSFER_MODE: "direct",
+    });
+    expect(await server.exited).toBe(2);
+    const lines = server.stderr().trimEnd().split("\n");
+    expect(lines).toEqual([expect.stringMatching(/^lfs-router: LFS_TRANSFER_MODE: .*capability presign/)]);
+  });
+});

@@ -1,4 +1,6 @@
+import { WharfError } from "@wharf/errors";
 import { recordingLogger } from "@wharf/http-kit";
+import { createMemoryDriver } from "@wharf/storage-driver";
 import { describe, expect, it } from "vitest";
 import { basic, blob, harness, token } from "./test-support.ts";
 
@@ -74,6 +76,33 @@ describe("batch API", () => {
     const beyond = await h.call("GET", href, undefined, undefined, { Range: "bytes=50-60" });
     expect(beyond.status).toBe(416);
     expect(beyond.headers.get("content-range")).toBe("bytes */10");
+  });
+
+  // Issue 25: a store without range reads (the capability rangeRead), as the README says.
+  it("answers a Range with the whole object, 200, on a store without range reads", async () => {
+    const memory = createMemoryDriver();
+    const h = harness(
+      {},
+      {
+        ...memory,
+        capabilities: { ...memory.capabilities, rangeRead: false },
+        get: (key, options) =>
+          options?.range
+            ? Promise.reject(new WharfError("UNSUPPORTED", "the store lacks the capability rangeRead"))
+            : memory.get(key, options),
+      },
+    );
+    const auth = basic("bob", await token("bob", "org/repo:write"));
+    const { b } = await push(h, "org/repo", auth, "0123456789");
+    const [object] = await objectsOf(
+      await h.batch("org/repo", { operation: "download", objects: [{ oid: b.oid, size: b.size }] }, auth),
+    );
+    const whole = await h.call("GET", object?.actions?.download?.href ?? "", undefined, undefined, {
+      Range: "bytes=4-",
+    });
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get("content-range")).toBeNull();
+    expect(await whole.text()).toBe("0123456789");
   });
 
   it("never makes a body whose sha256 does not match its oid downloadable", async () => {

@@ -52,7 +52,8 @@ export function mountObjectRoutes(app: Hono<LfsEnv>, deps: ObjectRoutesDeps): vo
       const info = await driver.head(key);
       return c.body(null, 200, headersFor(info.size, info.etag));
     }
-    const range = parseRange(c.req.header("range"));
+    // A store without range reads serves the whole object, 200, as HTTP lets a server ignore Range.
+    const range = driver.capabilities.rangeRead ? parseRange(c.req.header("range")) : undefined;
     let result: Awaited<ReturnType<StorageDriver["get"]>>;
     try {
       result = await driver.get(key, range ? { range } : {});

@@ -7,15 +7,16 @@
  *   authorize: 200 concurrent bitstore /authorize calls of 10 files each, in a loop
  * For each: throughput, p50 and p99 latency, errors, and per replica peak RSS and open descriptors.
  * `--soak MINUTES` then runs the three loads together and prints RSS and descriptors per replica for
- * the first and the last minute. `--profile` records a CPU profile of the busiest replica under the
- * mixed load and prints its top 10 frames by self time.
+ * the first and the last minute. `--profile` then restarts the replicas with `--cpu-prof`, runs the
+ * three loads together for `--seconds`, and prints the top 10 frames by self time of the busiest
+ * replica (most CPU time outside idle) under that mixed load.
  * Needs the dev services (infra/lib/dev-services.sh start).
  *   pnpm bench cluster [--seconds N] [--soak MINUTES] [--profile]
  */
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { createIssuer } from "@wharf/auth-jwt";
@@ -27,6 +28,7 @@ import {
   startHaproxy,
   startReplica,
   stopCluster,
+  stopPid,
   waitBalanced,
 } from "../infra/cluster/cluster.ts";
 import { cephEnv, percentile } from "./lfs-support.ts";
@@ -118,9 +120,8 @@ async function main() {
     },
   });
   await createBucket(ceph, bucket);
-  const nodeArgs = profile ? ["--cpu-prof", `--cpu-prof-dir=${join(dir, "profiles")}`] : [];
   try {
-    await Promise.all(cluster.replicas.map((r) => startReplica(r, 30_000, nodeArgs)));
+    await Promise.all(cluster.replicas.map((r) => startReplica(r)));
     startHaproxy(cluster);
     await waitBalanced(cluster);
     const rows: string[] = [];
@@ -142,7 +143,7 @@ async function main() {
         figure[target] = rate;
         figures[load] = figure;
         rows.push(
-          `| ${load} | ${target === "one" ? "1 replica" : "2 + HAProxy"} | ${rate.toFixed(1)}/s | ${(outcome.bytes / elapsed / 1048576).toFixed(0)} MiB/s | ${percentile(sorted, 50).toFixed(0)} ms | ${percentile(sorted, 99).toFixed(0)} ms | ${outcome.errors} | ${perReplica} |`,
+          `| ${load} | ${target === "one" ? "1 replica" : "2 + HAProxy"} | ${rate.toFixed(1)}/s | ${(outcome.bytes / elapsed / 1048576).toFixed(1)} MiB/s | ${percentile(sorted, 50).toFixed(0)} ms | ${percentile(sorted, 99).toFixed(0)} ms | ${outcome.errors} | ${perReplica} |`,
         );
         process.stderr.write(
           `${rows.at(-1)}${outcome.firstError ? ` first error: ${outcome.firstError}` : ""}\n`,
@@ -150,13 +151,15 @@ async function main() {
       }
     }
     process.stdout.write(
-      `\n| load | target | ops | throughput | p50 | p99 | errors | peak RSS / fds per replica |\n|---|---|---|---|---|---|---|---|\n${rows.join("\n")}\n`,
+      `\nload average ${loadavg()
+        .map((n) => n.toFixed(1))
+        .join(" ")} on ${availableParallelism()} cores at the end of the loads\n`,
+    );
+    process.stdout.write(
+      `\n| load | target | ops/s | throughput | p50 | p99 | errors | peak RSS / fds per replica |\n|---|---|---|---|---|---|---|---|\n${rows.join("\n")}\n`,
     );
     if (soakMinutes > 0) await soak(cluster, soakMinutes);
-    if (profile) {
-      await stopCluster(cluster);
-      printProfile(join(dir, "profiles"));
-    }
+    if (profile) await profileMixed(cluster, join(dir, "profiles"));
     const a = figures.authorize!;
     process.stdout.write(
       `cluster: ${a.two.toFixed(0)} authorize/s through 2 replicas (${(a.two / a.one).toFixed(2)}x 1 replica)\n`,
@@ -211,47 +214,79 @@ async function lfsLoad(cluster: ClusterState, base: string, until: number): Prom
       body: JSON.stringify({ operation: "upload", objects: [{ oid, size: body.length }] }),
     });
     if (batch.status !== 200) throw new Error(`batch ${batch.status}`);
-    const action = (
-      (await batch.json()) as {
-        objects: Array<{ actions?: { upload?: { href: string; header?: Record<string, string> } } }>;
-      }
-    ).objects[0]!.actions?.upload;
-    if (!action) return 0;
-    const put = await fetch(action.href, { method: "PUT", headers: action.header ?? {}, body });
+    type Action = { href: string; header?: Record<string, string> };
+    const actions = (
+      (await batch.json()) as { objects: Array<{ actions?: { upload?: Action; verify?: Action } }> }
+    ).objects[0]!.actions;
+    if (!actions?.upload) return 0;
+    const put = await fetch(actions.upload.href, {
+      method: "PUT",
+      headers: actions.upload.header ?? {},
+      body,
+    });
     if (put.status !== 200) throw new Error(`put ${put.status}`);
+    await put.arrayBuffer();
+    // As git-lfs does: the verify action, when the batch answer has one.
+    if (actions.verify) {
+      const verify = await fetch(actions.verify.href, {
+        method: "POST",
+        headers: {
+          ...actions.verify.header,
+          Accept: "application/vnd.git-lfs+json",
+          "Content-Type": "application/vnd.git-lfs+json",
+        },
+        body: JSON.stringify({ oid, size: body.length }),
+      });
+      if (verify.status !== 200) throw new Error(`verify ${verify.status}`);
+      await verify.arrayBuffer();
+    }
     return body.length;
   });
 }
 
+/** 50 FTP sessions, each logged in once and doing STOR then RETR of 16 MiB in a loop (a new session after an error). */
 async function ftpLoad(cluster: ClusterState, target: { host: string; port: number }, until: number) {
   const body = pool.subarray(0, 16 * 1024 * 1024);
-  return drive(50, until, async (worker) => {
+  const sessions: Array<Client | undefined> = [];
+  const session = async (worker: number) => {
+    const open = sessions[worker];
+    if (open && !open.closed) return open;
     const client = new Client(30_000);
-    try {
-      await client.access({
-        host: target.host,
-        port: target.port,
-        user: cluster.secrets.ftpUser,
-        password: cluster.secrets.ftpPassword,
-        secure: false,
-      });
-      await client.uploadFrom(Readable.from([body]), `load-${worker}.bin`);
-      let got = 0;
-      await client.downloadTo(
-        new Writable({
-          write(chunk: Buffer, _e, done) {
-            got += chunk.length;
-            done();
-          },
-        }),
-        `load-${worker}.bin`,
-      );
-      if (got !== body.length) throw new Error(`got ${got}`);
-      return 2 * body.length;
-    } finally {
-      client.close();
-    }
-  });
+    await client.access({
+      host: target.host,
+      port: target.port,
+      user: cluster.secrets.ftpUser,
+      password: cluster.secrets.ftpPassword,
+      secure: false,
+    });
+    sessions[worker] = client;
+    return client;
+  };
+  try {
+    return await drive(50, until, async (worker) => {
+      const client = await session(worker);
+      try {
+        await client.uploadFrom(Readable.from([body]), `load-${worker}.bin`);
+        let got = 0;
+        await client.downloadTo(
+          new Writable({
+            write(chunk: Buffer, _e, done) {
+              got += chunk.length;
+              done();
+            },
+          }),
+          `load-${worker}.bin`,
+        );
+        if (got !== body.length) throw new Error(`got ${got}`);
+        return 2 * body.length;
+      } catch (error) {
+        client.close();
+        throw error;
+      }
+    });
+  } finally {
+    for (const client of sessions) client?.close();
+  }
 }
 
 async function authorizeLoad(cluster: ClusterState, base: string, until: number) {
@@ -302,16 +337,20 @@ async function soak(cluster: ClusterState, minutes: number) {
       });
     }
   }, 5000);
-  const [lfs, ftp, auth] = await Promise.all([
-    lfsLoad(cluster, cluster.urls.lfs, end),
-    ftpLoad(cluster, cluster.urls.ftp, end),
-    authorizeLoad(cluster, cluster.urls.bitstore, end),
-  ]);
+  const outcomes = await mixed(cluster, end);
   clearInterval(timer);
   const first = Math.max(...samples.map((s) => s.minute));
   const last = Math.min(...samples.map((s) => s.minute));
+  const seconds = minutes * 60;
   process.stdout.write(
-    `\nsoak ${minutes} min: errors lfs ${lfs.errors}, ftp ${ftp.errors}, authorize ${auth.errors}\n`,
+    `\nsoak ${minutes} min of the mixed load through HAProxy (load average at the end ${loadavg()[0]!.toFixed(1)}): ${Object.entries(
+      outcomes,
+    )
+      .map(
+        ([load, o]) =>
+          `${load} ${(o.ok / seconds).toFixed(1)}/s, ${o.errors} errors${o.firstError ? ` (first: ${o.firstError})` : ""}`,
+      )
+      .join("; ")}\n`,
   );
   process.stdout.write(
     "| replica | first minute RSS / fds (max) | last minute RSS / fds (max) |\n|---|---|---|\n",
@@ -324,10 +363,45 @@ async function soak(cluster: ClusterState, minutes: number) {
   }
 }
 
-/** Top 10 frames by self time of the largest CPU profile written (the busiest replica). */
+/** The three loads at once through HAProxy, until `until`. */
+async function mixed(cluster: ClusterState, until: number) {
+  const [lfs, ftp, authorize] = await Promise.all([
+    lfsLoad(cluster, cluster.urls.lfs, until),
+    ftpLoad(cluster, cluster.urls.ftp, until),
+    authorizeLoad(cluster, cluster.urls.bitstore, until),
+  ]);
+  return { lfs, ftp, authorize };
+}
+
+/**
+ * Restarts every replica with `--cpu-prof` (one folder each), runs the mixed load for `--seconds`,
+ * stops the replicas (the profiles are written at exit) and prints the busiest one's top frames.
+ */
+async function profileMixed(cluster: ClusterState, profiles: string) {
+  await Promise.all(cluster.replicas.map((r) => stopPid(r.pid)));
+  await Promise.all(
+    cluster.replicas.map((r) =>
+      // A loaded machine (the soak just ended) can take a while to start eight processes at once.
+      startReplica(r, 120_000, ["--cpu-prof", `--cpu-prof-dir=${join(profiles, `${r.app}-${r.name}`)}`]),
+    ),
+  );
+  await waitBalanced(cluster);
+  const outcomes = await mixed(cluster, Date.now() + seconds * 1000);
+  await Promise.all(cluster.replicas.map((r) => stopPid(r.pid)));
+  process.stdout.write(
+    `\nprofiled mixed load, ${seconds} s: ${Object.entries(outcomes)
+      .map(([load, o]) => `${load} ${(o.ok / seconds).toFixed(1)}/s, ${o.errors} errors`)
+      .join("; ")}\n`,
+  );
+  printProfile(profiles);
+}
+
+/** Top 10 frames by self time (share of the busy time) of the busiest replica's CPU profile. */
 function printProfile(profiles: string) {
   if (!existsSync(profiles)) return;
-  const files = readdirSync(profiles).map((f) => join(profiles, f));
+  const files = readdirSync(profiles).flatMap((replica) =>
+    readdirSync(join(profiles, replica)).map((f) => join(profiles, replica, f)),
+  );
   type Profile = {
     nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
     samples: number[];
@@ -345,11 +419,15 @@ function printProfile(profiles: string) {
   const self = new Map<string, number>();
   profile.samples.forEach((id, i) => {
     const frame = byNode.get(id)!.callFrame;
+    if (frame.functionName === "(idle)") return;
     const key = `${frame.functionName || "(anonymous)"} ${frame.url.split("/").slice(-2).join("/")}:${frame.lineNumber + 1}`;
     self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
   });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
-  process.stdout.write(`\nCPU profile of the busiest replica (${busiest}):\n`);
+  const replica = busiest.split("/").at(-2);
+  process.stdout.write(
+    `\nCPU profile of the busiest replica under the mixed load, ${replica} (${(busyTime(profile) / 1e6).toFixed(1)} s busy; ${busiest}), top 10 frames by self time, share of busy time:\n`,
+  );
   for (const [frame, us] of [...self.entries()].sort((x, y) => y[1] - x[1]).slice(0, 10))
     process.stdout.write(`  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${frame}\n`);
 }

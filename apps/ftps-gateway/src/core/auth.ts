@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac, createSecretKey, randomBytes } from "node:crypto";
 import {
   can,
   constantTimeEqual,
@@ -44,7 +44,7 @@ export function createAuthenticator(options: AuthenticatorOptions) {
   const decoy: PasswordHash | undefined = options.users.some((user) => user.password === undefined)
     ? { hash: randomBytes(32).toString("base64"), salt: generateSalt() }
     : undefined;
-  const cacheKey = randomBytes(32);
+  const cacheKey = createSecretKey(randomBytes(32));
   const verified = new Map<string, string>();
   const fingerprint = (login: string, password: string) =>
     createHmac("sha256", cacheKey).update(`${login}\0${password}`).digest("base64");

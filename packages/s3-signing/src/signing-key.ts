@@ -2,7 +2,7 @@ import { createHmac, hash } from "node:crypto";
 
 /**
  * A derived SigV4 signing key, kept as the HMAC-SHA256 inner and outer pads so that signing a
- * string costs two one-shot SHA-256 calls and no key set-up.
+ * string costs two one-shot SHA-256 calls, no key set-up and no Buffer allocation.
  */
 export interface SigningKey {
   /** Hex HMAC-SHA256 of an ASCII string under this key. */
@@ -56,9 +56,10 @@ export function createSigningKey(key: Uint8Array): SigningKey {
     inner[i] = byte ^ 0x36;
     outer[i] = byte ^ 0x5c;
   }
+  // The inner digest comes back as a "binary" (latin1) string written into the outer pad: asking
+  // for a Buffer allocates one per signature, which cost as much as both hashes together.
   const finish = (length: number): string => {
-    const digest = hash("sha256", inner.subarray(0, length), "buffer");
-    digest.copy(outer, BLOCK);
+    outer.write(hash("sha256", inner.subarray(0, length), "binary"), BLOCK, "binary");
     return hash("sha256", outer, "hex");
   };
   const ensure = (bytes: number): void => {

@@ -2,7 +2,8 @@
  * `pnpm bench bitstore-authorize`: bitstore's `POST /rawstore/authorize` (token check, validation,
  * keys, `exists` lookup on an in-memory store, one POST form per file) for 1 and 100 files, against
  * building the same forms with @aws-sdk/s3-presigned-post's createPresignedPost in the same process,
- * the two sides alternating in short slices. Every request carries the same token, as DataHub's
+ * the two sides alternating in short slices; each line also gives the CPU time per call, which load
+ * from elsewhere on a shared machine distorts less than wall time. Every request carries the same token, as DataHub's
  * client sends it, so bitstore checks its signature once and then remembers it (see token-cache.ts).
  * Ends with `bitstore-authorize: <req/s> req/s for 100 files (<ratio>x @aws-sdk/s3-presigned-post)`.
  */
@@ -68,6 +69,8 @@ async function sdkOnce(n: number): Promise<void> {
 interface Figure {
   perSecond: number;
   p50: number;
+  /** Microseconds of this process's CPU per call: what load from elsewhere on the machine distorts least. */
+  cpuMicros: number;
 }
 
 /**
@@ -84,23 +87,31 @@ async function measurePair(
     await theirs();
   }
   const samples: [number[], number[]] = [[], []];
+  const cpu = [0, 0];
   const end = performance.now() + seconds * 1000;
   while (performance.now() < end) {
     for (const [side, run] of [ours, theirs].entries()) {
       const sliceEnd = performance.now() + 100;
+      const sliceCpu = process.cpuUsage();
       while (performance.now() < sliceEnd) {
         const t = performance.now();
         await run();
         samples[side]?.push(performance.now() - t);
       }
+      const used = process.cpuUsage(sliceCpu);
+      cpu[side] = (cpu[side] as number) + used.user + used.system;
     }
   }
-  const figure = (list: number[]): Figure => {
+  const figure = (list: number[], cpuTotal: number): Figure => {
     list.sort((a, b) => a - b);
     const total = list.reduce((a, b) => a + b, 0);
-    return { perSecond: (list.length * 1000) / total, p50: list[Math.floor(list.length / 2)] as number };
+    return {
+      perSecond: (list.length * 1000) / total,
+      p50: list[Math.floor(list.length / 2)] as number,
+      cpuMicros: cpuTotal / list.length,
+    };
   };
-  return { ours: figure(samples[0]), sdk: figure(samples[1]) };
+  return { ours: figure(samples[0], cpu[0] as number), sdk: figure(samples[1], cpu[1] as number) };
 }
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
@@ -115,7 +126,8 @@ for (const n of [1, 100]) {
   results[n] = { ours, sdk: theirs };
   process.stdout.write(
     `${n} file(s): bitstore /authorize ${ours.perSecond.toFixed(0)} req/s (p50 ${ours.p50.toFixed(2)} ms); ` +
-      `@aws-sdk/s3-presigned-post ${theirs.perSecond.toFixed(0)} sets/s (p50 ${theirs.p50.toFixed(2)} ms)\n`,
+      `@aws-sdk/s3-presigned-post ${theirs.perSecond.toFixed(0)} sets/s (p50 ${theirs.p50.toFixed(2)} ms); ` +
+      `CPU ${ours.cpuMicros.toFixed(0)} µs vs ${theirs.cpuMicros.toFixed(0)} µs (${(theirs.cpuMicros / ours.cpuMicros).toFixed(2)}x)\n`,
   );
 }
 const hundred = results[100] as (typeof results)[string];

@@ -131,16 +131,16 @@ export function createAuthorizer(options: AuthorizerOptions) {
       const filedata: Record<string, FileAuthorization> = {};
       for (const [i, file] of request.files.entries()) {
         const key = keys[i] as string;
-        const base = {
-          "md5-hash": file.md5,
-          name: file.name,
-          type: file.type,
-          exists: existing.has(key) && (await matches(existing.get(key), file)),
-        };
+        // Awaited only when an object is stored under the key: no async hop for a new file.
+        const object = existing.get(key);
+        const exists = object !== undefined && (await matches(object, file));
         if (file.length > options.multipartThreshold) {
           const session = await options.multipart.start(request.owner, { key, ...file });
           filedata[file.path] = {
-            ...base,
+            "md5-hash": file.md5,
+            name: file.name,
+            type: file.type,
+            exists,
             upload_url: options.forms.url,
             multipart: {
               key,
@@ -154,10 +154,10 @@ export function createAuthorizer(options: AuthorizerOptions) {
         const redirect = options.redirectFor?.({ key, md5: file.md5, length: file.length });
         const signed = form({ key, length: file.length, md5: file.md5, type: file.type, acl }, redirect);
         filedata[file.path] = {
-          "md5-hash": base["md5-hash"],
-          name: base.name,
-          type: base.type,
-          exists: base.exists,
+          "md5-hash": file.md5,
+          name: file.name,
+          type: file.type,
+          exists,
           upload_url: signed.upload_url,
           upload_query: signed.upload_query,
         };

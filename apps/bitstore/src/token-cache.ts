@@ -1,4 +1,5 @@
-import { createHmac, createSecretKey, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { createSigningKey } from "@wharf/s3-signing";
 import type { TokenVerifier } from "./principal.ts";
 
 export interface TokenCacheOptions {
@@ -21,11 +22,11 @@ export function cacheVerifiedTokens(verifier: TokenVerifier, options: TokenCache
   const maxEntries = options.maxEntries ?? 1000;
   const now = options.now ?? (() => new Date());
   const verified = new Map<string, { claims: Readonly<Record<string, unknown>>; until: number }>();
-  const cacheKey = createSecretKey(randomBytes(32));
+  const cacheKey = createSigningKey(randomBytes(32));
   return {
     async verify(token) {
       const at = now().getTime();
-      const id = createHmac("sha256", cacheKey).update(token).digest("base64");
+      const id = cacheKey.sign(token);
       const hit = verified.get(id);
       if (hit !== undefined && at < hit.until) return hit.claims;
       verified.delete(id);

@@ -21,7 +21,7 @@ export {
   type PresignerOptions,
   type PresignUrlInput,
 } from "./presign-url.ts";
-export { deriveKey, getSigningKey, type SigningKey } from "./signing-key.ts";
+export { createSigningKey, deriveKey, getSigningKey, type SigningKey } from "./signing-key.ts";
 export { escapeKeyPath, escapeUri, FILENAME_PLACEHOLDER } from "./uri.ts";
 export { type VerifiedPost, type VerifyPostPolicyInput, verifyPostPolicy } from "./verify-post.ts";
 export { type VerifiedUrl, type VerifyPresignedUrlInput, verifyPresignedUrl } from "./verify-url.ts";

@@ -14,6 +14,8 @@ declare -A bins=(
   [kubectl]=kubernetes-client [promtool]=prometheus [systemd-analyze]=systemd
   # the container images: built and run with podman (runc), on a Debian base made by mmdebstrap
   [podman]=podman [runc]=runc [mmdebstrap]=mmdebstrap
+  # rootless podman for `podman kube play` (infra/deploy/kube-play.sh): id maps, pod network, overlay storage
+  [newuidmap]=uidmap [newgidmap]=uidmap [slirp4netns]=slirp4netns [fuse-overlayfs]=fuse-overlayfs [catatonit]=catatonit
   [chromium]=chromium
   # the load balancer in front of the replicas (infra/cluster, deploy/haproxy)
   [haproxy]=haproxy

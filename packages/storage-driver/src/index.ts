@@ -2,11 +2,11 @@ export { bodyError, heedErrors, isFillable, readAll, toReadable } from "./body.t
 export { BufferPool } from "./buffer-pool.ts";
 export { withCheckThenWrite } from "./check-then-write.ts";
 export { compareKeys } from "./compare-keys.ts";
-export { createFsDriver, type FsDriverOptions, type FsPresignOptions } from "./drivers/fs.ts";
-export { createMemoryDriver, type MemoryDriverOptions } from "./drivers/memory.ts";
+export { createFsDriver, type FsDriverOptions, type FsPresignOptions } from "./drivers/fs/fs.ts";
+export { createMemoryDriver, type MemoryDriverOptions } from "./drivers/memory/memory.ts";
 // The s3 driver is `@wharf/storage-driver/s3` (or `openStorage("s3://…")`), so importing this module
 // does not load the AWS SDK.
-export type { S3Credentials, S3DriverOptions, S3TlsOptions } from "./drivers/s3.ts";
+export type { S3Credentials, S3DriverOptions, S3TlsOptions } from "./drivers/s3/s3.ts";
 export { MAX_KEY_BYTES, RESERVED_SEGMENT, validateKey, validatePrefix } from "./keys.ts";
 export { type ListAllEntry, listAll, listAllObjects } from "./list-all.ts";
 export { checkRenamePrefixes, moveObject, movePrefix } from "./move.ts";

@@ -1,8 +1,8 @@
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WharfError } from "@wharf/errors";
-import type { FsEtagMode, FsPresignOptions } from "./drivers/fs.ts";
-import type { S3Credentials, S3TlsOptions } from "./drivers/s3.ts";
+import type { FsEtagMode, FsPresignOptions } from "./drivers/fs/fs.ts";
+import type { S3Credentials, S3TlsOptions } from "./drivers/s3/s3.ts";
 import type { StorageDriver } from "./types.ts";
 import { withKeyValidation } from "./with-key-validation.ts";
 
@@ -242,11 +242,11 @@ export async function openStorage(url: string, options: OpenStorageOptions = {})
   const config = parseStorageUrl(url, options.cwd === undefined ? {} : { cwd: options.cwd });
   switch (config.kind) {
     case "memory": {
-      const { createMemoryDriver } = await import("./drivers/memory.ts");
+      const { createMemoryDriver } = await import("./drivers/memory/memory.ts");
       return withKeyValidation(createMemoryDriver());
     }
     case "fs": {
-      const { createFsDriver } = await import("./drivers/fs.ts");
+      const { createFsDriver } = await import("./drivers/fs/fs.ts");
       return withKeyValidation(
         createFsDriver({
           root: config.root,
@@ -257,7 +257,7 @@ export async function openStorage(url: string, options: OpenStorageOptions = {})
       );
     }
     case "s3": {
-      const { openS3Driver } = await import("./drivers/s3.ts");
+      const { openS3Driver } = await import("./drivers/s3/s3.ts");
       const { kind: _, ...s3 } = config;
       return withKeyValidation(
         await openS3Driver({

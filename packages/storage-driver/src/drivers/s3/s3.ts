@@ -30,14 +30,14 @@ import {
   readAll,
   throwIfAborted,
   toReadable,
-} from "../body.ts";
-import { type KeyOptions, RESERVED_SEGMENT, validateKey, validatePrefix } from "../keys.ts";
+} from "../../body.ts";
+import { type KeyOptions, RESERVED_SEGMENT, validateKey, validatePrefix } from "../../keys.ts";
 
 /** S3 and this driver store folder-marker keys (`photos/`). */
 const markers: KeyOptions = { folderMarker: true };
 
-import { pageLimit } from "../list-page.ts";
-import { checkPartNumber, MAX_PARTS, S3_MULTIPART_LIMITS } from "../parts.ts";
+import { pageLimit } from "../../list-page.ts";
+import { checkPartNumber, MAX_PARTS, S3_MULTIPART_LIMITS } from "../../parts.ts";
 import type {
   BodyInput,
   ByteRange,
@@ -46,10 +46,10 @@ import type {
   ObjectInfo,
   PresignedRequest,
   StorageDriver,
-} from "../types.ts";
-import { createClaims } from "./s3-claim.ts";
-import { s3ErrorCode, translateS3Error } from "./s3-errors.ts";
-import { probeS3Store } from "./s3-probe.ts";
+} from "../../types.ts";
+import { createClaims } from "./claim.ts";
+import { s3ErrorCode, translateS3Error } from "./errors.ts";
+import { probeS3Store } from "./probe.ts";
 
 export interface S3Credentials {
   readonly accessKeyId: string;

@@ -1,7 +1,7 @@
 import type { FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
-import { heedErrors } from "../body.ts";
-import type { FillableBody } from "../types.ts";
+import { heedErrors } from "../../body.ts";
+import type { FillableBody } from "../../types.ts";
 
 /** Bytes per read in stream mode: the 64 KiB default cost RETR and git-lfs downloads about half their speed. */
 const READ_BYTES = 1 << 20;

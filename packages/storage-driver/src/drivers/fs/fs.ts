@@ -46,12 +46,12 @@ import {
   multipartEtag,
   throwIfAborted,
   toBufferOrReadable,
-} from "../body.ts";
-import { RESERVED_SEGMENT, validateKey, validatePrefix } from "../keys.ts";
-import { listPage } from "../list-page.ts";
-import { checkRenamePrefixes } from "../move.ts";
-import { checkPartNumber, LOCAL_MULTIPART_LIMITS } from "../parts.ts";
-import { resolveRange } from "../range.ts";
+} from "../../body.ts";
+import { RESERVED_SEGMENT, validateKey, validatePrefix } from "../../keys.ts";
+import { listPage } from "../../list-page.ts";
+import { checkRenamePrefixes } from "../../move.ts";
+import { checkPartNumber, LOCAL_MULTIPART_LIMITS } from "../../parts.ts";
+import { resolveRange } from "../../range.ts";
 import type {
   BodyInput,
   Capabilities,
@@ -61,13 +61,13 @@ import type {
   PutOptions,
   RenameOptions,
   StorageDriver,
-} from "../types.ts";
-import { errno, translateFsError } from "./fs-errors.ts";
-import { withFileLock } from "./fs-lock.ts";
-import { FileBody } from "./fs-read.ts";
-import { sweepStaleFiles } from "./fs-sweep.ts";
-import { fsWalker } from "./fs-walk.ts";
-import { fdatasyncFd, fsyncFd, writeNewFile, writeNewFileFilled, writesAtOnce } from "./fs-write.ts";
+} from "../../types.ts";
+import { errno, translateFsError } from "./errors.ts";
+import { withFileLock } from "./lock.ts";
+import { FileBody } from "./read.ts";
+import { sweepStaleFiles } from "./sweep.ts";
+import { fsWalker } from "./walk.ts";
+import { fdatasyncFd, fsyncFd, writeNewFile, writeNewFileFilled, writesAtOnce } from "./write-file.ts";
 
 export interface FsPresignOptions {
   /** Public base URL of the route that mounts `handlePresignedRequest`, e.g. `https://app/storage`. */

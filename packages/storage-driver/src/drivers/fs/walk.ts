@@ -1,10 +1,10 @@
 import type { Dirent } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { compareKeys } from "../compare-keys.ts";
-import { RESERVED_SEGMENT } from "../keys.ts";
-import { mayContain, type WalkEntry, type WalkState } from "../list-page.ts";
-import type { ListedObject } from "../types.ts";
+import { compareKeys } from "../../compare-keys.ts";
+import { RESERVED_SEGMENT } from "../../keys.ts";
+import { mayContain, type WalkEntry, type WalkState } from "../../list-page.ts";
+import type { ListedObject } from "../../types.ts";
 
 interface Child {
   readonly name: string;

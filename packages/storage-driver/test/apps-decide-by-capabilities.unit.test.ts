@@ -23,8 +23,6 @@ const allowed: Readonly<Record<string, string>> = {
   "apps/bitstore/src/services.ts": "the form target (see config.ts)",
   "apps/bitstore/src/main.ts": "the start-up POST probe runs where the forms go to the store",
   "apps/bitstore/src/store-needs.ts": "presignedPost is needed only where the forms go to the store",
-  "apps/ftps-gateway/src/storage.ts":
-    "folder times on a local disk come from the folders themselves; a driver method for them is issue 25 work",
 };
 
 async function sources(): Promise<string[]> {

@@ -2,7 +2,7 @@ import { isWharfError } from "@wharf/errors";
 import { describe, expect, it } from "vitest";
 import { readAll } from "./body.ts";
 import { withCheckThenWrite } from "./check-then-write.ts";
-import { createMemoryDriver } from "./drivers/memory.ts";
+import { createMemoryDriver } from "./drivers/memory/memory.ts";
 import type { StorageDriver } from "./types.ts";
 
 /** The memory driver as a store without conditional writes: conditions are UNSUPPORTED. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createMemoryDriver } from "./drivers/memory.ts";
+import { createMemoryDriver } from "./drivers/memory/memory.ts";
 import { listAll } from "./list-all.ts";
 
 describe("listAll", () => {

@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { type ErrorCode, isWharfError, WharfError } from "@wharf/errors";
 import { verifyPresignedUrl } from "@wharf/s3-signing";
-import type { FsPresignOptions } from "./drivers/fs.ts";
+import type { FsPresignOptions } from "./drivers/fs/fs.ts";
 import { validateKey } from "./keys.ts";
 import type { ByteRange, ObjectInfo, StorageDriver } from "./types.ts";
 

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WharfError } from "@wharf/errors";
 import { describe, expect, it } from "vitest";
-import { createFsDriver } from "./drivers/fs.ts";
-import { createMemoryDriver } from "./drivers/memory.ts";
+import { createFsDriver } from "./drivers/fs/fs.ts";
+import { createMemoryDriver } from "./drivers/memory/memory.ts";
 import { abortStaleUploads, countStaleUploads } from "./stale-uploads.ts";
 
 describe("abortStaleUploads", () => {

@@ -64,6 +64,9 @@ export const booleanCapabilities = [
   "md5Etags",
 ] as const satisfies readonly (keyof Capabilities)[];
 
+/** A capability that is simply declared or not. */
+export type BooleanCapability = (typeof booleanCapabilities)[number];
+
 /** A stored object's description. `etag` is opaque and unquoted. */
 export interface ObjectInfo {
   readonly key: string;

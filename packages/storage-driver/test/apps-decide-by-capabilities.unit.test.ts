@@ -14,10 +14,7 @@ const byName =
 const byKind = /\.kind\s*[!=]==\s*"(?:s3|fs|memory|file)"/;
 
 /** Known exceptions, each with why and where it is tracked. */
-const allowed: Readonly<Record<string, string>> = {
-  "apps/ftps-gateway/src/core/storage.ts":
-    "folder times on a local disk come from the folders themselves; a driver method for them is issue 25 work",
-};
+const allowed: Readonly<Record<string, string>> = {};
 
 async function sources(): Promise<string[]> {
   const files: string[] = [];

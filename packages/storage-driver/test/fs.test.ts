@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
 import { testDriver } from "../src/conformance/index.ts";
-import { createFsDriver, type FsPresignOptions } from "../src/drivers/fs.ts";
+import { createFsDriver, type FsPresignOptions } from "../src/drivers/fs/fs.ts";
 import { handlePresignedRequest } from "../src/presigned-handler.ts";
 import type { StorageDriver } from "../src/types.ts";
 

@@ -2,7 +2,7 @@ import { isWharfError } from "@wharf/errors";
 import { createTestBucket, s3Client, swiftS3Env, type TestBucket } from "@wharf/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDriver } from "../src/conformance/index.ts";
-import { createS3Driver, openS3Driver, type S3DriverOptions } from "../src/drivers/s3.ts";
+import { createS3Driver, openS3Driver, type S3DriverOptions } from "../src/drivers/s3/s3.ts";
 import { openStorage } from "../src/open-storage.ts";
 
 // OpenStack Swift's s3api: a second S3 implementation, without conditional writes (PUT with

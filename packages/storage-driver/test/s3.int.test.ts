@@ -3,8 +3,8 @@ import { isWharfError } from "@wharf/errors";
 import { createTestBucket, s3Env, type TestBucket } from "@wharf/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prngStream, sha256Hex, testDriver } from "../src/conformance/index.ts";
-import { createS3Driver, openS3Driver, type S3DriverOptions } from "../src/drivers/s3.ts";
-import { CLAIMS_FOLDER, claimObjectKey } from "../src/drivers/s3-claim.ts";
+import { CLAIMS_FOLDER, claimObjectKey } from "../src/drivers/s3/claim.ts";
+import { createS3Driver, openS3Driver, type S3DriverOptions } from "../src/drivers/s3/s3.ts";
 import type { StorageDriver } from "../src/types.ts";
 
 let bucket: TestBucket;

@@ -1,7 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "@wharf/http-kit";
-import { openStorage, parseStorageUrl, type StorageDriver } from "@wharf/storage-driver";
+import { openStorage, type StorageDriver, storageFolder } from "@wharf/storage-driver";
 import type { Config } from "./config.ts";
 import type { FolderTime } from "./vfs.ts";
 
@@ -29,9 +29,8 @@ export async function openGatewayStorage(
   }
   // No FTP verb shows an etag, so fs writes need not hash the bytes (etag=md5 in the URL still wins).
   const driver = await openStorage(config.storageUrl, { fsEtag: "version", ...(tls ? { tls } : {}) });
-  const parsed = parseStorageUrl(config.storageUrl);
-  if (parsed.kind !== "fs") return { driver };
-  const root = parsed.root;
+  const root = storageFolder(config.storageUrl);
+  if (root === undefined) return { driver };
   const folderTime: FolderTime = async (prefix) => {
     const info = await stat(join(root, ...prefix.split("/").filter(Boolean))).catch(() => undefined);
     return info?.isDirectory() ? info.mtime : undefined;

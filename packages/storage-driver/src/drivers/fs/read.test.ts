@@ -4,8 +4,8 @@ import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { fdsOn } from "../../test/fixtures/open-fds.ts";
-import { FileBody } from "./fs-read.ts";
+import { fdsOn } from "../../../test/fixtures/open-fds.ts";
+import { FileBody } from "./read.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "fs-read-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

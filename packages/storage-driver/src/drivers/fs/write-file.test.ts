@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { fdsOn, openFlagsOn } from "../../test/fixtures/open-fds.ts";
-import { readBatches, writeNewFile } from "./fs-write.ts";
+import { fdsOn, openFlagsOn } from "../../../test/fixtures/open-fds.ts";
+import { readBatches, writeNewFile } from "./write-file.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "fs-write-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { WharfError } from "@wharf/errors";
 import { createPresignedPost } from "@wharf/s3-signing";
-import { RESERVED_SEGMENT } from "../keys.ts";
-import { s3ErrorCode, translateS3Error } from "./s3-errors.ts";
+import { RESERVED_SEGMENT } from "../../keys.ts";
+import { s3ErrorCode, translateS3Error } from "./errors.ts";
 
 /** The capabilities S3 implementations differ on, as `probeS3Store` found them. */
 export interface S3StoreFeatures {

@@ -11,17 +11,17 @@ import {
   multipartEtag,
   throwIfAborted,
   toReadable,
-} from "../body.ts";
-import { compareKeys } from "../compare-keys.ts";
-import { type KeyOptions, validateKey, validatePrefix } from "../keys.ts";
+} from "../../body.ts";
+import { compareKeys } from "../../compare-keys.ts";
+import { type KeyOptions, validateKey, validatePrefix } from "../../keys.ts";
 
 /** S3 and this driver store folder-marker keys (`photos/`). */
 const markers: KeyOptions = { folderMarker: true };
 
-import { listPage, type WalkEntry } from "../list-page.ts";
-import { checkRenamePrefixes } from "../move.ts";
-import { checkPartNumber, LOCAL_MULTIPART_LIMITS } from "../parts.ts";
-import { resolveRange } from "../range.ts";
+import { listPage, type WalkEntry } from "../../list-page.ts";
+import { checkRenamePrefixes } from "../../move.ts";
+import { checkPartNumber, LOCAL_MULTIPART_LIMITS } from "../../parts.ts";
+import { resolveRange } from "../../range.ts";
 import type {
   BodyInput,
   Capabilities,
@@ -34,7 +34,7 @@ import type {
   ObjectInfo,
   PutOptions,
   StorageDriver,
-} from "../types.ts";
+} from "../../types.ts";
 
 interface StoredObject {
   readonly data: Buffer;

@@ -2,8 +2,8 @@ import { createHash, randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { WharfError } from "@wharf/errors";
-import { RESERVED_SEGMENT } from "../keys.ts";
-import { s3ErrorCode, translateS3Error } from "./s3-errors.ts";
+import { RESERVED_SEGMENT } from "../../keys.ts";
+import { s3ErrorCode, translateS3Error } from "./errors.ts";
 
 /** Folder (below the driver's prefix) holding one claim object per key being written conditionally. */
 export const CLAIMS_FOLDER = `${RESERVED_SEGMENT}/claims/`;

@@ -35,3 +35,23 @@ export function translateFsError(error: unknown, key?: string): WharfError {
       return new WharfError("INTERNAL", "filesystem operation failed", { cause: error, details });
   }
 }
+
+/** Errors of the disk, not of the body being written: a failed write reports them as they are. */
+export const diskErrors = new Set(["ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS", "EIO", "ENAMETOOLONG"]);
+
+/** A key whose path is taken by a folder of other keys, or runs through another key's file. */
+export function conflict(key: string, cause?: unknown): WharfError {
+  return new WharfError(
+    "INVALID_ARGUMENT",
+    `${key} conflicts with an existing object or folder (the fs driver cannot hold both "a" and "a/b")`,
+    { cause, details: { key } },
+  );
+}
+
+export function notFound(key: string): WharfError {
+  return new WharfError("NOT_FOUND", `no object at ${key}`, { details: { key } });
+}
+
+export function preconditionFailed(key: string, why: string): WharfError {
+  return new WharfError("PRECONDITION_FAILED", `${why} at ${key}`, { details: { key } });
+}

@@ -7,11 +7,11 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { isWharfError } from "@wharf/errors";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readAll } from "../src/body.ts";
-import { createFsDriver, makeDirs } from "../src/drivers/fs.ts";
-import { withFileLock } from "../src/drivers/fs-lock.ts";
-import { sweepStaleFiles } from "../src/drivers/fs-sweep.ts";
-import type { StorageDriver } from "../src/types.ts";
+import { readAll } from "../../body.ts";
+import type { StorageDriver } from "../../types.ts";
+import { createFsDriver, makeDirs } from "./fs.ts";
+import { withFileLock } from "./lock.ts";
+import { sweepStaleFiles } from "./sweep.ts";
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {

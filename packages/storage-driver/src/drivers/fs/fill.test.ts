@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { readAll } from "../body.ts";
-import type { FillableBody } from "../types.ts";
+import { readAll } from "../../body.ts";
+import type { FillableBody } from "../../types.ts";
 import { createFsDriver } from "./fs.ts";
 
 const root = mkdtempSync(join(tmpdir(), "fs-fill-"));

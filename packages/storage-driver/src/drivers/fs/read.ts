@@ -1,7 +1,11 @@
 import type { FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
-import { heedErrors } from "../body.ts";
-import type { FillableBody } from "../types.ts";
+import { heedErrors, throwIfAborted } from "../../body.ts";
+import { validateKey } from "../../keys.ts";
+import { resolveRange } from "../../range.ts";
+import type { FillableBody, StorageDriver } from "../../types.ts";
+import type { Describer } from "./describe.ts";
+import { preconditionFailed } from "./errors.ts";
 
 /** Bytes per read in stream mode: the 64 KiB default cost RETR and git-lfs downloads about half their speed. */
 const READ_BYTES = 1 << 20;
@@ -77,4 +81,41 @@ function abortError(signal: AbortSignal): Error {
     name: "AbortError",
     code: "ABORT_ERR",
   });
+}
+
+/** `head` and `get`: the object's data file, opened with the sidecar of the same version. */
+export function createReads(describer: Describer): Pick<StorageDriver, "head" | "get"> {
+  const { openConsistent, quickInfo } = describer;
+  return {
+    async head(key) {
+      validateKey(key);
+      const quick = await quickInfo(key);
+      if (quick) return quick;
+      const { handle, info } = await openConsistent(key);
+      await handle.close();
+      return info;
+    },
+
+    async get(key, getOptions = {}) {
+      validateKey(key);
+      throwIfAborted(getOptions.signal);
+      const { handle, info } = await openConsistent(key);
+      try {
+        if (getOptions.ifMatch !== undefined && getOptions.ifMatch !== info.etag) {
+          throw preconditionFailed(key, "the etag does not match");
+        }
+        const range = getOptions.range ? resolveRange(getOptions.range, info.size) : undefined;
+        const body = new FileBody(
+          handle,
+          range?.start ?? 0,
+          range ? range.end + 1 : info.size,
+          getOptions.signal,
+        );
+        return range ? { info, body, range } : { info, body };
+      } catch (error) {
+        await handle.close();
+        throw error;
+      }
+    },
+  };
 }

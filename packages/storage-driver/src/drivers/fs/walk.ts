@@ -1,10 +1,14 @@
 import type { Dirent } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { compareKeys } from "../compare-keys.ts";
-import { RESERVED_SEGMENT } from "../keys.ts";
-import { mayContain, type WalkEntry, type WalkState } from "../list-page.ts";
-import type { ListedObject } from "../types.ts";
+import { WharfError } from "@wharf/errors";
+import { compareKeys } from "../../compare-keys.ts";
+import { RESERVED_SEGMENT, validatePrefix } from "../../keys.ts";
+import { listPage, mayContain, type WalkEntry, type WalkState } from "../../list-page.ts";
+import type { ListedObject, StorageDriver } from "../../types.ts";
+import type { FsContext } from "./context.ts";
+import type { Describer } from "./describe.ts";
+import { translateFsError } from "./errors.ts";
 
 interface Child {
   readonly name: string;
@@ -117,5 +121,32 @@ export function fsWalker(root: string, describe: (key: string) => Promise<Listed
     const cut = state.prefix.lastIndexOf("/") + 1;
     const start = state.prefix.slice(0, cut);
     return walk(join(root, ...start.split("/").filter(Boolean)), start, state);
+  };
+}
+
+/** `list`: the folders under the root walked in key order, each file described as `head` does. */
+export function createList(fs: FsContext, describer: Describer): Pick<StorageDriver, "list"> {
+  const { ready, root } = fs;
+  const { openConsistent } = describer;
+  return {
+    async list(listOptions = {}) {
+      if (listOptions.prefix) validatePrefix(listOptions.prefix);
+      await ready();
+      const describe = async (key: string): Promise<ListedObject | undefined> => {
+        try {
+          const { handle, info } = await openConsistent(key);
+          await handle.close();
+          return { key, size: info.size, etag: info.etag, lastModified: info.lastModified };
+        } catch (error) {
+          if (error instanceof WharfError && error.code === "NOT_FOUND") return undefined;
+          throw error;
+        }
+      };
+      try {
+        return await listPage(fsWalker(root, describe), listOptions);
+      } catch (error) {
+        throw translateFsError(error);
+      }
+    },
   };
 }

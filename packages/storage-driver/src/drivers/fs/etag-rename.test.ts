@@ -7,10 +7,10 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { isWharfError } from "@wharf/errors";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readAll } from "../src/body.ts";
-import { createFsDriver } from "../src/drivers/fs.ts";
-import { parseStorageUrl } from "../src/open-storage.ts";
-import type { StorageDriver } from "../src/types.ts";
+import { readAll } from "../../body.ts";
+import { parseStorageUrl } from "../../open-storage.ts";
+import type { StorageDriver } from "../../types.ts";
+import { createFsDriver } from "./fs.ts";
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {

@@ -1,8 +1,8 @@
 import { closeSync, constants, fdatasync, fstatSync, fsync, openSync, type Stats, writev } from "node:fs";
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { BufferPool } from "../buffer-pool.ts";
-import type { FillableBody } from "../types.ts";
+import { BufferPool } from "../../buffer-pool.ts";
+import type { FillableBody } from "../../types.ts";
 
 const writevFd = promisify(writev);
 export const fdatasyncFd = promisify(fdatasync);

@@ -5,7 +5,9 @@
  */
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { readFile, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
@@ -73,6 +75,8 @@ describe("two replicas behind HAProxy on one Ceph bucket", () => {
       },
       // A short lease and interval, so a take-over happens within the test.
       settings: {
+        // A lockout the PROXY protocol test reaches in a few attempts on each gateway.
+        "ftps-gateway": { FTP_LOGIN_MAX_FAILURES: "3", FTP_LOGIN_FAILURE_DELAY_MS: "100" },
         "registry-usage": {
           REGISTRY_USAGE_STORAGE_LEASE: "6 seconds",
           REGISTRY_USAGE_REGISTRY_REFRESH_INTERVAL: "3 seconds",
@@ -413,6 +417,13 @@ describe("two replicas behind HAProxy on one Ceph bucket", () => {
     });
   });
 
+  /**
+   * The source address of a test's FTP client: through the balancer any; straight to a gateway, not the
+   * balancer's own (127.0.0.1, trusted to send PROXY headers, so refused without one).
+   */
+  const sourceOf = (target: { host: string; port: number }) =>
+    target.port === cluster.urls.ftp.port ? "127.0.0.1" : "127.0.0.4";
+
   describe("ftps-gateway", () => {
     const lftp = async (target: { host: string; port: number }, script: string) => {
       const { stdout } = await execFileAsync(
@@ -422,6 +433,7 @@ describe("two replicas behind HAProxy on one Ceph bucket", () => {
           `${cluster.secrets.ftpUser},${cluster.secrets.ftpPassword}`,
           "-e",
           [
+            `set net:socket-bind-ipv4 ${sourceOf(target)}`,
             "set ftp:ssl-force yes",
             "set ftp:ssl-protect-data yes",
             `set ssl:ca-file ${cluster.tls.cert}`,
@@ -448,7 +460,7 @@ class Reuse(ftplib.FTP_TLS):
             conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
         return conn, size
 f = Reuse(context=ctx)
-f.connect(${JSON.stringify(target.host)}, ${target.port}, timeout=20)
+f.connect(${JSON.stringify(target.host)}, ${target.port}, timeout=20, source_address=(${JSON.stringify(sourceOf(target))}, 0))
 f.auth(); f.login(${JSON.stringify(cluster.secrets.ftpUser)}, ${JSON.stringify(cluster.secrets.ftpPassword)}); f.prot_p()
 ${code}
 f.quit()`;
@@ -499,6 +511,118 @@ f.quit()`;
     });
   });
 
+  describe("ftps-gateway behind the balancer with the PROXY protocol", () => {
+    const lb = () => cluster.urls.ftp;
+    const gatewayLog = async () =>
+      (
+        await Promise.all(
+          ["a", "b"].map((n) => readFile(replica("ftps-gateway", n as "a" | "b").log, "utf8")),
+        )
+      )
+        .join("\n")
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const login = (source: string, user: string, password: string) =>
+      execFileAsync("curl", [
+        ...["-sS", "-v", "--max-time", "20", "--interface", source],
+        `ftp://${user}:${password}@${lb().host}:${lb().port}/`,
+      ]).then(
+        (r) => ({ ok: true, out: r.stdout + r.stderr }),
+        (e: { stdout: string; stderr: string }) => ({ ok: false, out: e.stdout + e.stderr }),
+      );
+
+    it("locks out and logs the client's own address, not the balancer's", async () => {
+      // Wrong passwords from 127.0.0.5 until both gateways lock that address out (3 failures each).
+      for (let i = 0; i < 14; i++) {
+        const lockedOn = new Set(
+          (await gatewayLog())
+            .filter((l) => l.msg === "login locked out" && l.peer === "127.0.0.5")
+            .map((l) => l.pid),
+        );
+        if (lockedOn.size === 2) break;
+        const attempt = await login("127.0.0.5", "mallory", "wrong");
+        expect(attempt.out).toMatch(/^< (530|421) /m);
+      }
+      const failures = (await gatewayLog()).filter((l) => l.msg === "login failed" && l.login === "mallory");
+      expect(failures.length).toBeGreaterThanOrEqual(6);
+      expect(new Set(failures.map((l) => l.peer))).toEqual(new Set(["127.0.0.5"]));
+      // That address is refused even with the right password, on whichever gateway it lands ...
+      for (let i = 0; i < 2; i++) {
+        const locked = await login("127.0.0.5", cluster.secrets.ftpUser, cluster.secrets.ftpPassword);
+        expect(locked.ok).toBe(false);
+        expect(locked.out).toMatch(/^< 421 Too many failed logins from your address/m);
+      }
+      // ... while another client behind the same balancer logs in.
+      for (let i = 0; i < 2; i++) {
+        const other = await login("127.0.0.6", cluster.secrets.ftpUser, cluster.secrets.ftpPassword);
+        expect(other.ok, other.out).toBe(true);
+      }
+    });
+
+    it("checks a data connection against the control connection's client, both through the balancer", async () => {
+      const control = connect({ host: lb().host, port: lb().port, localAddress: "127.0.0.7" });
+      onTestFinished(() => void control.destroy());
+      let received = "";
+      control.on("data", (chunk: Buffer) => {
+        received += chunk.toString();
+      });
+      const reply = async () => {
+        for (;;) {
+          const match = /^(\d{3}) [^\r\n]*\r\n/m.exec(received);
+          if (match) {
+            received = received.slice(match.index + match[0].length);
+            return match[0];
+          }
+          await once(control, "data");
+        }
+      };
+      const send = async (line: string) => {
+        control.write(`${line}\r\n`);
+        return reply();
+      };
+      expect(await reply()).toMatch(/^220 /);
+      expect(await send(`USER ${cluster.secrets.ftpUser}`)).toMatch(/^331 /);
+      expect(await send(`PASS ${cluster.secrets.ftpPassword}`)).toMatch(/^230 /);
+      const pasv = await send("PASV");
+      const [h1, h2, h3, h4, p1, p2] = /\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)/
+        .exec(pasv)!
+        .slice(1)
+        .map(Number);
+      const data = { host: `${h1}.${h2}.${h3}.${h4}`, port: p1! * 256 + p2! };
+      expect(data.host).toBe(lb().host);
+
+      // Another client reaches the passive port first, through the same balancer: refused.
+      const thief = connect({ ...data, localAddress: "127.0.0.8" });
+      const stolen: Buffer[] = [];
+      thief.on("data", (c: Buffer) => stolen.push(c)).on("error", () => {});
+      await once(thief, "close");
+      const refused = await until(
+        "the refusal in a gateway's log",
+        async () =>
+          (await gatewayLog()).filter(
+            (l) => l.msg === "refused a data connection from a foreign address" && l.address === "127.0.0.8",
+          ),
+        (found) => found.length > 0,
+        5_000,
+      );
+      expect(refused).toHaveLength(1);
+      // The client itself gets its listing.
+      const own = connect({ ...data, localAddress: "127.0.0.7" });
+      const listing = new Promise<string>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        own.on("data", (c: Buffer) => chunks.push(c)).on("error", reject);
+        own.on("end", () => resolve(Buffer.concat(chunks).toString()));
+      });
+      await once(own, "connect");
+      expect(await send("LIST")).toMatch(/^1\d\d /);
+      await listing;
+      expect(await reply()).toMatch(/^226 /);
+      expect(Buffer.concat(stolen)).toHaveLength(0);
+      control.write("QUIT\r\n");
+    });
+  });
+
   describe("faults", () => {
     const store = async () =>
       openStorage(
@@ -536,6 +660,7 @@ f.quit()`;
       await writeFile(file, body);
       const upload = execFileAsync("curl", [
         ...["-sS", "--ssl-reqd", "--cacert", cluster.tls.cert, "--limit-rate", "8M", "-T", file],
+        ...["--interface", "127.0.0.4"],
         `ftp://${cluster.secrets.ftpUser}:${cluster.secrets.ftpPassword}@${gateway.ftp!.host}:${gateway.ftp!.port}/big.bin`,
       ]).then(
         () => "ok",

@@ -45,6 +45,8 @@ const execFileAsync = promisify(execFile);
  * (`WHARF_CLUSTER_KILL_MIB=1024`, a manual run); the suite's default keeps it within about a minute.
  */
 const killMiB = Number(process.env.WHARF_CLUSTER_KILL_MIB ?? 64);
+/** A bigger run gets time in proportion (about 1 s per 2 MiB: generate, send, retry, read back). */
+const killTimeoutMs = Math.max(120_000, killMiB * 500);
 
 /** `bytes` of reproducible pseudo-random data named by `seed`, made as it is read (nothing buffered). */
 function generated(bytes: number, seed: string): Readable {
@@ -768,121 +770,129 @@ f.quit()`;
       }
     };
 
-    it(`an FTP STOR of ${killMiB} MiB cut by SIGKILL of its gateway leaves no object; the retry lands; the restarted gateway's sweep removes the parts`, async () => {
-      const gateway = replica("ftps-gateway", "a");
-      const size = killMiB * 1024 * 1024;
-      const oid = await sha256Of(generated(size, "ftp-kill"));
-      const url = (target: { host: string; port: number }) =>
-        `ftp://${cluster.secrets.ftpUser}:${cluster.secrets.ftpPassword}@${target.host}:${target.port}/big.bin`;
-      // Straight to gateway A, slowly, from an address other than the balancer's (see sourceOf).
-      let sent = 0;
-      const upload = curl(
-        ["--limit-rate", "8M", "--interface", "127.0.0.4", "-T", "-", url(gateway.ftp!)],
-        generated(size, "ftp-kill").on("data", (chunk: Buffer) => {
-          sent += chunk.length;
-        }),
-      );
-      await until(
-        "a quarter of the body sent and parts in the store",
-        async () => (sent > size / 4 || sent > 24 * 1024 * 1024 ? uploads("ftp/") : []),
-        (found) => found.length > 0,
-        120_000,
-      );
-      process.kill(gateway.pid!, "SIGKILL");
-      expect((await upload).code).not.toBe(0);
-      expect(await exists("ftp/users/alice/big.bin")).toBe(false);
-      expect(await uploads("ftp/")).toHaveLength(1);
+    it(
+      `an FTP STOR of ${killMiB} MiB cut by SIGKILL of its gateway leaves no object; the retry lands; the restarted gateway's sweep removes the parts`,
+      async () => {
+        const gateway = replica("ftps-gateway", "a");
+        const size = killMiB * 1024 * 1024;
+        const oid = await sha256Of(generated(size, "ftp-kill"));
+        const url = (target: { host: string; port: number }) =>
+          `ftp://${cluster.secrets.ftpUser}:${cluster.secrets.ftpPassword}@${target.host}:${target.port}/big.bin`;
+        // Straight to gateway A, slowly, from an address other than the balancer's (see sourceOf).
+        let sent = 0;
+        const upload = curl(
+          ["--limit-rate", "8M", "--interface", "127.0.0.4", "-T", "-", url(gateway.ftp!)],
+          generated(size, "ftp-kill").on("data", (chunk: Buffer) => {
+            sent += chunk.length;
+          }),
+        );
+        await until(
+          "a quarter of the body sent and parts in the store",
+          async () => (sent > size / 4 || sent > 24 * 1024 * 1024 ? uploads("ftp/") : []),
+          (found) => found.length > 0,
+          120_000,
+        );
+        process.kill(gateway.pid!, "SIGKILL");
+        expect((await upload).code).not.toBe(0);
+        expect(await exists("ftp/users/alice/big.bin")).toBe(false);
+        expect(await uploads("ftp/")).toHaveLength(1);
 
-      // The client retries through the balancer: the other gateway takes it.
-      const retry = await curl(["-T", "-", url(cluster.urls.ftp)], generated(size, "ftp-kill"));
-      expect(retry.code, retry.stderr).toBe(0);
-      const back = await curl(["-o", "-", url(cluster.urls.ftp)]);
-      expect(back.code, back.stderr).toBe(0);
-      expect(back.sha256).toBe(oid);
+        // The client retries through the balancer: the other gateway takes it.
+        const retry = await curl(["-T", "-", url(cluster.urls.ftp)], generated(size, "ftp-kill"));
+        expect(retry.code, retry.stderr).toBe(0);
+        const back = await curl(["-o", "-", url(cluster.urls.ftp)]);
+        expect(back.code, back.stderr).toBe(0);
+        expect(back.sha256).toBe(oid);
 
-      // Restarted with a sweep age this test can wait for, the gateway aborts the abandoned upload.
-      gateway.env.FTP_ABANDONED_UPLOAD_HOURS = String(1 / 3600);
-      await startReplica(gateway);
-      await until(
-        "the sweep",
-        () => uploads("ftp/"),
-        (found) => found.length === 0,
-        20_000,
-      );
-      gateway.env.FTP_ABANDONED_UPLOAD_HOURS = "24";
-    });
+        // Restarted with a sweep age this test can wait for, the gateway aborts the abandoned upload.
+        gateway.env.FTP_ABANDONED_UPLOAD_HOURS = String(1 / 3600);
+        await startReplica(gateway);
+        await until(
+          "the sweep",
+          () => uploads("ftp/"),
+          (found) => found.length === 0,
+          20_000,
+        );
+        gateway.env.FTP_ABANDONED_UPLOAD_HOURS = "24";
+      },
+      killTimeoutMs,
+    );
 
-    it(`an LFS upload of ${killMiB} MiB cut by SIGKILL of its replica leaves no object, and the retry through the balancer succeeds`, async () => {
-      const router = replica("lfs-router", "b");
-      const size = killMiB * 1024 * 1024;
-      const oid = await sha256Of(generated(size, "lfs-kill"));
-      const authorization = `Basic ${Buffer.from(
-        `alice:${await createIssuer({ algorithm: "HS256", secret: cluster.secrets.jwt }).issue(
-          { username: "alice", scope: "org/*:write" },
-          { expiresIn: "1h", subject: "alice" },
-        )}`,
-      ).toString("base64")}`;
-      const batch = async (base: string) => {
-        const res = await fetch(`${base}/org/faults/info/lfs/objects/batch`, {
-          method: "POST",
-          headers: {
-            Authorization: authorization,
-            Accept: "application/vnd.git-lfs+json",
-            "Content-Type": "application/vnd.git-lfs+json",
+    it(
+      `an LFS upload of ${killMiB} MiB cut by SIGKILL of its replica leaves no object, and the retry through the balancer succeeds`,
+      async () => {
+        const router = replica("lfs-router", "b");
+        const size = killMiB * 1024 * 1024;
+        const oid = await sha256Of(generated(size, "lfs-kill"));
+        const authorization = `Basic ${Buffer.from(
+          `alice:${await createIssuer({ algorithm: "HS256", secret: cluster.secrets.jwt }).issue(
+            { username: "alice", scope: "org/*:write" },
+            { expiresIn: "1h", subject: "alice" },
+          )}`,
+        ).toString("base64")}`;
+        const batch = async (base: string) => {
+          const res = await fetch(`${base}/org/faults/info/lfs/objects/batch`, {
+            method: "POST",
+            headers: {
+              Authorization: authorization,
+              Accept: "application/vnd.git-lfs+json",
+              "Content-Type": "application/vnd.git-lfs+json",
+            },
+            body: JSON.stringify({ operation: "upload", objects: [{ oid, size }] }),
+          });
+          return (
+            (await res.json()) as {
+              objects: Array<{ actions?: { upload?: { href: string; header?: Record<string, string> } } }>;
+            }
+          ).objects[0]!.actions!.upload!;
+        };
+        const action = await batch(router.url);
+        const href = new URL(action.href);
+        // A slow client: the body trickles in (about 50 MB/s at most), so the replica dies mid-transfer.
+        let sent = 0;
+        const source = generated(size, "lfs-kill")[Symbol.asyncIterator]();
+        const slow = new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            const next = await source.next();
+            if (next.done) return controller.close();
+            sent += (next.value as Buffer).length;
+            controller.enqueue(next.value as Buffer);
+            await new Promise((r) => setTimeout(r, 20));
           },
-          body: JSON.stringify({ operation: "upload", objects: [{ oid, size }] }),
         });
-        return (
-          (await res.json()) as {
-            objects: Array<{ actions?: { upload?: { href: string; header?: Record<string, string> } } }>;
-          }
-        ).objects[0]!.actions!.upload!;
-      };
-      const action = await batch(router.url);
-      const href = new URL(action.href);
-      // A slow client: the body trickles in (about 50 MB/s at most), so the replica dies mid-transfer.
-      let sent = 0;
-      const source = generated(size, "lfs-kill")[Symbol.asyncIterator]();
-      const slow = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          const next = await source.next();
-          if (next.done) return controller.close();
-          sent += (next.value as Buffer).length;
-          controller.enqueue(next.value as Buffer);
-          await new Promise((r) => setTimeout(r, 20));
-        },
-      });
-      const put = fetch(new URL(href.pathname + href.search, router.url), {
-        method: "PUT",
-        headers: action.header ?? {},
-        body: slow,
-        duplex: "half",
-      } as RequestInit).then(
-        (r) => r.status,
-        () => "failed",
-      );
-      await until(
-        "a quarter of the body sent",
-        async () => sent,
-        (n) => n > size / 4,
-        120_000,
-      );
-      process.kill(router.pid!, "SIGKILL");
-      expect(await put).toBe("failed");
-      const key = `lfs/org/faults/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`;
-      expect(await exists(key)).toBe(false);
+        const put = fetch(new URL(href.pathname + href.search, router.url), {
+          method: "PUT",
+          headers: action.header ?? {},
+          body: slow,
+          duplex: "half",
+        } as RequestInit).then(
+          (r) => r.status,
+          () => "failed",
+        );
+        await until(
+          "a quarter of the body sent",
+          async () => sent,
+          (n) => n > size / 4,
+          120_000,
+        );
+        process.kill(router.pid!, "SIGKILL");
+        expect(await put).toBe("failed");
+        const key = `lfs/org/faults/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`;
+        expect(await exists(key)).toBe(false);
 
-      const retry = await batch(cluster.urls.lfs);
-      const again = await fetch(retry.href, {
-        method: "PUT",
-        headers: retry.header ?? {},
-        body: Readable.toWeb(generated(size, "lfs-kill")),
-        duplex: "half",
-      } as RequestInit);
-      expect(again.status).toBe(200);
-      expect(await exists(key)).toBe(true);
-      await startReplica(router);
-    });
+        const retry = await batch(cluster.urls.lfs);
+        const again = await fetch(retry.href, {
+          method: "PUT",
+          headers: retry.header ?? {},
+          body: Readable.toWeb(generated(size, "lfs-kill")),
+          duplex: "half",
+        } as RequestInit);
+        expect(again.status).toBe(200);
+        expect(await exists(key)).toBe(true);
+        await startReplica(router);
+      },
+      killTimeoutMs,
+    );
 
     it("a store outage of 10 s gets 503 + Retry-After and FTP 4xx, crashes nothing, and service is back within 5 s", async () => {
       const token = await createIssuer({ algorithm: "HS256", secret: cluster.secrets.jwt }).issue(

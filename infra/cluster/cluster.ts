@@ -196,6 +196,9 @@ export async function planCluster(options: {
         FTP_USERS__1__PASSWORD: secrets.ftpPassword,
         FTP_USERS__1__HOME: "users/alice",
         FTP_SHUTDOWN_GRACE_SECONDS: "5",
+        // HAProxy sends the PROXY protocol (send-proxy-v2) and reaches the gateways from 127.0.0.1.
+        PROXY_PROTOCOL: "v2",
+        PROXY_PROTOCOL_TRUSTED: lb,
         LOG_LEVEL: "info",
       },
     });

@@ -1,10 +1,13 @@
+import type { Socket } from "node:net";
 import type { Verifier } from "@wharf/auth-jwt";
 import { createHttpApp, createMetrics, type RunningServer, scrapedGauge, serveHttp } from "@wharf/http-kit";
 import { countStaleUploads, type StorageDriver } from "@wharf/storage-driver";
 import type { Logger } from "pino";
+import { plainAddress } from "./core/address.ts";
 import type { Config } from "./core/config.ts";
 import { createCore } from "./core/core.ts";
 import { createGatewayMetrics } from "./core/metrics.ts";
+import { createProxyProtocol } from "./core/proxy-protocol.ts";
 import type { FolderTime } from "./core/vfs.ts";
 import { createFtpServer } from "./ftp/server.ts";
 import type { TlsMaterial } from "./ftp/tls.ts";
@@ -27,6 +30,9 @@ export interface AppDeps {
   /** SSH host keys; the SFTP listener runs when `config.sftp` is set (see sftp/host-keys.ts). */
   readonly hostKeys?: readonly HostKey[];
 }
+
+/** How long a connection from a trusted balancer may take to send its PROXY header. */
+const proxyHeaderTimeoutMs = 10_000;
 
 export interface Listening {
   readonly commandPort: number;
@@ -74,11 +80,27 @@ export function createApp(deps: AppDeps) {
     ...(deps.folderTime ? { folderTime: deps.folderTime } : {}),
     ...(deps.abortRetryDelaysMs ? { abortRetryDelaysMs: deps.abortRetryDelaysMs } : {}),
   });
+  // PROXY protocol (PROXY_PROTOCOL): a connection from a trusted balancer names its client; every
+  // check, lockout and log line of the front-ends then sees the client's address (core/proxy-protocol.ts).
+  const proxy = createProxyProtocol({ ...config.proxyProtocol, timeoutMs: proxyHeaderTimeoutMs });
+  const accept = (protocol: "ftp" | "sftp") => (socket: Socket, refuseUntrustedHeader: boolean) =>
+    proxy.accept(
+      socket,
+      (reason) => {
+        metrics.connectionsRefused.inc({ protocol, reason: "proxy_protocol" });
+        logger.warn(
+          { protocol, address: plainAddress(socket.remoteAddress), reason },
+          "refused a connection",
+        );
+      },
+      refuseUntrustedHeader,
+    );
   const ftp = createFtpServer({
     config,
     core,
     tls: deps.tls,
     logger,
+    accept: accept("ftp"),
     ...(deps.eofGraceMs !== undefined ? { eofGraceMs: deps.eofGraceMs } : {}),
   });
   let sftp: ReturnType<typeof createSftpServer> | undefined;
@@ -91,6 +113,7 @@ export function createApp(deps: AppDeps) {
       users: config.users,
       limits: config.limits,
       logger,
+      accept: (socket) => accept("sftp")(socket, true),
     });
   }
   let health: RunningServer | undefined;

@@ -87,7 +87,7 @@ describe("S3 unreachable mid-upload (TCP proxy in front of Ceph, cut)", () => {
     data.destroy();
     expect((await bystander.send("NOOP")).code).toBe(200);
 
-    proxy.restore();
+    await proxy.restore();
     expect(await exists("outage.bin")).toBe(false);
     expect((await uploader.send("NOOP")).code).toBe(200);
     expect(await store(uploader, "after.bin", Buffer.from("back again"))).toBe(226);

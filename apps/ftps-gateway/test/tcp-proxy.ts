@@ -1,20 +1,16 @@
-import { connect, createServer, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 
 /**
  * A loopback TCP proxy for fault tests: forwards to `target`, counts the bytes sent upstream, and can
- * be cut (every open connection reset, new ones refused) and restored.
+ * be cut as a stopped server is (its port closed: new connections refused; every open connection
+ * reset) and restored on the same port.
  */
 export async function startTcpProxy(target: { host: string; port: number }) {
   const sockets = new Set<Socket>();
   let upstreamBytes = 0;
-  let cut = false;
   let watchers: Array<{ bytes: number; resolve: () => void }> = [];
 
-  const server = createServer((client) => {
-    if (cut) {
-      client.resetAndDestroy();
-      return;
-    }
+  const forward = (client: Socket) => {
     const upstream = connect(target);
     for (const socket of [client, upstream]) {
       sockets.add(socket);
@@ -32,9 +28,23 @@ export async function startTcpProxy(target: { host: string; port: number }) {
     });
     client.pipe(upstream);
     upstream.pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen({ port: 0, host: "127.0.0.1" }, resolve));
+  };
+  const listen = (port: number) =>
+    new Promise<Server>((resolve, reject) => {
+      const server = createServer(forward);
+      server.once("error", reject);
+      server.listen({ port, host: "127.0.0.1" }, () => resolve(server));
+    });
+  let server: Server | undefined = await listen(0);
   const port = (server.address() as { port: number }).port;
+  let closing = Promise.resolve();
+  const stop = () => {
+    const open = server;
+    server = undefined;
+    for (const socket of sockets) socket.resetAndDestroy();
+    if (open) closing = new Promise<void>((resolve) => open.close(() => resolve()));
+    return closing;
+  };
 
   return {
     port,
@@ -43,16 +53,17 @@ export async function startTcpProxy(target: { host: string; port: number }) {
       const goal = upstreamBytes + bytes;
       return new Promise((resolve) => watchers.push({ bytes: goal, resolve }));
     },
-    cut() {
-      cut = true;
-      for (const socket of sockets) socket.resetAndDestroy();
+    /** As the server stopping: the port refuses connections and open ones are reset. */
+    cut(): Promise<void> {
+      return stop();
     },
-    restore() {
-      cut = false;
+    /** Listens again on the same port. */
+    async restore(): Promise<void> {
+      await closing;
+      if (!server) server = await listen(port);
     },
     async [Symbol.asyncDispose]() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stop();
     },
   };
 }

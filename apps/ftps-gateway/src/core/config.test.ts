@@ -95,6 +95,19 @@ describe("loadConfig", () => {
     }
   });
 
+  it("reads the PROXY protocol setting and its trusted balancers, which it requires when on", () => {
+    const base = { STORAGE_URL: "memory://", FTP_USERS__1__LOGIN: "a", FTP_USERS__1__PASSWORD: "b" };
+    expect(loadConfig(base).proxyProtocol).toEqual({ versions: [], trusted: [] });
+    expect(
+      loadConfig({ ...base, PROXY_PROTOCOL: "any", PROXY_PROTOCOL_TRUSTED: "10.0.0.0/8, 192.0.2.7,::1/128" })
+        .proxyProtocol,
+    ).toEqual({ versions: [1, 2], trusted: ["10.0.0.0/8", "192.0.2.7", "::1/128"] });
+    expect(() => loadConfig({ ...base, PROXY_PROTOCOL: "v2" })).toThrow(/PROXY_PROTOCOL_TRUSTED/);
+    expect(() => loadConfig({ ...base, PROXY_PROTOCOL: "v3", PROXY_PROTOCOL_TRUSTED: "haproxy" })).toThrow(
+      /PROXY_PROTOCOL[\s\S]*PROXY_PROTOCOL_TRUSTED/,
+    );
+  });
+
   it("refuses a configuration nobody can log in to", () => {
     expect(() => loadConfig({ STORAGE_URL: "memory://" })).toThrow(/FTP_USERS/);
   });

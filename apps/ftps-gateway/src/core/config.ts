@@ -88,6 +88,21 @@ const schema = z
     SFTP_LEGACY_ALGORITHMS: flag.default(false),
     SFTP_LOGIN_TIMEOUT_SECONDS: seconds.default(30),
     SFTP_REORDER_WINDOW_MIB: z.coerce.number().min(0).max(256).default(4),
+    PROXY_PROTOCOL: z.enum(["off", "v1", "v2", "any"]).default("off"),
+    PROXY_PROTOCOL_TRUSTED: z
+      .string()
+      .default("")
+      .transform((text) =>
+        text
+          .split(",")
+          .map((cidr) => cidr.trim())
+          .filter(Boolean),
+      )
+      .refine(
+        (list) =>
+          list.every((cidr) => /^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$|^[0-9a-fA-F:]+(\/\d{1,3})?$/.test(cidr)),
+        "a comma-separated list of IPv4 or IPv6 addresses or CIDRs",
+      ),
     WHARF_DEV: z.string().optional(),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   })
@@ -115,6 +130,12 @@ const schema = z
         code: "custom",
         path: ["SFTP_HOST_KEY_FILE"],
         message: "required when SFTP_PORT is set (a generated key is only for dev, WHARF_DEV=1)",
+      });
+    if (value.PROXY_PROTOCOL !== "off" && value.PROXY_PROTOCOL_TRUSTED.length === 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["PROXY_PROTOCOL_TRUSTED"],
+        message: "required when PROXY_PROTOCOL is on: the balancers' addresses, whose headers are believed",
       });
     if ((value.FTP_DATA_PORTS_FIRST ?? 0) + value.FTP_DATA_PORTS_COUNT > 65536)
       ctx.addIssue({ code: "custom", path: ["FTP_DATA_PORTS_COUNT"], message: "range ends above 65535" });
@@ -346,6 +367,10 @@ function toConfig(c: z.output<typeof schema>, users: z.output<typeof userSchema>
             loginTimeoutMs: c.SFTP_LOGIN_TIMEOUT_SECONDS * 1000,
             reorderWindowBytes: c.SFTP_REORDER_WINDOW_MIB * 1024 * 1024,
           },
+    proxyProtocol: {
+      versions: ({ off: [], v1: [1], v2: [2], any: [1, 2] } as const)[c.PROXY_PROTOCOL],
+      trusted: c.PROXY_PROTOCOL_TRUSTED,
+    },
     logLevel: c.LOG_LEVEL,
   };
 }

@@ -17,6 +17,8 @@ export interface PassiveOptions {
   /** Configured range, or `undefined` for an ephemeral port. */
   readonly ports: { readonly first: number; readonly count: number } | undefined;
   readonly timeoutMs: number;
+  /** Runs on each accepted socket before the peer check (the PROXY protocol); false: refused, closed. */
+  readonly accept?: (socket: Socket) => Promise<boolean>;
   /** Called for each connection refused because it came from another address. */
   readonly onForeign?: (address: string) => void;
 }
@@ -83,9 +85,10 @@ export function createPassivePool(options: PassiveOptions) {
       () => settle({ error: new WharfError("UNAVAILABLE", "no data connection arrived in time") }),
       options.timeoutMs,
     );
-    server.on("connection", (socket) => {
+    server.on("connection", async (socket) => {
       // A reset while nobody reads yet (or under TLS) must not be unheard; reads and writes see it.
       socket.on("error", ignore);
+      if (options.accept && !(await options.accept(socket))) return;
       const from = plainAddress(socket.remoteAddress);
       if (from !== peer) {
         options.onForeign?.(from);

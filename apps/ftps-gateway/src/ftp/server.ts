@@ -4,6 +4,7 @@ import { plainAddress } from "../core/address.ts";
 import type { Config } from "../core/config.ts";
 import type { Core } from "../core/core.ts";
 import { createConnectionLimits, type RefusalReason } from "../core/limits.ts";
+import { inheritAddresses } from "../core/proxy-protocol.ts";
 import { createPassivePool } from "./data.ts";
 import { createPassiveAddressResolver } from "./passive-address.ts";
 import { startSession } from "./session.ts";
@@ -17,6 +18,11 @@ export interface FtpServerOptions {
   readonly logger: Logger;
   /** Wait after a data connection's EOF before a STOR commits (default 50 ms). */
   readonly eofGraceMs?: number;
+  /**
+   * Runs on each accepted socket first (the PROXY protocol); false: it was refused and closed. With
+   * `refuseUntrustedHeader`, a connection whose client speaks first with a PROXY header is closed.
+   */
+  readonly accept?: (socket: Socket, refuseUntrustedHeader: boolean) => Promise<boolean>;
 }
 
 const refusals: Readonly<Record<RefusalReason, string>> = {
@@ -51,6 +57,7 @@ export function createFtpServer(options: FtpServerOptions) {
       host: config.host,
       ports: config.passivePorts,
       timeoutMs: config.limits.passiveTimeoutMs,
+      ...(options.accept ? { accept: (socket: Socket) => options.accept!(socket, false) } : {}),
       onForeign: (address) => {
         metrics.foreignDataConnections.inc();
         logger.warn({ address }, "refused a data connection from a foreign address");
@@ -82,14 +89,19 @@ export function createFtpServer(options: FtpServerOptions) {
     void handle.closed.then(() => sessions.delete(handle));
   }
 
-  const command = createServer((socket) => {
-    if (admit(socket)) track(startSession(socket, ctx, false));
+  const accepted = (socket: Socket, refuseUntrustedHeader: boolean) =>
+    options.accept ? options.accept(socket, refuseUntrustedHeader) : Promise.resolve(true);
+  const command = createServer(async (socket) => {
+    if ((await accepted(socket, true)) && admit(socket)) track(startSession(socket, ctx, false));
   });
-  const implicit = createServer((socket) => {
-    if (!admit(socket)) return;
+  const implicit = createServer(async (socket) => {
+    if (!(await accepted(socket, false)) || !admit(socket)) return;
     socket.on("error", () => {});
     ctx.tls.upgrade(socket).then(
-      (secure) => track(startSession(secure, ctx, true)),
+      (secure) => {
+        inheritAddresses(secure, socket);
+        track(startSession(secure, ctx, true));
+      },
       (error: unknown) => logger.debug({ err: error }, "implicit TLS handshake failed"),
     );
   });

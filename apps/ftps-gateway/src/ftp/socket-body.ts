@@ -66,7 +66,10 @@ export class SocketBody extends Readable implements FillableBody {
   /** Whether `accepted` can be taken over: a plain TCP socket with its handle, not reading yet. */
   static canAdopt(accepted: Socket): boolean {
     const handle = (accepted as unknown as { _handle?: { reading?: boolean } | null })._handle;
-    return handle != null && handle.reading !== true && !("encrypted" in accepted);
+    // Bytes already read (after a PROXY header) are in the stream's buffer, which the handle bypasses.
+    return (
+      handle != null && handle.reading !== true && accepted.readableLength === 0 && !("encrypted" in accepted)
+    );
   }
 
   /** Bytes received from the connection so far. */

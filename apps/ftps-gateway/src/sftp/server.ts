@@ -23,6 +23,8 @@ export interface SftpServerOptions {
     readonly idleTimeoutMs: number;
   };
   readonly logger: Logger;
+  /** Runs on each accepted socket before SSH (the PROXY protocol); false: it was refused and closed. */
+  readonly accept?: (socket: Socket) => Promise<boolean>;
 }
 
 /** How long a drained connection waits for the client to close it, after its SFTP channels ended. */
@@ -211,7 +213,9 @@ export function createSftpServer(options: SftpServerOptions) {
       slot.release();
       metrics.sessions.dec({ protocol: "sftp" });
     });
-    server.injectSocket(socket);
+    void (options.accept?.(socket) ?? Promise.resolve(true)).then((ok) => {
+      if (ok) server.injectSocket(socket);
+    });
   });
 
   return {

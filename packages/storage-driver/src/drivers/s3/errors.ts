@@ -98,6 +98,19 @@ function cause(error: unknown): string {
   return label ?? message ?? "error";
 }
 
+/**
+ * How hard the SDK tried before giving up, from the retry middleware's record on the error
+ * (`$metadata.attempts`, `$metadata.totalRetryDelay`): `; 3 attempts, 0.4 s of back-off`.
+ */
+function retried(error: unknown): string {
+  const metadata = (error as { $metadata?: { attempts?: unknown; totalRetryDelay?: unknown } } | null)
+    ?.$metadata;
+  const attempts = metadata?.attempts;
+  if (typeof attempts !== "number" || attempts < 2) return "";
+  const delay = typeof metadata?.totalRetryDelay === "number" ? metadata.totalRetryDelay : 0;
+  return `; ${attempts} attempts, ${(delay / 1000).toFixed(1)} s of back-off`;
+}
+
 /** The store's own explanation of a refusal (its error document's Message), bounded. */
 function serverMessage(error: unknown): string {
   const message = (error as { message?: unknown } | null)?.message;
@@ -115,7 +128,7 @@ export function translateS3Error(error: unknown, key?: string): WharfError {
     PERMISSION_DENIED: "the S3 service refused our credentials",
     RANGE_NOT_SATISFIABLE: "range not satisfiable",
     CHECKSUM_MISMATCH: "the body does not match its checksum",
-    UNAVAILABLE: "the S3 service is unavailable",
+    UNAVAILABLE: `the S3 service is unavailable (${cause(error)}${retried(error)})`,
     CANCELLED: "operation cancelled",
     UNSUPPORTED: `the S3 service does not implement this request: ${serverMessage(error)}`,
   };

@@ -138,6 +138,9 @@ export function createSftpServer(options: SftpServerOptions) {
             const sftp = acceptSftp();
             const served = serveSftp(sftp, principal, { ...options.files, log, onRequest: touch });
             sessions.push(served);
+            onMalformedPacket(sftp, (error) =>
+              log.info({ err: error }, "sftp channel closed on a malformed packet"),
+            );
             sftp.on("end", () => endSubsystem(sftp));
             sftp.on("close", () => void served.close());
           });
@@ -220,6 +223,45 @@ function drop(connection: Connection): void {
 /** The TCP socket under an ssh2 connection (ssh2 keeps it as `_sock`). */
 function socketOf(connection: Connection): Socket | undefined {
   return (connection as unknown as { _sock?: Socket })._sock;
+}
+
+/**
+ * ssh2 reports a malformed SFTP packet (a length of 0 or over 256 KiB, an unknown type, fields past
+ * the end) as an `error` on the channel and closes it; unheard, that error ends the whole SSH
+ * connection. A declared length of 2 GiB or more it reads as negative: it waits for more bytes and
+ * then throws, which also ends the connection; here it is refused at once. Either way its parser
+ * stays inside the refused packet, so bytes the client sends before it sees the close would be
+ * read as that packet's body (a buffer of the declared length) or throw again. Here each ends only
+ * the channel, later bytes are dropped, and the client's EOF still ends it.
+ */
+function onMalformedPacket(sftp: SFTPWrapper, report: (error: unknown) => void): void {
+  const parser = sftp as unknown as {
+    push(data: Buffer | null): unknown;
+    _pktLen: number;
+    _pktLenBytes: number;
+  };
+  const push = parser.push.bind(parser);
+  let broken = false;
+  sftp.on("error", (error: Error) => {
+    broken = true;
+    report(error);
+  });
+  parser.push = (data) => {
+    if (data === null) return push(null);
+    if (broken) return undefined;
+    try {
+      const result = push(data);
+      // a length it read as negative: ssh2 would wait for the next bytes and then throw
+      if (parser._pktLenBytes === 4 && parser._pktLen < 0)
+        throw new Error(`Packet length ${parser._pktLen >>> 0} exceeds max length`);
+      return result;
+    } catch (error) {
+      broken = true;
+      report(error);
+      sftp.destroy();
+      return undefined;
+    }
+  };
 }
 
 /**

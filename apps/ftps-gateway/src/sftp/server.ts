@@ -175,7 +175,8 @@ export function createSftpServer(options: SftpServerOptions) {
   // reports a connection once the client's version line came) is still closed at the login deadline.
   const loginDeadlines = new WeakMap<Socket, NodeJS.Timeout>();
   const sockets = new Set<Socket>();
-  const tcp = createServer((socket) => {
+  // No Nagle: ssh2 writes a packet in pieces, and a request's answer waited for the client's delayed ACK.
+  const tcp = createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     const deadline = setTimeout(() => {
       logger.info({ protocol: "sftp", peer: plainAddress(socket.remoteAddress) }, "login timeout");

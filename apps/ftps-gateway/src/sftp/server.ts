@@ -98,11 +98,12 @@ export function createSftpServer(options: SftpServerOptions) {
         return;
       }
       perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
-      const sessions: Array<{ close(): Promise<void> }> = [];
+      // the connection's open SFTP channels (one connection may open and close any number of them)
+      const sessions = new Set<{ close(): Promise<void> }>();
       const client = {
         connection,
         close: async () => {
-          await Promise.all(sessions.map((session) => session.close()));
+          await Promise.all([...sessions].map((session) => session.close()));
           drop(connection);
         },
       };
@@ -137,12 +138,15 @@ export function createSftpServer(options: SftpServerOptions) {
             if (!principal) return;
             const sftp = acceptSftp();
             const served = serveSftp(sftp, principal, { ...options.files, log, onRequest: touch });
-            sessions.push(served);
+            sessions.add(served);
             onMalformedPacket(sftp, (error) =>
               log.info({ err: error }, "sftp channel closed on a malformed packet"),
             );
             sftp.on("end", () => endSubsystem(sftp));
-            sftp.on("close", () => void served.close());
+            sftp.on("close", () => {
+              sessions.delete(served);
+              void served.close();
+            });
           });
           for (const name of refusedSessionRequests)
             session.on(name, (_accept: unknown, reject?: () => void) => {
@@ -163,7 +167,7 @@ export function createSftpServer(options: SftpServerOptions) {
       connection.on("close", () => {
         clearTimeout(timer);
         clients.delete(client);
-        void Promise.all(sessions.map((session) => session.close()));
+        void Promise.all([...sessions].map((session) => session.close()));
         const left = (perIp.get(ip) ?? 1) - 1;
         if (left <= 0) perIp.delete(ip);
         else perIp.set(ip, left);

@@ -2,8 +2,9 @@
  * SFTP put and get of 1 GiB with OpenSSH's `sftp` client, against the gateway's SFTP listener (fs
  * driver) and, in the same run, against OpenSSH's own sshd with `internal-sftp` (a throwaway config
  * on 127.0.0.1, a port of its own, stopped by PID), both writing to the same disk. The client keeps
- * its default cipher choice (chacha20-poly1305, which ssh2 runs in JavaScript without its optional
- * native build); a second round pins aes128-gcm for both. The last line is the default put.
+ * its default cipher choice (chacha20-poly1305: ssh2 without its optional native build runs it on
+ * Node's chacha20 and a WebAssembly Poly1305); further rounds pin aes128-gcm, and aes128-ctr (with
+ * OpenSSH's MAC choice, hmac-sha2-256-etm at the gateway), for both. The last line is the default put.
  * `pnpm bench sftp-transfer [MiB]`
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -114,7 +115,7 @@ const targets = [
 const figures: Record<string, number> = {};
 try {
   process.stdout.write(`ssh host key ${host.fingerprint}; ${mib} MiB\n`);
-  for (const cipher of [undefined, "aes128-gcm@openssh.com"]) {
+  for (const cipher of [undefined, "aes128-gcm@openssh.com", "aes128-ctr"]) {
     const label = cipher ?? "default cipher";
     for (const direction of ["put", "get"] as const) {
       const measured = targets.map((t) => {

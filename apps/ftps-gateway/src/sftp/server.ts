@@ -98,9 +98,10 @@ export function createSftpServer(options: SftpServerOptions) {
       const ip = plainAddress(info.ip);
       const log = logger.child({ session: randomUUID().slice(0, 8), protocol: "sftp", peer: ip });
       connection.on("error", (error) => log.debug({ err: error }, "ssh connection error"));
-      const sessions: Array<{ served: ReturnType<typeof serveSftp>; channel: SFTPWrapper }> = [];
+      // the connection's open SFTP channels (one connection may open and close any number of them)
+      const sessions = new Set<{ served: ReturnType<typeof serveSftp>; channel: SFTPWrapper }>();
       const close = async () => {
-        await Promise.all(sessions.map(({ served }) => served.close()));
+        await Promise.all([...sessions].map(({ served }) => served.close()));
         drop(connection);
       };
       const gone = new Promise<void>((resolve) => connection.once("close", () => resolve()));
@@ -112,8 +113,8 @@ export function createSftpServer(options: SftpServerOptions) {
          * then ends the connection.
          */
         async drain(deadline: Promise<void>) {
-          const open = sessions.length;
-          await Promise.race([Promise.all(sessions.map(({ served }) => served.drain())), deadline]);
+          const open = sessions.size;
+          await Promise.race([Promise.all([...sessions].map(({ served }) => served.drain())), deadline]);
           for (const { channel } of sessions) endSubsystem(channel);
           if (open > 0)
             await Promise.race([gone, deadline, delay(clientCloseWaitMs, undefined, { ref: false })]);
@@ -157,9 +158,16 @@ export function createSftpServer(options: SftpServerOptions) {
               log,
               onRequest: touch,
             });
-            sessions.push({ served, channel: sftp });
+            const entry = { served, channel: sftp };
+            sessions.add(entry);
+            onMalformedPacket(sftp, (error) =>
+              log.info({ err: error }, "sftp channel closed on a malformed packet"),
+            );
             sftp.on("end", () => endSubsystem(sftp));
-            sftp.on("close", () => void served.close());
+            sftp.on("close", () => {
+              sessions.delete(entry);
+              void served.close();
+            });
           });
           for (const name of refusedSessionRequests)
             session.on(name, (_accept: unknown, reject?: () => void) => {
@@ -180,7 +188,7 @@ export function createSftpServer(options: SftpServerOptions) {
       connection.on("close", () => {
         clearTimeout(timer);
         clients.delete(client);
-        void Promise.all(sessions.map(({ served }) => served.close()));
+        void Promise.all([...sessions].map(({ served }) => served.close()));
       });
     },
   );
@@ -190,7 +198,8 @@ export function createSftpServer(options: SftpServerOptions) {
   // client's version line came) is still closed at the login deadline.
   const loginDeadlines = new WeakMap<Socket, NodeJS.Timeout>();
   const sockets = new Set<Socket>();
-  const tcp = createServer((socket) => {
+  // No Nagle: ssh2 writes a packet in pieces, and a request's answer waited for the client's delayed ACK.
+  const tcp = createServer({ noDelay: true }, (socket) => {
     const peer = plainAddress(socket.remoteAddress);
     const slot: ReturnType<typeof limits.admit> = stopping ? { refused: "shutdown" } : limits.admit(peer);
     if ("refused" in slot) {
@@ -288,6 +297,45 @@ function drop(connection: Connection): void {
 /** The TCP socket under an ssh2 connection (ssh2 keeps it as `_sock`). */
 function socketOf(connection: Connection): Socket | undefined {
   return (connection as unknown as { _sock?: Socket })._sock;
+}
+
+/**
+ * ssh2 reports a malformed SFTP packet (a length of 0 or over 256 KiB, an unknown type, fields past
+ * the end) as an `error` on the channel and closes it; unheard, that error ends the whole SSH
+ * connection. A declared length of 2 GiB or more it reads as negative: it waits for more bytes and
+ * then throws, which also ends the connection; here it is refused at once. Either way its parser
+ * stays inside the refused packet, so bytes the client sends before it sees the close would be
+ * read as that packet's body (a buffer of the declared length) or throw again. Here each ends only
+ * the channel, later bytes are dropped, and the client's EOF still ends it.
+ */
+function onMalformedPacket(sftp: SFTPWrapper, report: (error: unknown) => void): void {
+  const parser = sftp as unknown as {
+    push(data: Buffer | null): unknown;
+    _pktLen: number;
+    _pktLenBytes: number;
+  };
+  const push = parser.push.bind(parser);
+  let broken = false;
+  sftp.on("error", (error: Error) => {
+    broken = true;
+    report(error);
+  });
+  parser.push = (data) => {
+    if (data === null) return push(null);
+    if (broken) return undefined;
+    try {
+      const result = push(data);
+      // a length it read as negative: ssh2 would wait for the next bytes and then throw
+      if (parser._pktLenBytes === 4 && parser._pktLen < 0)
+        throw new Error(`Packet length ${parser._pktLen >>> 0} exceeds max length`);
+      return result;
+    } catch (error) {
+      broken = true;
+      report(error);
+      sftp.destroy();
+      return undefined;
+    }
+  };
 }
 
 /**

@@ -56,7 +56,8 @@ export function serveSftp(
 
   const reply = (reqid: number, work: () => Promise<void>) => {
     options.onRequest?.();
-    work().catch((error: unknown) => {
+    // a throw before the first await is answered too (a bad READDIR handle once ended the connection)
+    new Promise<void>((resolve) => resolve(work())).catch((error: unknown) => {
       const { status, text } = statusFor(error);
       if (status === Status.FAILURE && !(error instanceof WharfError && error.details?.reply))
         log.warn({ err: error }, "sftp request failed");
@@ -78,12 +79,16 @@ export function serveSftp(
       writable();
       await work();
     });
-  const path = (raw: string) => resolvePath("/", raw);
+  // ssh2 hands over `undefined` for a string that runs past the end of its packet
+  const path = (raw: string | undefined) => {
+    if (typeof raw !== "string") throw userError("INVALID_ARGUMENT", "Malformed request.");
+    return resolvePath("/", raw);
+  };
   const writable = () => {
     if (principal.access !== "rw") throw userError("PERMISSION_DENIED", "Read-only account.");
   };
   const handleOf = (raw: Buffer): Handle => {
-    const handle = raw.length === 4 ? handles.get(raw.readUInt32BE(0)) : undefined;
+    const handle = raw?.length === 4 ? handles.get(raw.readUInt32BE(0)) : undefined;
     if (!handle) throw userError("INVALID_ARGUMENT", "Invalid handle.");
     return handle;
   };
@@ -288,7 +293,8 @@ const noLinks = async () => {
 };
 
 /** The two SSH strings (uint32 length + bytes) of a posix-rename request. */
-function twoStrings(data: Buffer): [string, string] {
+function twoStrings(data: Buffer | undefined): [string, string] {
+  if (!data) throw userError("INVALID_ARGUMENT", "Malformed request.");
   const first = data.length >= 4 ? data.readUInt32BE(0) : -1;
   const secondAt = 4 + first;
   if (first < 0 || data.length < secondAt + 4) throw userError("INVALID_ARGUMENT", "Malformed request.");

@@ -10,8 +10,8 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { devHostKey } from "../apps/ftps-gateway/src/sftp/host-keys.ts";
 import { freePort, randomFile, startGateway, waitForPort, workDir } from "./ftps-lib.ts";
+import { sftpClient } from "./sftp-lib.ts";
 
 const mib = Number(process.argv[2] ?? 1024);
 const bytes = mib * 1024 * 1024;
@@ -20,11 +20,7 @@ const source = join(dir.path, "source.bin");
 await randomFile(source, bytes);
 for (const sub of ["gateway", "sshd"]) mkdirSync(join(dir.path, sub));
 
-const hostKey = join(dir.path, "ssh_host_ed25519_key");
-const host = await devHostKey(hostKey);
-execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir.path, "id")]);
-const publicKey = execFileSync("cat", [join(dir.path, "id.pub")], { encoding: "utf8" }).trim();
-const hostLine = execFileSync("ssh-keygen", ["-y", "-f", hostKey], { encoding: "utf8" }).trim();
+const client = await sftpClient(dir.path);
 
 const gatewaySftp = await freePort();
 const gateway = await startGateway({
@@ -33,8 +29,8 @@ const gateway = await startGateway({
   key: dir.key,
   env: {
     SFTP_PORT: String(gatewaySftp),
-    SFTP_HOST_KEY_FILE: hostKey,
-    FTP_USERS__1__AUTHORIZED_KEYS: publicKey,
+    SFTP_HOST_KEY_FILE: client.hostKeyFile,
+    FTP_USERS__1__AUTHORIZED_KEYS: client.publicKey,
   },
 });
 
@@ -43,13 +39,13 @@ async function startSshd(): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
   const config = join(dir.path, "sshd_config");
   const authorized = join(dir.path, "authorized_keys");
-  writeFileSync(authorized, `${publicKey}\n`);
+  writeFileSync(authorized, `${client.publicKey}\n`);
   writeFileSync(
     config,
     [
       `Port ${port}`,
       "ListenAddress 127.0.0.1",
-      `HostKey ${hostKey}`,
+      `HostKey ${client.hostKeyFile}`,
       `PidFile ${join(dir.path, "sshd.pid")}`,
       `AuthorizedKeysFile ${authorized}`,
       "PasswordAuthentication no",
@@ -70,41 +66,7 @@ async function startSshd(): Promise<{ port: number; child: ChildProcess }> {
 const sshd = await startSshd();
 const user = execFileSync("id", ["-un"], { encoding: "utf8" }).trim();
 
-const knownHosts = join(dir.path, "known_hosts");
-writeFileSync(
-  knownHosts,
-  [gatewaySftp, sshd.port].map((port) => `[127.0.0.1]:${port} ${hostLine}`).join("\n") + "\n",
-);
-
-/** Seconds one `sftp -b` batch takes. */
-function timedSftp(port: number, login: string, commands: string[], cipher?: string): number {
-  const batch = join(dir.path, "batch");
-  writeFileSync(batch, `${commands.join("\n")}\n`);
-  const started = performance.now();
-  execFileSync(
-    "sftp",
-    [
-      "-F",
-      "/dev/null",
-      "-o",
-      "BatchMode=yes",
-      "-o",
-      `UserKnownHostsFile=${knownHosts}`,
-      "-o",
-      "IdentitiesOnly=yes",
-      "-i",
-      join(dir.path, "id"),
-      ...(cipher ? ["-c", cipher] : []),
-      "-P",
-      String(port),
-      "-b",
-      batch,
-      `${login}@127.0.0.1`,
-    ],
-    { stdio: ["ignore", "ignore", "inherit"] },
-  );
-  return (performance.now() - started) / 1000;
-}
+client.trust([gatewaySftp, sshd.port]);
 
 const rate = (seconds: number) => bytes / 1e6 / seconds;
 const out = join(dir.path, "out.bin");
@@ -114,14 +76,15 @@ const targets = [
 ];
 const figures: Record<string, number> = {};
 try {
-  process.stdout.write(`ssh host key ${host.fingerprint}; ${mib} MiB\n`);
+  process.stdout.write(`ssh host key ${client.hostFingerprint}; ${mib} MiB\n`);
   for (const cipher of [undefined, "aes128-gcm@openssh.com", "aes128-ctr"]) {
     const label = cipher ?? "default cipher";
     for (const direction of ["put", "get"] as const) {
-      const measured = targets.map((t) => {
+      const measured: number[] = [];
+      for (const t of targets) {
         const commands = direction === "put" ? [`put ${source} ${t.path}`] : [`get ${t.path} ${out}`];
-        return rate(timedSftp(t.port, t.login, commands, cipher));
-      });
+        measured.push(rate(await client.timed(t.port, t.login, commands, cipher)));
+      }
       const [gw = 0, ref = 0] = measured;
       figures[`${label} ${direction}`] = gw / ref;
       process.stdout.write(

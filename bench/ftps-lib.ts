@@ -5,12 +5,23 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { finished } from "node:stream/promises";
+import { CreateBucketCommand, DeleteBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { emptyBucket } from "@wharf/test-kit";
 import { loadTlsMaterial } from "../apps/ftps-gateway/src/ftp/tls.ts";
 
 export const benchUser = { login: "wharfbench", password: "wharfbench-pw-1" };
@@ -249,5 +260,52 @@ export function s3Coordinates(): {
     region: env.WHARF_S3_REGION ?? "us-east-1",
     accessKeyId: env.WHARF_S3_ACCESS_KEY_ID!,
     secretAccessKey: env.WHARF_S3_SECRET_ACCESS_KEY!,
+  };
+}
+
+/**
+ * A fresh bucket on the S3 store of `s3Coordinates()` for one bench run, the time a direct
+ * `@aws-sdk/lib-storage` upload of a file takes there (8 MiB parts, 4 at once: the reference), the
+ * storage URL the gateway opens it with, and its removal (deleted bytes stay on Ceph until its garbage
+ * collection: leave no bucket behind either).
+ */
+export async function benchBucket(prefix: string): Promise<{
+  readonly client: S3Client;
+  readonly name: string;
+  readonly storageUrl: string;
+  readonly env: Record<string, string>;
+  directUploadMBps(file: string, bytes: number): Promise<number>;
+  dispose(): Promise<void>;
+}> {
+  const s3 = s3Coordinates();
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
+  const name = `${prefix}-${Date.now().toString(36)}`;
+  await client.send(new CreateBucketCommand({ Bucket: name }));
+  return {
+    client,
+    name,
+    storageUrl: `s3://${name}?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&forcePathStyle=true`,
+    env: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
+    async directUploadMBps(file, bytes) {
+      const started = performance.now();
+      await new Upload({
+        client,
+        params: { Bucket: name, Key: "direct.bin", Body: createReadStream(file) },
+        partSize: 8 * 1024 * 1024,
+        queueSize: 4,
+      }).done();
+      return bytes / 1e6 / ((performance.now() - started) / 1000);
+    },
+    async dispose() {
+      await emptyBucket(client, name).catch(() => {});
+      await client.send(new DeleteBucketCommand({ Bucket: name })).catch(() => {});
+    },
   };
 }

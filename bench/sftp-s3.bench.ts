@@ -4,17 +4,14 @@
  * peak RSS while 4 clients each put 1 GiB at once (the bound ftps-s3 holds FTP to: < 200 MiB).
  * `pnpm bench sftp-s3 [MiB]`
  */
-import { createReadStream } from "node:fs";
 import { join } from "node:path";
-import { CreateBucketCommand, DeleteBucketCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
-import { emptyBucket } from "@wharf/test-kit";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import {
+  benchBucket,
   benchUser,
   freePort,
   peakRssMiB,
   randomFile,
-  s3Coordinates,
   startGateway,
   workDir,
 } from "./ftps-lib.ts";
@@ -22,39 +19,20 @@ import { sftpClient } from "./sftp-lib.ts";
 
 const mib = Number(process.argv[2] ?? 1024);
 const bytes = mib * 1024 * 1024;
-const s3 = s3Coordinates();
-const s3client = new S3Client({
-  endpoint: s3.endpoint,
-  region: s3.region,
-  forcePathStyle: true,
-  requestChecksumCalculation: "WHEN_REQUIRED",
-  responseChecksumValidation: "WHEN_REQUIRED",
-  credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-});
-const bucket = `sftp-bench-${Date.now().toString(36)}`;
-await s3client.send(new CreateBucketCommand({ Bucket: bucket }));
+const bucket = await benchBucket("sftp-bench");
 const dir = await workDir();
 const source = join(dir.path, "source.bin");
 await randomFile(source, bytes);
 const client = await sftpClient(dir.path);
-
-const started = performance.now();
-await new Upload({
-  client: s3client,
-  params: { Bucket: bucket, Key: "direct.bin", Body: createReadStream(source) },
-  partSize: 8 * 1024 * 1024,
-  queueSize: 4,
-}).done();
-const direct = bytes / 1e6 / ((performance.now() - started) / 1000);
+const direct = await bucket.directUploadMBps(source, bytes);
 
 const sftpPort = await freePort();
 const gateway = await startGateway({
-  storageUrl: `s3://${bucket}?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&forcePathStyle=true`,
+  storageUrl: bucket.storageUrl,
   cert: dir.cert,
   key: dir.key,
   env: {
-    AWS_ACCESS_KEY_ID: s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    ...bucket.env,
     SFTP_PORT: String(sftpPort),
     SFTP_LISTEN_HOST: "127.0.0.1",
     SFTP_HOST_KEY_FILE: client.hostKeyFile,
@@ -70,14 +48,14 @@ try {
     [0, 1, 2, 3].map((i) => client.timed(sftpPort, benchUser.login, [`put ${source} /parallel-${i}.bin`])),
   );
   rss = peakRssMiB(gateway.pid);
-  const stored = await s3client.send(new HeadObjectCommand({ Bucket: bucket, Key: "parallel-3.bin" }));
+  const stored = await bucket.client.send(
+    new HeadObjectCommand({ Bucket: bucket.name, Key: "parallel-3.bin" }),
+  );
   if (stored.ContentLength !== bytes)
     throw new Error(`parallel-3.bin holds ${stored.ContentLength} bytes, not ${bytes}`);
 } finally {
   await gateway.stop();
-  // Deleted bytes stay on Ceph until its garbage collection: leave no bucket behind either.
-  await emptyBucket(s3client, bucket).catch(() => {});
-  await s3client.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => {});
+  await bucket.dispose();
   await dir.dispose();
 }
 process.stdout.write(

@@ -12,6 +12,7 @@
  * replica (most CPU time outside idle) under that mixed load.
  * Needs the dev services (infra/lib/dev-services.sh start).
  *   pnpm bench cluster [--seconds N] [--soak MINUTES] [--profile] [--only lfs,ftp,authorize] [--keep]
+ *   pnpm bench cluster --clean     (deletes the buckets of runs that did not end: cluster-bench-*)
  */
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -155,6 +156,7 @@ const mib = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
 async function main() {
   const ceph = cephEnv();
   if (!ceph) throw new Error("cluster: start the dev services first (infra/lib/dev-services.sh start)");
+  if (args.includes("--clean")) return cleanLeftovers(ceph);
   const dir = await mkdtemp(join(tmpdir(), "wharf-cluster-bench-"));
   const bucket = `cluster-bench-${Date.now().toString(36)}`;
   const cluster = await planCluster({
@@ -588,12 +590,31 @@ async function benchBucket(ceph: NonNullable<ReturnType<typeof cephEnv>>, bucket
       });
       await Promise.race([done, timeout]).catch((error: unknown) =>
         process.stderr.write(
-          `cluster: bucket ${bucket} was not deleted (${describe(error)}); delete it by hand\n`,
+          `cluster: bucket ${bucket} was not deleted (${describe(error)}); pnpm bench cluster --clean deletes it\n`,
         ),
       );
       client.destroy();
     },
   };
+}
+
+/** `--clean`: empties and deletes the buckets of earlier runs that did not end (killed, or the store hung). */
+async function cleanLeftovers(ceph: NonNullable<ReturnType<typeof cephEnv>>) {
+  const { DeleteBucketCommand, ListBucketsCommand, S3Client } = await import("@aws-sdk/client-s3");
+  const client = new S3Client({
+    endpoint: ceph.endpoint,
+    region: ceph.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey },
+  });
+  const { Buckets = [] } = await client.send(new ListBucketsCommand({}));
+  for (const { Name } of Buckets) {
+    if (!Name?.startsWith("cluster-bench-")) continue;
+    await emptyBucket(client, Name);
+    await client.send(new DeleteBucketCommand({ Bucket: Name }));
+    process.stdout.write(`cluster: deleted ${Name}\n`);
+  }
+  client.destroy();
 }
 
 await main();

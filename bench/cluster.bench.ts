@@ -11,15 +11,18 @@
  * three loads together for `--seconds`, and prints the top 10 frames by self time of the busiest
  * replica (most CPU time outside idle) under that mixed load.
  * Needs the dev services (infra/lib/dev-services.sh start).
- *   pnpm bench cluster [--seconds N] [--soak MINUTES] [--profile]
+ *   pnpm bench cluster [--seconds N] [--soak MINUTES] [--profile] [--only lfs,ftp,authorize] [--keep]
+ *   pnpm bench cluster --clean     (deletes the buckets of runs that did not end: cluster-bench-*)
  */
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Readable, Writable } from "node:stream";
 import { createIssuer } from "@wharf/auth-jwt";
+import { emptyBucket } from "@wharf/test-kit";
 import { Client } from "basic-ftp";
 import {
   type ClusterState,
@@ -41,6 +44,10 @@ const option = (name: string, fallback: number) => {
 const seconds = option("seconds", 20);
 const soakMinutes = option("soak", 0);
 const profile = args.includes("--profile");
+/** `--keep`: leave the cluster's folder (replica logs, profiles) in place and print where it is. */
+const keep = args.includes("--keep");
+/** `--only ftp,lfs`: run only these loads (default all three). */
+const only = args.includes("--only") ? args[args.indexOf("--only") + 1]!.split(",") : undefined;
 
 interface Outcome {
   ok: number;
@@ -64,17 +71,32 @@ async function drive(
       while (Date.now() < until) {
         const t0 = performance.now();
         try {
-          outcome.bytes += await step(worker);
+          // Not `outcome.bytes += await …`: that reads the sum before the await and loses the
+          // other workers' bytes added meanwhile.
+          const bytes = await step(worker);
+          outcome.bytes += bytes;
           outcome.ok++;
           outcome.latencies.push(performance.now() - t0);
         } catch (error) {
           outcome.errors++;
-          outcome.firstError ??= (error as Error).message;
+          outcome.firstError ??= describe(error);
         }
       }
     }),
   );
   return outcome;
+}
+
+/** An error's message and its causes' (fetch's "fetch failed" says nothing without them). */
+function describe(error: unknown): string {
+  const parts: string[] = [];
+  for (
+    let e = error as { message?: string; code?: string; cause?: unknown } | undefined;
+    e;
+    e = e.cause as typeof e
+  )
+    parts.push(`${e.message ?? String(e)}${e.code ? ` (${e.code})` : ""}`);
+  return parts.join(": ");
 }
 
 /** Peak RSS (VmHWM) and open descriptors of each replica, sampled every 500 ms. */
@@ -98,11 +120,43 @@ function sampler(replicas: Replica[]) {
   };
 }
 
+/** Requests sent again because their connection closed before any answer (see `labelled`). */
+const retried = { count: 0 };
+
+/**
+ * `send`'s response; a failure to get one names the step. A request whose pooled keep-alive
+ * connection turns out closed before any answer (fetch: "other side closed") is sent once more, as
+ * git-lfs retries a transfer (lfs.transfer.maxretries): on this shared 2-core machine the bench's own
+ * event loop stalls for seconds, and an idle socket it still believes open may have passed the
+ * server's keep-alive timeout (Node's 5 s) meanwhile. Counted in `retried`, and printed.
+ */
+async function labelled(what: string, send: () => Promise<Response>): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      const code = (error as { cause?: { code?: string } }).cause?.code;
+      if (code === "UND_ERR_SOCKET" && attempt === 0) {
+        retried.count++;
+        continue;
+      }
+      throw new Error(what, { cause: error });
+    }
+  }
+}
+
+/** An error naming the request, the status and the start of the body (the app's or HAProxy's). */
+async function failed(what: string, res: Response): Promise<Error> {
+  const body = await res.text().catch(() => "");
+  return new Error(`${what} ${res.status}: ${body.slice(0, 200)}`);
+}
+
 const mib = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
 
 async function main() {
   const ceph = cephEnv();
   if (!ceph) throw new Error("cluster: start the dev services first (infra/lib/dev-services.sh start)");
+  if (args.includes("--clean")) return cleanLeftovers(ceph);
   const dir = await mkdtemp(join(tmpdir(), "wharf-cluster-bench-"));
   const bucket = `cluster-bench-${Date.now().toString(36)}`;
   const cluster = await planCluster({
@@ -114,24 +168,34 @@ async function main() {
       registry: { url: process.env.WHARF_REGISTRY_URL ?? "http://127.0.0.1:7495" },
     },
     settings: {
-      "lfs-router": { LOG_LEVEL: "warn" },
+      "lfs-router": { LOG_LEVEL: process.env.BENCH_LFS_LOG ?? "warn" },
       bitstore: { LOG_LEVEL: "warn" },
       "ftps-gateway": { LOG_LEVEL: "warn" },
     },
   });
-  await createBucket(ceph, bucket);
+  const store = await benchBucket(ceph, bucket);
+  const stopSweep = store.sweep("lfs/", 20_000);
   try {
-    await Promise.all(cluster.replicas.map((r) => startReplica(r)));
+    // With --only (and no soak or profile, which run every load): only the apps those loads use.
+    const loads = (["lfs", "ftp", "authorize"] as const).filter((l) => !only || only.includes(l));
+    const used = new Set(
+      only && !soakMinutes && !profile ? loads.map(appOf) : cluster.replicas.map((r) => r.app),
+    );
+    await Promise.all(cluster.replicas.filter((r) => used.has(r.app)).map((r) => startReplica(r)));
     startHaproxy(cluster);
     await waitBalanced(cluster);
     const rows: string[] = [];
     const figures: Record<string, { one: number; two: number }> = {};
-    for (const load of ["lfs", "ftp", "authorize"] as const) {
+    for (const load of loads) {
       for (const target of ["one", "two"] as const) {
         const peak = sampler(cluster.replicas);
+        const lag = monitorEventLoopDelay({ resolution: 20 });
+        lag.enable();
+        retried.count = 0;
         const t0 = performance.now();
         const outcome = await runLoad(cluster, load, target, Date.now() + seconds * 1000);
         const elapsed = (performance.now() - t0) / 1000;
+        lag.disable();
         const peaks = peak.stop();
         const sorted = outcome.latencies.sort((a, b) => a - b);
         const perReplica = cluster.replicas
@@ -143,10 +207,10 @@ async function main() {
         figure[target] = rate;
         figures[load] = figure;
         rows.push(
-          `| ${load} | ${target === "one" ? "1 replica" : "2 + HAProxy"} | ${rate.toFixed(1)}/s | ${(outcome.bytes / elapsed / 1048576).toFixed(1)} MiB/s | ${percentile(sorted, 50).toFixed(0)} ms | ${percentile(sorted, 99).toFixed(0)} ms | ${outcome.errors} | ${perReplica} |`,
+          `| ${load} | ${target === "one" ? "1 replica" : "2 + HAProxy"} | ${rate.toFixed(1)}/s | ${(outcome.bytes / elapsed / 1048576).toFixed(1)} MiB/s | ${percentile(sorted, 50).toFixed(0)} ms | ${percentile(sorted, 99).toFixed(0)} ms | ${outcome.errors}${retried.count ? ` (${retried.count} sent again)` : ""} | ${perReplica} |`,
         );
         process.stderr.write(
-          `${rows.at(-1)}${outcome.firstError ? ` first error: ${outcome.firstError}` : ""}\n`,
+          `${rows.at(-1)} bench's own event-loop delay max ${(lag.max / 1e6).toFixed(0)} ms, ${retried.count} requests sent again after "other side closed"${outcome.firstError ? `; first error: ${outcome.firstError}` : ""}\n`,
         );
       }
     }
@@ -160,13 +224,20 @@ async function main() {
     );
     if (soakMinutes > 0) await soak(cluster, soakMinutes);
     if (profile) await profileMixed(cluster, join(dir, "profiles"));
-    const a = figures.authorize!;
-    process.stdout.write(
-      `cluster: ${a.two.toFixed(0)} authorize/s through 2 replicas (${(a.two / a.one).toFixed(2)}x 1 replica)\n`,
-    );
+    const a = figures.authorize;
+    if (a)
+      process.stdout.write(
+        `cluster: ${a.two.toFixed(0)} authorize/s through 2 replicas (${(a.two / a.one).toFixed(2)}x 1 replica)\n`,
+      );
   } finally {
     await stopCluster(cluster);
-    await rm(dir, { recursive: true, force: true });
+    await stopSweep();
+    process.stderr.write(
+      `cluster: ${store.swept.objects} LFS objects swept during the loads${store.swept.failures ? ` (${store.swept.failures} sweeps failed)` : ""}\n`,
+    );
+    await store.dispose();
+    if (keep) process.stderr.write(`cluster: logs and profiles kept in ${dir}\n`);
+    else await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -191,6 +262,15 @@ async function runLoad(
 
 const sizes = [64 * 1024, 64 * 1024, 1024 * 1024, 1024 * 1024, 8 * 1024 * 1024, 64 * 1024 * 1024];
 const pool = randomBytes(64 * 1024 * 1024);
+/**
+ * The SHA-256 state after each size's shared prefix, so that an object's oid costs its 32-byte unique
+ * tail: hashing 64 MiB per upload on the bench's one thread stalled its event loop for seconds, long
+ * enough for idle keep-alive sockets to outlive the server's timeout (fetch then failed with "other
+ * side closed" on requests the server never saw).
+ */
+const prefixHashes = new Map(
+  [...new Set(sizes)].map((size) => [size, createHash("sha256").update(pool.subarray(0, size - 32))]),
+);
 
 async function lfsLoad(cluster: ClusterState, base: string, until: number): Promise<Outcome> {
   const token = await createIssuer({ algorithm: "HS256", secret: cluster.secrets.jwt }).issue(
@@ -201,43 +281,52 @@ async function lfsLoad(cluster: ClusterState, base: string, until: number): Prom
   let n = 0;
   return drive(64, until, async (worker) => {
     const size = sizes[(n++ + worker) % sizes.length]!;
-    // A unique object: the pool's bytes with a distinct head.
-    const body = Buffer.concat([Buffer.from(`${worker}:${n}:${Date.now()}:`), pool.subarray(0, size - 32)]);
-    const oid = createHash("sha256").update(body).digest("hex");
-    const batch = await fetch(`${base}/bench/repo/info/lfs/objects/batch`, {
-      method: "POST",
-      headers: {
-        Authorization: authorization,
-        Accept: "application/vnd.git-lfs+json",
-        "Content-Type": "application/vnd.git-lfs+json",
-      },
-      body: JSON.stringify({ operation: "upload", objects: [{ oid, size: body.length }] }),
-    });
-    if (batch.status !== 200) throw new Error(`batch ${batch.status}`);
+    // A unique object: the pool's bytes with a distinct 32-byte tail.
+    const tail = Buffer.from(randomBytes(16).toString("hex"));
+    const body = Buffer.concat([pool.subarray(0, size - 32), tail]);
+    const oid = prefixHashes.get(size)!.copy().update(tail).digest("hex");
+    const batch = await labelled("batch", () =>
+      fetch(`${base}/bench/repo/info/lfs/objects/batch`, {
+        method: "POST",
+        headers: {
+          Authorization: authorization,
+          Accept: "application/vnd.git-lfs+json",
+          "Content-Type": "application/vnd.git-lfs+json",
+        },
+        body: JSON.stringify({ operation: "upload", objects: [{ oid, size: body.length }] }),
+      }),
+    );
+    if (batch.status !== 200) throw await failed("batch", batch);
     type Action = { href: string; header?: Record<string, string> };
     const actions = (
       (await batch.json()) as { objects: Array<{ actions?: { upload?: Action; verify?: Action } }> }
     ).objects[0]!.actions;
-    if (!actions?.upload) return 0;
-    const put = await fetch(actions.upload.href, {
-      method: "PUT",
-      headers: actions.upload.header ?? {},
-      body,
-    });
-    if (put.status !== 200) throw new Error(`put ${put.status}`);
+    const upload = actions?.upload;
+    if (!upload) return 0;
+    const put = await labelled("put", () =>
+      fetch(upload.href, {
+        method: "PUT",
+        headers: upload.header ?? {},
+        body,
+      }),
+    );
+    if (put.status !== 200) throw await failed("put", put);
     await put.arrayBuffer();
     // As git-lfs does: the verify action, when the batch answer has one.
-    if (actions.verify) {
-      const verify = await fetch(actions.verify.href, {
-        method: "POST",
-        headers: {
-          ...actions.verify.header,
-          Accept: "application/vnd.git-lfs+json",
-          "Content-Type": "application/vnd.git-lfs+json",
-        },
-        body: JSON.stringify({ oid, size: body.length }),
-      });
-      if (verify.status !== 200) throw new Error(`verify ${verify.status}`);
+    const verifyAction = actions.verify;
+    if (verifyAction) {
+      const verify = await labelled("verify", () =>
+        fetch(verifyAction.href, {
+          method: "POST",
+          headers: {
+            ...verifyAction.header,
+            Accept: "application/vnd.git-lfs+json",
+            "Content-Type": "application/vnd.git-lfs+json",
+          },
+          body: JSON.stringify({ oid, size: body.length }),
+        }),
+      );
+      if (verify.status !== 200) throw await failed("verify", verify);
       await verify.arrayBuffer();
     }
     return body.length;
@@ -313,7 +402,7 @@ async function authorizeLoad(cluster: ClusterState, base: string, until: number)
       headers: { "Content-Type": "application/json", "Auth-Token": token },
       body: request,
     });
-    if (res.status !== 200) throw new Error(`authorize ${res.status}`);
+    if (res.status !== 200) throw await failed("authorize", res);
     await res.arrayBuffer();
     return 0;
   });
@@ -337,6 +426,7 @@ async function soak(cluster: ClusterState, minutes: number) {
       });
     }
   }, 5000);
+  retried.count = 0;
   const outcomes = await mixed(cluster, end);
   clearInterval(timer);
   const first = Math.max(...samples.map((s) => s.minute));
@@ -350,7 +440,7 @@ async function soak(cluster: ClusterState, minutes: number) {
         ([load, o]) =>
           `${load} ${(o.ok / seconds).toFixed(1)}/s, ${o.errors} errors${o.firstError ? ` (first: ${o.firstError})` : ""}`,
       )
-      .join("; ")}\n`,
+      .join("; ")}; ${retried.count} LFS requests sent again after "other side closed"\n`,
   );
   process.stdout.write(
     "| replica | first minute RSS / fds (max) | last minute RSS / fds (max) |\n|---|---|---|\n",
@@ -390,7 +480,10 @@ async function profileMixed(cluster: ClusterState, profiles: string) {
   await Promise.all(cluster.replicas.map((r) => stopPid(r.pid)));
   process.stdout.write(
     `\nprofiled mixed load, ${seconds} s: ${Object.entries(outcomes)
-      .map(([load, o]) => `${load} ${(o.ok / seconds).toFixed(1)}/s, ${o.errors} errors`)
+      .map(
+        ([load, o]) =>
+          `${load} ${(o.ok / seconds).toFixed(1)}/s, ${o.errors} errors${o.firstError ? ` (first: ${o.firstError})` : ""}`,
+      )
       .join("; ")}\n`,
   );
   printProfile(profiles);
@@ -432,8 +525,15 @@ function printProfile(profiles: string) {
     process.stdout.write(`  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${frame}\n`);
 }
 
-async function createBucket(ceph: NonNullable<ReturnType<typeof cephEnv>>, bucket: string) {
-  const { CreateBucketCommand, S3Client } = await import("@aws-sdk/client-s3");
+/**
+ * The bench's bucket on the shared Ceph (a 20 GiB OSD): created at the start, emptied and deleted at
+ * the end. Every LFS upload is a new object, tens of MiB/s, so while the loads run a sweep deletes the
+ * LFS objects older than `ageMs` (a 10-minute soak would otherwise store more than the OSD holds; a full
+ * OSD blocks every writer on the machine). The FTP loads overwrite one file per session.
+ */
+async function benchBucket(ceph: NonNullable<ReturnType<typeof cephEnv>>, bucket: string) {
+  const { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } =
+    await import("@aws-sdk/client-s3");
   const client = new S3Client({
     endpoint: ceph.endpoint,
     region: ceph.region,
@@ -441,6 +541,80 @@ async function createBucket(ceph: NonNullable<ReturnType<typeof cephEnv>>, bucke
     credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey },
   });
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  const swept = { objects: 0, failures: 0 };
+  const sweepOnce = async (prefix: string, ageMs: number) => {
+    let token: string | undefined;
+    do {
+      const page = await client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      const old = (page.Contents ?? []).filter(
+        (o) => /[0-9a-f]{64}$/.test(o.Key ?? "") && Date.now() - (o.LastModified?.getTime() ?? 0) > ageMs,
+      );
+      // One by one, 8 at a time (a few objects a second): no batch request and its Content-MD5 needed.
+      for (let i = 0; i < old.length; i += 8)
+        await Promise.all(
+          old.slice(i, i + 8).map(async (o) => {
+            await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key! }));
+            swept.objects++;
+          }),
+        );
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  };
+  return {
+    swept,
+    /** Sweeps `prefix` every 10 s until the returned function is called. */
+    sweep(prefix: string, ageMs: number): () => Promise<void> {
+      let running: Promise<void> = Promise.resolve();
+      const timer = setInterval(() => {
+        running = running.then(() =>
+          sweepOnce(prefix, ageMs).catch(() => {
+            swept.failures++;
+          }),
+        );
+      }, 10_000);
+      return async () => {
+        clearInterval(timer);
+        await running;
+      };
+    },
+    /** Empties and deletes the bucket; gives up (and says so) after `timeoutMs`. */
+    async dispose(timeoutMs = 120_000) {
+      const done = (async () => {
+        await emptyBucket(client, bucket);
+        await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+      })();
+      const timeout = new Promise<never>((_, reject) => {
+        setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref();
+      });
+      await Promise.race([done, timeout]).catch((error: unknown) =>
+        process.stderr.write(
+          `cluster: bucket ${bucket} was not deleted (${describe(error)}); pnpm bench cluster --clean deletes it\n`,
+        ),
+      );
+      client.destroy();
+    },
+  };
+}
+
+/** `--clean`: empties and deletes the buckets of earlier runs that did not end (killed, or the store hung). */
+async function cleanLeftovers(ceph: NonNullable<ReturnType<typeof cephEnv>>) {
+  const { DeleteBucketCommand, ListBucketsCommand, S3Client } = await import("@aws-sdk/client-s3");
+  const client = new S3Client({
+    endpoint: ceph.endpoint,
+    region: ceph.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey },
+  });
+  const { Buckets = [] } = await client.send(new ListBucketsCommand({}));
+  for (const { Name } of Buckets) {
+    if (!Name?.startsWith("cluster-bench-")) continue;
+    await emptyBucket(client, Name);
+    await client.send(new DeleteBucketCommand({ Bucket: Name }));
+    process.stdout.write(`cluster: deleted ${Name}\n`);
+  }
+  client.destroy();
 }
 
 await main();

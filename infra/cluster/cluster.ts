@@ -60,8 +60,15 @@ export async function planCluster(options: {
   const { dir, services, bucket } = options;
   mkdirSync(join(dir, "logs"), { recursive: true });
   const lb = "127.0.0.1";
-  // One block: 4 balanced ports, 3 HTTP apps × 2, 2 gateways × (control + health), 2 × 8 passive.
-  const base = await freePortBlock(40);
+  // HAProxy's own address towards the gateways (WHARF_LB_FTP_SOURCE), the only one they trust to send
+  // PROXY headers: clients on 127.0.0.1 (a bench, a test) may still reach a gateway directly.
+  // 127.0.0.2 and .3 are the gateways'; the replica tests' clients use .4 to .8.
+  const lbSource = "127.0.0.9";
+  // One block: 4 balanced ports, 3 HTTP apps × 2, 2 gateways × (control + health), 2 × 64 passive.
+  // A transfer holds its passive port until it ends, so each range must cover every session that may
+  // transfer at once on its gateway (the cluster bench: 50 sessions on one gateway).
+  const passivePorts = 64;
+  const base = await freePortBlock(16 + 2 * passivePorts);
   const port = (i: number) => base + i;
   const secrets = {
     jwt: randomBytes(24).toString("hex"),
@@ -170,7 +177,7 @@ export async function planCluster(options: {
     const host = `127.0.0.${2 + i}`;
     const control = port(10 + i);
     const health = port(12 + i);
-    const passive: [number, number] = [port(16 + i * 8), port(16 + i * 8 + 7)];
+    const passive: [number, number] = [port(16 + i * passivePorts), port(16 + (i + 1) * passivePorts - 1)];
     replicas.push({
       app: "ftps-gateway",
       name,
@@ -196,9 +203,9 @@ export async function planCluster(options: {
         FTP_USERS__1__PASSWORD: secrets.ftpPassword,
         FTP_USERS__1__HOME: "users/alice",
         FTP_SHUTDOWN_GRACE_SECONDS: "5",
-        // HAProxy sends the PROXY protocol (send-proxy-v2) and reaches the gateways from 127.0.0.1.
+        // HAProxy sends the PROXY protocol (send-proxy-v2) and reaches the gateways from lbSource.
         PROXY_PROTOCOL: "v2",
-        PROXY_PROTOCOL_TRUSTED: lb,
+        PROXY_PROTOCOL_TRUSTED: lbSource,
         LOG_LEVEL: "info",
       },
     });
@@ -214,6 +221,7 @@ export async function planCluster(options: {
     WHARF_LB_BITSTORE_PORT: String(port(1)),
     WHARF_LB_REGISTRY_PORT: String(port(2)),
     WHARF_LB_FTP_PORT: String(port(3)),
+    WHARF_LB_FTP_SOURCE: lbSource,
     LFS_A: hostPort(replica("lfs-router", "a")),
     LFS_B: hostPort(replica("lfs-router", "b")),
     BITSTORE_A: hostPort(replica("bitstore", "a")),
@@ -292,10 +300,10 @@ export function startHaproxy(state: ClusterState): void {
   state.haproxyPid = Number(readFileSync(pidfile, "utf8").trim());
 }
 
-/** Waits until HAProxy's health checks see every replica of `app` up (or `timeoutMs`). */
+/** Waits until every started replica is ready and HAProxy's health checks have seen it (or `timeoutMs`). */
 export async function waitBalanced(state: ClusterState, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (const replica of state.replicas)
+  for (const replica of state.replicas.filter((r) => r.pid !== undefined))
     while (Date.now() < deadline) {
       const res = await fetch(`${replica.url}/healthz`, { signal: AbortSignal.timeout(2000) }).catch(
         () => undefined,

@@ -512,8 +512,9 @@ describe("two replicas behind HAProxy on one Ceph bucket", () => {
   });
 
   /**
-   * The source address of a test's FTP client: through the balancer any; straight to a gateway, not the
-   * balancer's own (127.0.0.1, trusted to send PROXY headers, so refused without one).
+   * The source address of a test's FTP client: through the balancer any; straight to a gateway any but
+   * the balancer's own towards the gateways (WHARF_LB_FTP_SOURCE, trusted to send PROXY headers, so
+   * refused without one); 127.0.0.4 shows that such a client needs no header.
    */
   const sourceOf = (target: { host: string; port: number }) =>
     target.port === cluster.urls.ftp.port ? "127.0.0.1" : "127.0.0.4";

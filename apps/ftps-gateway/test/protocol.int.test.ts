@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { createMemoryDriver } from "@wharf/storage-driver";
+import { freePort } from "@wharf/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Gateway, startGateway } from "./harness.ts";
 import { RawFtp, readAllData } from "./raw-client.ts";
@@ -242,5 +243,35 @@ describe("login throttling", () => {
     await ftp.send("USER u");
     expect((await ftp.send("PASS p")).code).toBe(421);
     await ftp.waitClosed();
+  });
+});
+
+describe("passive port range", () => {
+  // Regression: with every port of the range holding a transfer, PASV and EPSV answered 451 "Storage
+  // unavailable", which sent the cluster bench's investigation to the store.
+  it("answers PASV and EPSV with 425 while every port of the range is taken, and serves once one is free", async () => {
+    await using small = await startGateway({
+      driver: createMemoryDriver(),
+      env: { FTP_DATA_PORTS_FIRST: String(await freePort()), FTP_DATA_PORTS_COUNT: "1" },
+    });
+    const caPem = await readFile(small.caFile, "utf8");
+    await using first = await RawFtp.connect(small.implicitPort, { ca: caPem, implicit: true });
+    await using second = await RawFtp.connect(small.implicitPort, { ca: caPem, implicit: true });
+    for (const ftp of [first, second]) {
+      await ftp.read();
+      await ftp.login();
+    }
+    const taken = await first.epsvPort();
+    expect((await second.send("EPSV")).code).toBe(425);
+    expect((await second.send("PASV")).code).toBe(425);
+    expect(small.log.some((l) => l.level === "warn" && /no free passive port/.test(String(l.msg)))).toBe(
+      true,
+    );
+    first.write("LIST\r\n");
+    const data = await first.openData(taken);
+    expect((await first.read()).code).toBe(150);
+    await readAllData(data);
+    expect((await first.read()).code).toBe(226);
+    expect(await second.epsvPort()).toBe(taken);
   });
 });

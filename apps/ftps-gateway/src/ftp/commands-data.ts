@@ -1,6 +1,7 @@
 import { isIPv4 } from "node:net";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { isWharfError } from "@wharf/errors";
 import { userError } from "../core/errors.ts";
 import type { Entry } from "../core/listing.ts";
 import { resolvePath } from "../core/paths.ts";
@@ -8,9 +9,21 @@ import { formatListLine, listArgument, mlsxLine, nlstFolder } from "./listing-fo
 import type { Session } from "./session-types.ts";
 import { asDataError, runTransfer, sendBody, uploadBody } from "./transfer.ts";
 
-async function openPassive(s: Session): Promise<number> {
+/**
+ * A passive listener for the next transfer, or `undefined` after a 425 when every port of the range
+ * holds one (not the 451 "Storage unavailable" an UNAVAILABLE error would get: the store is fine).
+ */
+async function openPassive(s: Session): Promise<number | undefined> {
   s.clearData();
-  const listener = await s.ctx.passive.open(s.peer);
+  const listener = await s.ctx.passive.open(s.peer).catch((error: unknown) => {
+    if (!isWharfError(error, "UNAVAILABLE")) throw error;
+    s.log.warn(
+      "no free passive port: every port of FTP_DATA_PORTS_FIRST…+FTP_DATA_PORTS_COUNT holds a transfer; widen the range",
+    );
+    s.reply(425, "No free passive port, try again later.");
+    return undefined;
+  });
+  if (!listener) return undefined;
   s.data = { kind: "passive", listener };
   return listener.port;
 }
@@ -20,6 +33,7 @@ export async function pasv(s: Session): Promise<void> {
   const address = await s.ctx.passiveAddress(s.peer, s.local);
   if (!isIPv4(address)) return s.reply(425, "PASV needs IPv4; use EPSV.");
   const port = await openPassive(s);
+  if (port === undefined) return;
   const numbers = `${address.replaceAll(".", ",")},${port >> 8},${port & 255}`;
   s.reply(227, `Entering Passive Mode (${numbers}).`);
 }
@@ -33,6 +47,7 @@ export async function epsv(s: Session, argument: string): Promise<void> {
   if (arg !== "" && arg !== "1" && arg !== "2")
     return s.reply(522, "Network protocol not supported, use (1,2).");
   const port = await openPassive(s);
+  if (port === undefined) return;
   s.reply(229, `Entering Extended Passive Mode (|||${port}|).`);
 }
 

@@ -40,8 +40,10 @@ describe("parseStorageUrl", () => {
 
   it("reads the capabilities an s3 URL states, and refuses bad values", () => {
     expect(
-      parseStorageUrl("s3://my-bucket?conditionalWrite=false&presignedPost=true&maxParts=1000"),
-    ).toMatchObject({ conditionalWrite: false, presignedPost: true, maxParts: 1000 });
+      parseStorageUrl(
+        "s3://my-bucket?conditionalWrite=false&presignedPost=true&maxParts=1000&maxSockets=512",
+      ),
+    ).toMatchObject({ conditionalWrite: false, presignedPost: true, maxParts: 1000, maxSockets: 512 });
     expect(parseStorageUrl("s3://my-bucket")).not.toHaveProperty("conditionalWrite");
     expect(() => parseStorageUrl("s3://my-bucket?conditionalWrite=maybe")).toThrow(/conditionalWrite/);
     expect(() => parseStorageUrl("s3://my-bucket?maxParts=20000")).toThrow(/maxParts/);

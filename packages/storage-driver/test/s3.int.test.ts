@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { isWharfError } from "@wharf/errors";
 import { createTestBucket, s3Env, type TestBucket } from "@wharf/test-kit";
@@ -244,5 +245,48 @@ describe("s3 driver probe on Ceph RGW", () => {
     }).catch((e: unknown) => e);
     expect(isWharfError(error, "UNAVAILABLE")).toBe(true);
     expect((error as Error).message).toContain("conditionalWrite=");
+  });
+
+  it("gives up on a store that takes connections but never answers, naming the wait", async () => {
+    // A full Ceph OSD looks like this to a client: RGW accepts, then answers nothing.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const error = await openS3Driver({
+        bucket: "silent",
+        endpoint: `http://127.0.0.1:${port}`,
+        credentials: { accessKeyId: "a", secretAccessKey: "b" },
+        probeTimeoutMs: 1500,
+      }).catch((e: unknown) => e);
+      expect(isWharfError(error, "UNAVAILABLE")).toBe(true);
+      expect((error as Error).message).toContain("did not answer within 1.5 s");
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+});
+
+describe("s3 driver connections", () => {
+  it("answers a head while more downloads than the AWS SDK's 50 connections are held open", async () => {
+    const driver = driverFor({ prefix: "sockets/" });
+    await driver.put("held", Buffer.alloc(4 * 1024 * 1024, 7));
+    // Each download is left unread, so each holds its connection, as a slow FTP reader does.
+    const held = await Promise.all(Array.from({ length: 60 }, () => driver.get("held")));
+    try {
+      const answered = await Promise.race([
+        driver.head("held").then((meta) => meta?.size),
+        new Promise((resolve) => setTimeout(() => resolve("queued"), 10_000)),
+      ]);
+      expect(answered).toBe(4 * 1024 * 1024);
+    } finally {
+      for (const object of held) object.body.destroy();
+      await driver.close();
+    }
   });
 });

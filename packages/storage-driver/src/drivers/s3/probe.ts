@@ -22,6 +22,8 @@ export interface S3ProbeOptions {
   /** Which features to probe; the others are left out of the answer. */
   readonly probe: { readonly conditionalWrite: boolean; readonly presignedPost: boolean };
   readonly fetch?: typeof fetch;
+  /** How long the probe may take in all (default 30 s); then it fails `UNAVAILABLE`, naming the wait. */
+  readonly timeoutMs?: number;
 }
 
 const stateIt = "state it in the storage URL with conditionalWrite=… and presignedPost=…";
@@ -46,6 +48,10 @@ function inconclusive(error: unknown): WharfError {
  */
 export async function probeS3Store(options: S3ProbeOptions): Promise<Partial<S3StoreFeatures>> {
   const { client, bucket } = options;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  // A store that accepts connections but never answers (a full Ceph OSD) must not hang the start.
+  const signal = AbortSignal.timeout(timeoutMs);
+  const send = { abortSignal: signal };
   const base = `${options.prefix}${RESERVED_SEGMENT}/probe/${randomUUID()}`;
   const created: Array<{ key: string; versionId?: string }> = [];
   const remember = (key: string, versionId: string | undefined) =>
@@ -53,12 +59,13 @@ export async function probeS3Store(options: S3ProbeOptions): Promise<Partial<S3S
 
   async function conditionalWrite(): Promise<boolean> {
     const key = `${base}-conditional`;
-    const plain = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: "probe" }));
+    const plain = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: "probe" }), send);
     remember(key, plain.VersionId);
     const refused = async (condition: { IfNoneMatch: "*" } | { IfMatch: string }) => {
       try {
         const output = await client.send(
           new PutObjectCommand({ Bucket: bucket, Key: key, Body: "probe", ...condition }),
+          send,
         );
         remember(key, output.VersionId);
         return false;
@@ -97,6 +104,7 @@ export async function probeS3Store(options: S3ProbeOptions): Promise<Partial<S3S
       method: "POST",
       body: data,
       redirect: "manual",
+      signal,
     }).catch((cause: unknown) => {
       throw new WharfError("UNAVAILABLE", "the S3 service is unavailable", { cause });
     });
@@ -120,8 +128,16 @@ export async function probeS3Store(options: S3ProbeOptions): Promise<Partial<S3S
       ...(post === undefined ? {} : { presignedPost: post }),
     };
   } catch (error) {
+    if (signal.aborted) {
+      throw inconclusive(
+        new WharfError("UNAVAILABLE", `the store did not answer within ${timeoutMs / 1000} s`, {
+          cause: error,
+        }),
+      );
+    }
     throw inconclusive(error);
   } finally {
+    const cleanup = { abortSignal: AbortSignal.timeout(timeoutMs) };
     await Promise.all(
       created.map(({ key, versionId }) =>
         client
@@ -131,6 +147,7 @@ export async function probeS3Store(options: S3ProbeOptions): Promise<Partial<S3S
               Key: key,
               ...(versionId === undefined ? {} : { VersionId: versionId }),
             }),
+            cleanup,
           )
           .catch(() => undefined),
       ),

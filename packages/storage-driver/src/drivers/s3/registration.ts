@@ -21,6 +21,7 @@ export interface S3Config {
   readonly conditionalWrite?: boolean;
   readonly presignedPost?: boolean;
   readonly maxParts?: number;
+  readonly maxSockets?: number;
 }
 
 export const s3Registration: DriverRegistration<S3Config> = {
@@ -35,6 +36,7 @@ export const s3Registration: DriverRegistration<S3Config> = {
     "conditionalWrite",
     "presignedPost",
     "maxParts",
+    "maxSockets",
   ],
   // The AWS SDK's default chain reads these (and the shared profile, ECS/IMDS); apps may pass
   // `credentials` instead, from their own variables.
@@ -70,6 +72,7 @@ export const s3Registration: DriverRegistration<S3Config> = {
     const partSize = integerOption(url, params, "partSize", 5 * 1024 * 1024);
     const queueSize = integerOption(url, params, "queueSize", 1);
     const maxParts = integerOption(url, params, "maxParts", 1);
+    const maxSockets = integerOption(url, params, "maxSockets", 1);
     if (maxParts !== undefined && maxParts > 10_000)
       throw invalidStorageUrl(url, "maxParts must be at most 10000");
     return {
@@ -82,6 +85,7 @@ export const s3Registration: DriverRegistration<S3Config> = {
       ...(partSize === undefined ? {} : { partSize }),
       ...(queueSize === undefined ? {} : { queueSize }),
       ...(maxParts === undefined ? {} : { maxParts }),
+      ...(maxSockets === undefined ? {} : { maxSockets }),
       ...optionalBoolean(url, params, "conditionalWrite"),
       ...optionalBoolean(url, params, "presignedPost"),
     };

@@ -62,10 +62,22 @@ export interface S3DriverOptions {
   readonly presignedPost?: boolean;
   /** The most parts a multipart upload may have (default 10,000; Swift's s3api allows 1,000 unless configured). */
   readonly maxParts?: number;
+  /**
+   * Connections to the store at once (default 256; the AWS SDK's own default is 50). A streamed
+   * download holds its connection until the reader is done, so a gateway with many slow readers
+   * needs more than the SDK's 50, or every other store request waits behind them.
+   */
+  readonly maxSockets?: number;
+  /** How long the probe at open waits for the store (default 30 s), then fails `UNAVAILABLE`. */
+  readonly probeTimeoutMs?: number;
 }
+
+/** Connections to the store at once when the URL does not say (`maxSockets`). */
+export const DEFAULT_S3_MAX_SOCKETS = 256;
 
 /** The client the driver builds from its connection options. */
 function s3ClientFor(options: S3DriverOptions): S3Client {
+  const maxSockets = options.maxSockets ?? DEFAULT_S3_MAX_SOCKETS;
   return new S3Client({
     region: options.region ?? "us-east-1",
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
@@ -74,8 +86,11 @@ function s3ClientFor(options: S3DriverOptions): S3Client {
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-    // Agent options: the handler adds its defaults (keep-alive, maxSockets) and destroys it on close.
-    ...(options.tls === undefined ? {} : { requestHandler: { httpsAgent: { ...options.tls } } }),
+    // Agent options: the handler adds its defaults (keep-alive) and destroys the agents on close.
+    requestHandler: {
+      httpAgent: { maxSockets },
+      httpsAgent: { maxSockets, ...(options.tls ?? {}) },
+    },
   });
 }
 
@@ -107,6 +122,7 @@ export async function openS3Driver(
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
       probe,
+      timeoutMs: options.probeTimeoutMs ?? 30_000,
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     });
     return createS3Driver({ ...options, ...found });

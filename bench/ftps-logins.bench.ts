@@ -2,11 +2,13 @@
  * 300 concurrent logins (connect, USER/PASS, QUIT) against the gateway and against vsftpd, first in
  * plain text, then over explicit FTPS (AUTH TLS, TLS 1.3: what deployments see). pyftpdlib publishes
  * 0.19 s for the plain load; the goal for FTPS is 0.3 s. Each login has a deadline (20 s), so the bench ends
- * even when a server stalls; logins that failed or timed out are counted, not waited for.
+ * even when a server stalls; logins that failed or timed out are counted, not waited for. The bench
+ * client shares the machine's cores with the server, so the gateway's own CPU time per login (from
+ * /proc/<pid>/stat) is printed too: it is what a change to the gateway moves, wall time or not.
  * `pnpm bench ftps-logins [count]`
  */
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
@@ -68,38 +70,57 @@ function login(port: number, secure = false): Promise<void> {
 
 const loginDeadlineMs = 20_000;
 
-/** Seconds until every login finished (or failed), and how many succeeded. */
+/** User plus system CPU time of process `pid` so far, in ms (the kernel counts it in 10 ms ticks). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+interface Measured {
+  seconds: number;
+  ok: number;
+  errors: string[];
+  /** The server's own CPU time per login, in ms (vsftpd forks a process per login: not measured). */
+  cpuMsPerLogin?: number;
+}
+
+/** Seconds until every login finished (or failed), how many succeeded, and the server's CPU per login. */
 async function measure(
-  port: number,
+  server: { port: number; pid: number },
   secure = false,
-): Promise<{ seconds: number; ok: number; errors: string[] }> {
+  cpu = false,
+): Promise<Measured> {
+  const cpuBefore = cpu ? cpuMs(server.pid) : 0;
   const started = performance.now();
-  const results = await Promise.allSettled(Array.from({ length: count }, () => login(port, secure)));
+  const results = await Promise.allSettled(Array.from({ length: count }, () => login(server.port, secure)));
   const errors = results.flatMap((r) =>
     r.status === "rejected" ? [String(r.reason?.message ?? r.reason)] : [],
   );
-  return { seconds: (performance.now() - started) / 1000, ok: count - errors.length, errors };
+  return {
+    seconds: (performance.now() - started) / 1000,
+    ok: count - errors.length,
+    errors,
+    ...(cpu ? { cpuMsPerLogin: (cpuMs(server.pid) - cpuBefore) / count } : {}),
+  };
 }
 
-const describe = (m: { seconds: number; ok: number; errors: string[] }) =>
-  `${m.seconds.toFixed(2)} s, ${m.ok}/${count} ok${m.errors.length ? ` (first failure: ${m.errors[0]})` : ""}`;
+const describe = (m: Measured) =>
+  `${m.seconds.toFixed(2)} s, ${m.ok}/${count} ok${m.cpuMsPerLogin === undefined ? "" : `, ${m.cpuMsPerLogin.toFixed(2)} ms CPU per login`}${m.errors.length ? ` (first failure: ${m.errors[0]})` : ""}`;
 
 const dir = await workDir();
 const root = join(dir.path, "root");
 mkdirSync(root);
 const gateway = await startGateway({ storageUrl: `file://${root}`, cert: dir.cert, key: dir.key });
 const vsftpd = await startVsftpd({ root, cert: dir.cert, key: dir.key, dir: dir.path });
-let ours = { seconds: 0, ok: 0, errors: [] as string[] };
-let theirs = { seconds: 0, ok: 0, errors: [] as string[] };
-let oursTls = { seconds: 0, ok: 0, errors: [] as string[] };
-let theirsTls = { seconds: 0, ok: 0, errors: [] as string[] };
+const none: Measured = { seconds: 0, ok: 0, errors: [] };
+let [ours, theirs, oursTls, theirsTls] = [none, none, none, none];
 try {
-  await measure(gateway.port);
-  ours = await measure(gateway.port);
-  theirs = await measure(vsftpd.port);
-  await measure(gateway.port, true);
-  oursTls = await measure(gateway.port, true);
-  theirsTls = await measure(vsftpd.port, true);
+  await measure(gateway);
+  ours = await measure(gateway, false, true);
+  theirs = await measure(vsftpd);
+  await measure(gateway, true);
+  oursTls = await measure(gateway, true, true);
+  theirsTls = await measure(vsftpd, true);
 } finally {
   await gateway.stop();
   await vsftpd.stop();
@@ -111,10 +132,10 @@ process.stdout.write(
 process.stdout.write(
   `FTPS   gateway: ${describe(oursTls)}\nFTPS   vsftpd: ${describe(theirsTls)}; goal 0.3 s\n`,
 );
-const reference = (a: typeof ours, b: typeof ours) =>
+const reference = (a: Measured, b: Measured) =>
   b.ok === count
     ? `${(b.seconds / a.seconds).toFixed(2)}x vsftpd ${b.seconds.toFixed(2)} s`
     : `vsftpd managed ${b.ok}/${count} in ${b.seconds.toFixed(2)} s`;
 process.stdout.write(
-  `ftps-logins: ${oursTls.seconds.toFixed(2)} s for ${oursTls.ok}/${count} concurrent FTPS logins (${reference(oursTls, theirsTls)}); plain ${ours.seconds.toFixed(2)} s (${reference(ours, theirs)})\n`,
+  `ftps-logins: ${oursTls.seconds.toFixed(2)} s for ${oursTls.ok}/${count} concurrent FTPS logins (${reference(oursTls, theirsTls)}); plain ${ours.seconds.toFixed(2)} s (${reference(ours, theirs)}); gateway CPU per login ${oursTls.cpuMsPerLogin?.toFixed(2)} ms FTPS, ${ours.cpuMsPerLogin?.toFixed(2)} ms plain\n`,
 );

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { setTimeout as delay } from "node:timers/promises";
 import { createMemoryDriver } from "@wharf/storage-driver";
 import { freePort } from "@wharf/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -37,6 +38,22 @@ describe("control connection", () => {
     await ftp.read();
     expect((await ftp.send("USER u")).code).toBe(530);
     expect((await ftp.send("NOOP")).code).toBe(200);
+  });
+
+  it("closes a control connection with 421 once FTP_IDLE_TIMEOUT_SECONDS pass after its last command", async () => {
+    await using idle = await startGateway({
+      driver: createMemoryDriver(),
+      env: { FTP_IDLE_TIMEOUT_SECONDS: "1" },
+    });
+    await using ftp = await RawFtp.connect(idle.port, { ca });
+    await ftp.read();
+    // Each command restarts the timeout: commands 0.4 s apart keep the session well past 1 s.
+    for (let i = 0; i < 4; i++) {
+      await delay(400);
+      expect((await ftp.send("NOOP")).code).toBe(200);
+    }
+    expect(await ftp.read()).toMatchObject({ code: 421, text: expect.stringMatching(/Idle timeout/) });
+    await ftp.waitClosed();
   });
 
   it("answers 530 to file commands before login and keeps the connection", async () => {

@@ -1,7 +1,6 @@
-import { createHmac, createSecretKey, randomBytes } from "node:crypto";
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual } from "node:crypto";
 import {
   can,
-  constantTimeEqual,
   generateSalt,
   type PasswordHash,
   scopesFromClaims,
@@ -35,6 +34,8 @@ const jwtShape = /^[\w-]+\.[\w-]+\.[\w-]*$/;
  * the password: its `sub` (or `username`) must equal the login and its scopes must allow `ftp/<login>`
  * (`write` → read-write, `read` → read-only). A PBKDF2 check costs ~1M iterations, so a successful
  * one is remembered as an HMAC under a per-process key and later logins of that user are cheap.
+ * Plain passwords are kept as such an HMAC from the start: a PASS costs one HMAC of what was sent and
+ * a constant-time comparison of two digests.
  * When any user has a hashed password, every refused password costs one PBKDF2 derivation, whether
  * the user is unknown, has a plain password or a hashed one, so the time of a 530 names no user.
  */
@@ -45,13 +46,17 @@ export function createAuthenticator(options: AuthenticatorOptions) {
     ? { hash: randomBytes(32).toString("base64"), salt: generateSalt() }
     : undefined;
   const cacheKey = createSecretKey(randomBytes(32));
-  const verified = new Map<string, string>();
+  // Fixed-length digests of login and password, compared with timingSafeEqual.
   const fingerprint = (login: string, password: string) =>
-    createHmac("sha256", cacheKey).update(`${login}\0${password}`).digest("base64");
+    createHmac("sha256", cacheKey).update(`${login}\0${password}`).digest();
+  const plain = new Map<string, Buffer>();
+  for (const user of options.users)
+    if (user.password !== undefined) plain.set(user.login, fingerprint(user.login, user.password));
+  const verified = new Map<string, Buffer>();
 
   async function passwordMatches(user: UserConfig | undefined, password: string): Promise<boolean> {
     if (user && user.password === undefined) return hashMatches(user, password);
-    if (user && constantTimeEqual(password, user.password!)) return true;
+    if (user && timingSafeEqual(fingerprint(user.login, password), plain.get(user.login)!)) return true;
     // An unknown user or a wrong plain password: the work of a wrong hashed one, against a random hash.
     if (decoy) await verify(password, decoy);
     return false;
@@ -60,7 +65,7 @@ export function createAuthenticator(options: AuthenticatorOptions) {
   async function hashMatches(user: UserConfig, password: string): Promise<boolean> {
     const print = fingerprint(user.login, password);
     const known = verified.get(user.login);
-    if (known !== undefined && constantTimeEqual(print, known)) return true;
+    if (known !== undefined && timingSafeEqual(print, known)) return true;
     const ok = await verify(password, { hash: user.passwordHashed!, salt: user.passwordSalt! });
     if (ok) verified.set(user.login, print);
     return ok;

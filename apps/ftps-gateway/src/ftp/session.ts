@@ -13,23 +13,37 @@ export function startSession(socket: Socket | TLSSocket, ctx: ServerContext, sec
   const id = randomUUID().slice(0, 8);
   const peer = plainAddress(socket.remoteAddress);
   const log = ctx.logger.child({ session: id, protocol: "ftp", peer });
+  const debug = log.isLevelEnabled("debug");
   const { metrics } = ctx.core;
   const controlClosed = new AbortController();
   const queue: string[] = [];
   let pumping = false;
   let detach: (() => Buffer) | undefined;
-  let idleTimer: NodeJS.Timeout | undefined;
+  let local: string | undefined;
+  let lingerTimer: NodeJS.Timeout | undefined;
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((resolve) => {
     resolveClosed = resolve;
   });
+
+  // One timer per session, restarted by each command line (refresh, not a new timer each time).
+  const idleTimer = setTimeout(function onIdle() {
+    if (session.transfer) return resetIdle();
+    session.reply(421, "Idle timeout, closing control connection.");
+    session.close();
+  }, ctx.config.idleTimeoutMs);
+  const resetIdle = () => void idleTimer.refresh();
 
   const session: Session = {
     id,
     ctx,
     log,
     peer,
-    local: plainAddress(socket.localAddress),
+    // Asked of the kernel (getsockname) only when PASV announces it, not at every login.
+    get local() {
+      local ??= plainAddress(socket.localAddress);
+      return local;
+    },
     socket,
     secure,
     protectData: false,
@@ -54,14 +68,7 @@ export function startSession(socket: Socket | TLSSocket, ctx: ServerContext, sec
           protocol: "ftp",
           code: errorCode ?? (code === 530 ? "UNAUTHENTICATED" : "PROTOCOL"),
         });
-      const lines = typeof text === "string" ? [text] : text;
-      let out = "";
-      lines.forEach((line, i) => {
-        const safe = line.replace(/[\r\n]/g, " ");
-        if (i === lines.length - 1) out += `${code} ${safe}\r\n`;
-        else out += i === 0 ? `${code}-${safe}\r\n` : ` ${safe}\r\n`;
-      });
-      session.socket.write(out);
+      session.socket.write(typeof text === "string" ? `${code} ${oneLine(text)}\r\n` : multiline(code, text));
     },
     async upgradeControl() {
       detach?.();
@@ -80,34 +87,25 @@ export function startSession(socket: Socket | TLSSocket, ctx: ServerContext, sec
       if (session.closed) return;
       session.closed = true;
       clearTimeout(idleTimer);
-      controlClosed.abort();
+      controlClosed.abort(closedReason);
       session.transfer?.abort();
       session.clearData();
       session.socket.end();
       session.socket.destroySoon();
-      setTimeout(() => session.socket.destroy(), 2000).unref();
+      lingerTimer = setTimeout(() => session.socket.destroy(), 2000).unref();
     },
   };
 
   function watch(s: Socket | TLSSocket) {
-    s.setNoDelay(true);
     s.on("error", (error) => log.debug({ err: error }, "control connection error"));
     s.on("close", () => {
       if (s !== session.socket) return;
       session.close();
+      clearTimeout(lingerTimer);
       metrics.sessions.dec({ protocol: "ftp" });
       log.info("session closed");
       resolveClosed();
     });
-  }
-
-  function resetIdle() {
-    clearTimeout(idleTimer);
-    idleTimer = setTimeout(() => {
-      if (session.transfer) return resetIdle();
-      session.reply(421, "Idle timeout, closing control connection.");
-      session.close();
-    }, ctx.config.idleTimeoutMs);
   }
 
   function listen() {
@@ -142,7 +140,7 @@ export function startSession(socket: Socket | TLSSocket, ctx: ServerContext, sec
     const verb = verbOf(line);
     const argument = line.slice(verb.length + 1);
     const command = commands[verb];
-    log.debug({ verb }, "command");
+    if (debug) log.debug({ verb }, "command");
     if (!command) return session.reply(502, "Command not implemented.");
     if (command.needsLogin && !session.principal)
       return session.reply(530, "Please login with USER and PASS.");
@@ -159,12 +157,13 @@ export function startSession(socket: Socket | TLSSocket, ctx: ServerContext, sec
     }
   }
 
+  // Once, on the TCP connection: an AUTH TLS socket over it keeps the setting.
+  socket.setNoDelay(true);
   watch(socket);
   metrics.sessions.inc({ protocol: "ftp" });
   metrics.sessionsTotal.inc({ protocol: "ftp" });
   log.info({ secure }, "session opened");
   session.reply(220, "Service ready for new user.");
-  resetIdle();
   listen();
 
   return {
@@ -182,6 +181,21 @@ export function startSession(socket: Socket | TLSSocket, ctx: ServerContext, sec
       await closed;
     },
   };
+}
+
+/** What `controlClosed` is aborted with: one shared reason, not a DOMException (and its stack) per session. */
+const closedReason = new Error("control connection closed");
+
+const oneLine = (text: string) => text.replace(/[\r\n]/g, " ");
+
+/** `code-first`, ` middle` lines, `code last` (RFC 959 multi-line reply). */
+function multiline(code: number, lines: readonly string[]): string {
+  let out = "";
+  lines.forEach((line, i) => {
+    if (i === lines.length - 1) out += `${code} ${oneLine(line)}\r\n`;
+    else out += i === 0 ? `${code}-${oneLine(line)}\r\n` : ` ${oneLine(line)}\r\n`;
+  });
+  return out;
 }
 
 function verbOf(line: string): string {

@@ -117,8 +117,15 @@ export function createPostSigner(input: PostSignerInput): PostSigner {
   const url = input.url ?? resolveBucketUrl(input, region);
   function policy(form: PostFormInput): SignedPolicy {
     const key = postKey(form);
-    // The SDK's policy: conditions, then the fields (the common ones overriding), then the key;
-    // each distinct condition once, in first-seen order.
+    const body = directConditions(form, key, commonJoined) ?? dedupedConditions(form, key);
+    const encoded = base64Utf8(`${head}${body}]}`);
+    return { key, policy: encoded, signature: signingKey.signAscii(encoded) };
+  }
+  /**
+   * The SDK's policy: conditions, then the fields (the common ones overriding), then the key;
+   * each distinct condition once, in first-seen order.
+   */
+  function dedupedConditions(form: PostFormInput, key: string): string {
     const conditions: string[] = [];
     let exactGiven = false;
     for (const condition of form.conditions ?? []) {
@@ -137,14 +144,8 @@ export function createPostSigner(input: PostSignerInput): PostSigner {
         for (const condition of commonConditions) addOnce(conditions, condition);
       } else conditions.push(commonJoined);
     }
-    if (key.endsWith(FILENAME_PLACEHOLDER))
-      addOnce(
-        conditions,
-        JSON.stringify(["starts-with", "$key", key.slice(0, key.lastIndexOf(FILENAME_PLACEHOLDER))]),
-      );
-    else addOnce(conditions, exact("key", key));
-    const encoded = base64Utf8(`${head}${conditions.join(",")}]}`);
-    return { key, policy: encoded, signature: signingKey.signAscii(encoded) };
+    addOnce(conditions, keyCondition(key));
+    return conditions.join(",");
   }
   return {
     url,
@@ -183,6 +184,49 @@ export interface PostSigner {
   sign(form: PostFormInput): PresignedPost;
   /** Only what differs per form, for callers that lay out the fields themselves. */
   policy(form: PostFormInput): SignedPolicy;
+}
+
+/**
+ * {@link dedupedConditions} written straight out, for a form where no condition can repeat another:
+ * at most one given condition, an array (never equal to a field's `{name: value}`), fields named
+ * neither `key` nor like a common field (distinct names give distinct conditions), and an exact
+ * key (a `starts-with` one could repeat the given condition). `undefined` for any other form.
+ */
+function directConditions(form: PostFormInput, key: string, commonJoined: string): string | undefined {
+  if (key.endsWith(FILENAME_PLACEHOLDER)) return undefined;
+  const given = form.conditions;
+  let body = "";
+  if (given !== undefined && given.length > 0) {
+    const condition = given[0] as PostPolicyCondition;
+    if (given.length > 1 || !Array.isArray(condition)) return undefined;
+    body = `${conditionJson(condition)},`;
+  }
+  const own = form.fields;
+  if (own !== undefined) {
+    for (const name of Object.keys(own)) {
+      if (isReservedField(name)) return undefined;
+      body += `${exact(name, own[name] as string)},`;
+    }
+  }
+  return `${body}${commonJoined},${exact("key", key)}`;
+}
+
+/** `key` and the fields every form carries: a field of one of these names can repeat a condition. */
+function isReservedField(name: string): boolean {
+  return (
+    name === "key" ||
+    name === "bucket" ||
+    name === "X-Amz-Algorithm" ||
+    name === "X-Amz-Credential" ||
+    name === "X-Amz-Date" ||
+    name === "X-Amz-Security-Token"
+  );
+}
+
+function keyCondition(key: string): string {
+  return key.endsWith(FILENAME_PLACEHOLDER)
+    ? JSON.stringify(["starts-with", "$key", key.slice(0, key.lastIndexOf(FILENAME_PLACEHOLDER))])
+    : exact("key", key);
 }
 
 function addOnce(conditions: string[], condition: string): void {

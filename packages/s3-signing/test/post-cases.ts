@@ -22,6 +22,31 @@ export const postCases: readonly PostCase[] = [
     fields: { acl: "public-read", "Content-Type": "text/csv", "Content-MD5": "XUFAKrxLKna5cZ2REBfFkg==" },
   },
   {
+    name: "bitstore form with its length range and verification redirect",
+    key: "owner/ds/data/a.csv",
+    conditions: [["content-length-range", 1234, 1234]],
+    fields: {
+      acl: "private",
+      "Content-MD5": "XUFAKrxLKna5cZ2REBfFkg==",
+      "Content-Type": "text/csv; charset=utf-8",
+      success_action_redirect: "https://bitstore.example/rawstore/verify/eyJrIjoiYSJ9.c2ln",
+    },
+  },
+  {
+    name: "a field named key, and two equal length ranges (deduplicated)",
+    key: "k",
+    conditions: [
+      ["content-length-range", 1, 2],
+      ["content-length-range", 1, 2],
+    ],
+    fields: { key: "k", acl: "private" },
+  },
+  {
+    name: "key prefix repeating a given starts-with condition (deduplicated)",
+    keyPrefix: "p/",
+    conditions: [["starts-with", "$key", "p/"]],
+  },
+  {
     name: "size range and content-type prefix",
     keyPrefix: "p/",
     conditions: [

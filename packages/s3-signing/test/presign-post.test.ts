@@ -1,7 +1,12 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { createPresignedPost as sdkCreatePresignedPost } from "@aws-sdk/s3-presigned-post";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type Credentials, createPresignedPost, FILENAME_PLACEHOLDER } from "../src/index.ts";
+import {
+  type Credentials,
+  createPostSigner,
+  createPresignedPost,
+  FILENAME_PLACEHOLDER,
+} from "../src/index.ts";
 import { postCases, postLocations } from "./post-cases.ts";
 
 const credentials: Credentials = {
@@ -55,6 +60,28 @@ describe("createPresignedPost matches @aws-sdk/s3-presigned-post", () => {
       });
     });
   }
+
+  it("signs a bitstore form exactly as the SDK did (a pinned vector)", () => {
+    // @aws-sdk/s3-presigned-post 3.x's createPresignedPost output for these inputs at `now`.
+    const signer = createPostSigner({
+      url: "http://127.0.0.1:7480/bkt",
+      bucket: "bkt",
+      region: "us-east-1",
+      credentials,
+      now,
+    });
+    const signed = signer.policy({
+      key: "bob/ds/data/part-0.csv",
+      conditions: [["content-length-range", 1000, 1000]],
+      fields: { acl: "public-read", "Content-MD5": "XUFAKrxLKna5cZ2REBfFkg==", "Content-Type": "text/csv" },
+    });
+    expect(signed).toEqual({
+      key: "bob/ds/data/part-0.csv",
+      policy:
+        "eyJleHBpcmF0aW9uIjoiMjAyNC0wNS0wN1QwMDo1OTo1OVoiLCJjb25kaXRpb25zIjpbWyJjb250ZW50LWxlbmd0aC1yYW5nZSIsMTAwMCwxMDAwXSx7ImFjbCI6InB1YmxpYy1yZWFkIn0seyJDb250ZW50LU1ENSI6IlhVRkFLcnhMS25hNWNaMlJFQmZGa2c9PSJ9LHsiQ29udGVudC1UeXBlIjoidGV4dC9jc3YifSx7ImJ1Y2tldCI6ImJrdCJ9LHsiWC1BbXotQWxnb3JpdGhtIjoiQVdTNC1ITUFDLVNIQTI1NiJ9LHsiWC1BbXotQ3JlZGVudGlhbCI6IkFLSURFWEFNUExFLzIwMjQwNTA2L3VzLWVhc3QtMS9zMy9hd3M0X3JlcXVlc3QifSx7IlgtQW16LURhdGUiOiIyMDI0MDUwNlQyMzU5NTlaIn0seyJrZXkiOiJib2IvZHMvZGF0YS9wYXJ0LTAuY3N2In1dfQ==",
+      signature: "ffb462a79e82d3c60ddf4e341400811c171f26b3fdf9080cae9f32386d66c985",
+    });
+  });
 
   it("resolves a credential provider and returns a promise", async () => {
     const post = await createPresignedPost({

@@ -5,7 +5,7 @@ import { countStaleUploads, type StorageDriver } from "@wharf/storage-driver";
 import type { Context } from "hono";
 import { cors } from "hono/cors";
 import { parseAuthorizeRequest } from "./authorize-request.ts";
-import { fileKey } from "./authorizer.ts";
+import { fileKeys } from "./authorizer.ts";
 import type { BitstoreConfig } from "./config.ts";
 import { declaredLengthLimit, readLimitedText } from "./json-body.ts";
 import { mountLocalS3 } from "./local-s3.ts";
@@ -157,8 +157,9 @@ export function createApp(deps: AppDeps) {
       });
     }
     const verdicts: Record<string, string> = {};
+    const keyOf = fileKeys(services.keyPattern, request);
     for (const file of request.files) {
-      const key = fileKey(services.keyPattern, request, file);
+      const key = keyOf(file);
       verdicts[file.path] = await services.verifier.verify({ key, md5: file.md5, length: file.length });
     }
     return c.json({ filedata: verdicts });

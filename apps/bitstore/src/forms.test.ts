@@ -1,7 +1,7 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createFormBuilder, type FormFile, type FormTarget } from "./forms.ts";
+import { cachedFormBuilders, createFormBuilder, type FormFile, type FormTarget } from "./forms.ts";
 
 const now = new Date("2024-05-06T23:59:59.999Z");
 const target: FormTarget = {
@@ -75,5 +75,19 @@ describe("upload forms sign as @aws-sdk/s3-presigned-post does", () => {
       "x-amz-signature": expected.fields["X-Amz-Signature"],
       ...(redirect === undefined ? {} : { success_action_redirect: redirect }),
     });
+  });
+});
+
+describe("cachedFormBuilders", () => {
+  it("dates each form by the clock it is given, to the second", () => {
+    const builders = cachedFormBuilders(target, 900);
+    const file = files[0] as FormFile;
+    const at = (iso: string) => builders(new Date(iso))(file).upload_query;
+    expect(at("2024-05-06T23:59:59.001Z")).toEqual(
+      createFormBuilder(target, { expiresIn: 900, now })(file).upload_query,
+    );
+    expect(at("2024-05-06T23:59:59.999Z")["x-amz-date"]).toBe("20240506T235959Z");
+    expect(at("2024-05-07T00:00:00.000Z")["x-amz-date"]).toBe("20240507T000000Z");
+    expect(at("2024-05-06T23:59:58.500Z")["x-amz-date"]).toBe("20240506T235958Z");
   });
 });

@@ -73,6 +73,26 @@ export function createFormBuilder(
   };
 }
 
+/** What {@link createFormBuilder} returns: signs one file's form. */
+export type FormBuilder = ReturnType<typeof createFormBuilder>;
+
+/**
+ * {@link createFormBuilder} for the instant given, reusing the last builder within the same second:
+ * the forms name the time to the second, so its forms are the same as a new builder's.
+ */
+export function cachedFormBuilders(target: FormTarget, expiresIn: number): (now: Date) => FormBuilder {
+  let second = Number.NaN;
+  let builder: FormBuilder | undefined;
+  return (now) => {
+    const current = Math.floor(now.getTime() / 1000);
+    if (builder === undefined || current !== second) {
+      builder = createFormBuilder(target, { expiresIn, now });
+      second = current;
+    }
+    return builder;
+  };
+}
+
 /** One form: {@link createFormBuilder} for a single file. */
 export function buildUploadForm(
   target: FormTarget,

@@ -7,7 +7,7 @@ import {
   createPresignedPost,
   FILENAME_PLACEHOLDER,
 } from "../src/index.ts";
-import { postCases, postLocations } from "./post-cases.ts";
+import { postCases, postLocations, sdkOnlyPostCases } from "./post-cases.ts";
 
 const credentials: Credentials = {
   accessKeyId: "AKIDEXAMPLE",
@@ -26,38 +26,41 @@ describe("createPresignedPost matches @aws-sdk/s3-presigned-post", () => {
 
   for (const location of postLocations) {
     describe(location.name, () => {
-      it.each(postCases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
-        const keys = {
-          ...credentials,
-          ...(c.sessionToken !== undefined && { sessionToken: c.sessionToken }),
-        };
-        const client = new S3Client({
-          region: location.region,
-          credentials: keys,
-          ...("endpoint" in location && { endpoint: location.endpoint }),
-          forcePathStyle: "forcePathStyle" in location,
-        });
-        const expected = await sdkCreatePresignedPost(client, {
-          Bucket: "bkt",
-          Key: c.key ?? c.keyPrefix + FILENAME_PLACEHOLDER,
-          ...(c.conditions !== undefined && { Conditions: c.conditions as never }),
-          ...(c.fields !== undefined && { Fields: { ...c.fields } }),
-          ...(c.expiresIn !== undefined && { Expires: c.expiresIn }),
-        });
-        const ours = createPresignedPost({
-          ...location,
-          bucket: "bkt",
-          ...(c.key !== undefined && { key: c.key }),
-          ...(c.keyPrefix !== undefined && { keyPrefix: c.keyPrefix }),
-          ...(c.conditions !== undefined && { conditions: c.conditions }),
-          ...(c.fields !== undefined && { fields: c.fields }),
-          ...(c.expiresIn !== undefined && { expiresIn: c.expiresIn }),
-          credentials: keys,
-          now,
-        });
-        expect(ours.url).toBe(expected.url);
-        expect(JSON.stringify(ours.fields)).toBe(JSON.stringify(expected.fields));
-      });
+      it.each([...postCases, ...sdkOnlyPostCases].map((c) => [c.name, c] as const))(
+        "%s",
+        async (_name, c) => {
+          const keys = {
+            ...credentials,
+            ...(c.sessionToken !== undefined && { sessionToken: c.sessionToken }),
+          };
+          const client = new S3Client({
+            region: location.region,
+            credentials: keys,
+            ...("endpoint" in location && { endpoint: location.endpoint }),
+            forcePathStyle: "forcePathStyle" in location,
+          });
+          const expected = await sdkCreatePresignedPost(client, {
+            Bucket: "bkt",
+            Key: c.key ?? c.keyPrefix + FILENAME_PLACEHOLDER,
+            ...(c.conditions !== undefined && { Conditions: c.conditions as never }),
+            ...(c.fields !== undefined && { Fields: { ...c.fields } }),
+            ...(c.expiresIn !== undefined && { Expires: c.expiresIn }),
+          });
+          const ours = createPresignedPost({
+            ...location,
+            bucket: "bkt",
+            ...(c.key !== undefined && { key: c.key }),
+            ...(c.keyPrefix !== undefined && { keyPrefix: c.keyPrefix }),
+            ...(c.conditions !== undefined && { conditions: c.conditions }),
+            ...(c.fields !== undefined && { fields: c.fields }),
+            ...(c.expiresIn !== undefined && { expiresIn: c.expiresIn }),
+            credentials: keys,
+            now,
+          });
+          expect(ours.url).toBe(expected.url);
+          expect(JSON.stringify(ours.fields)).toBe(JSON.stringify(expected.fields));
+        },
+      );
     });
   }
 

@@ -147,10 +147,27 @@ export function createPostSigner(input: PostSignerInput): PostSigner {
     addOnce(conditions, keyCondition(key));
     return conditions.join(",");
   }
+  function rangedForms(names: readonly string[]): RangedFormPolicy {
+    const quoted = names.map((name) => `{${JSON.stringify(name)}:`);
+    const direct = new Set(names).size === names.length && !names.some(isReservedField);
+    return (key, values, min, max) => {
+      if (values.length !== names.length)
+        throw invalidArgument(`${names.length} field values expected, ${values.length} given`);
+      if (!direct || key.length === 0 || key.endsWith(FILENAME_PLACEHOLDER) || !isSafeRange(min, max)) {
+        const fields = Object.fromEntries(names.map((name, i) => [name, values[i] as string]));
+        return policy({ key, fields, conditions: [["content-length-range", min, max]] });
+      }
+      let text = `${head}["content-length-range",${min},${max}],`;
+      for (let i = 0; i < quoted.length; i++) text += `${quoted[i]}${JSON.stringify(values[i])}},`;
+      const encoded = base64Utf8(`${text}${commonJoined},${exact("key", key)}]}`);
+      return { key, policy: encoded, signature: signingKey.signAscii(encoded) };
+    };
+  }
   return {
     url,
     fields: common,
     policy,
+    rangedForms,
     sign(form) {
       const signed = policy(form);
       return {
@@ -184,7 +201,26 @@ export interface PostSigner {
   sign(form: PostFormInput): PresignedPost;
   /** Only what differs per form, for callers that lay out the fields themselves. */
   policy(form: PostFormInput): SignedPolicy;
+  /**
+   * {@link policy} for many forms with the same field names and one length range each: the names
+   * are written out once, so a form costs its values, its base64 and one HMAC.
+   *
+   * @example
+   * const form = signer.rangedForms(["acl", "Content-Type"]);
+   * const { policy, signature } = form("uploads/a.csv", ["private", "text/csv"], 1234, 1234);
+   * // the same as signer.policy({ key: "uploads/a.csv", fields: { acl: "private", "Content-Type": "text/csv" },
+   * //   conditions: [["content-length-range", 1234, 1234]] })
+   */
+  rangedForms(names: readonly string[]): RangedFormPolicy;
 }
+
+/** One form of {@link PostSigner.rangedForms}: its exact key, the field values in order, and the byte range. */
+export type RangedFormPolicy = (
+  key: string,
+  values: readonly string[],
+  min: number,
+  max: number,
+) => SignedPolicy;
 
 /**
  * {@link dedupedConditions} written straight out, for a form where no condition can repeat another:
@@ -237,10 +273,14 @@ function addOnce(conditions: string[], condition: string): void {
 function conditionJson(condition: PostPolicyCondition): string {
   if (Array.isArray(condition) && condition[0] === "content-length-range") {
     const [, min, max] = condition;
-    if (Number.isSafeInteger(min) && Number.isSafeInteger(max))
-      return `["content-length-range",${min},${max}]`;
+    if (isSafeRange(min, max)) return `["content-length-range",${min},${max}]`;
   }
   return JSON.stringify(condition);
+}
+
+/** Safe integers, which a template literal writes as `JSON.stringify` does (unlike `NaN` or `1e21`). */
+function isSafeRange(min: number, max: number): boolean {
+  return Number.isSafeInteger(min) && Number.isSafeInteger(max);
 }
 
 /**

@@ -104,3 +104,42 @@ describe("createPresignedPost matches @aws-sdk/s3-presigned-post", () => {
     );
   });
 });
+
+describe("PostSigner.rangedForms", () => {
+  const signer = createPostSigner({
+    url: "http://s3.test/bkt",
+    bucket: "bkt",
+    region: "us-east-1",
+    credentials,
+    now,
+  });
+  const range = (min: number, max: number) => [["content-length-range", min, max]] as const;
+
+  it.each([
+    [
+      "bitstore's fields",
+      ["acl", "Content-MD5", "Content-Type"],
+      ["private", "XUFAKrxLKna5cZ2REBfFkg==", "text/csv"],
+      "a/b.csv",
+      5,
+      5,
+    ],
+    ["no fields", [], [], "k", 0, 10],
+    ["values to escape", ["x-amz-meta-note"], ['a "quoted"\\ été\u0001'], "été/日本.csv", 1, 2],
+    ["a field named like a common one", ["bucket", "acl"], ["bkt", "private"], "k", 1, 1],
+    ["a field named key", ["key"], ["k"], "k", 1, 1],
+    ["a key ending in the filename placeholder", ["acl"], ["private"], `in/${FILENAME_PLACEHOLDER}`, 1, 1],
+    ["a range that is not integers", ["acl"], ["private"], "k", 0.5, 1e21],
+  ] as const)("signs as policy() does: %s", (_name, names, values, key, min, max) => {
+    const fields = Object.fromEntries(names.map((name, i) => [name, values[i] as string]));
+    expect(signer.rangedForms(names)(key, values, min, max)).toEqual(
+      signer.policy({ key, fields, conditions: range(min, max) }),
+    );
+  });
+
+  it("refuses values that do not match the names with INVALID_ARGUMENT", () => {
+    expect(() => signer.rangedForms(["acl", "Content-Type"])("k", ["private"], 1, 1)).toThrowError(
+      expect.objectContaining({ code: "INVALID_ARGUMENT" }),
+    );
+  });
+});

@@ -3,11 +3,11 @@ import { WharfError } from "@wharf/errors";
 import { createHttpApp, type HttpEnv, type HttpMetrics, type Logger, scrapedGauge } from "@wharf/http-kit";
 import { countStaleUploads, type StorageDriver } from "@wharf/storage-driver";
 import type { Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { parseAuthorizeRequest } from "./authorize-request.ts";
-import { fileKey } from "./authorizer.ts";
+import { fileKeys } from "./authorizer.ts";
 import type { BitstoreConfig } from "./config.ts";
+import { declaredLengthLimit, readLimitedText } from "./json-body.ts";
 import { mountLocalS3 } from "./local-s3.ts";
 import { type Principal, principalFromClaims, type TokenVerifier } from "./principal.ts";
 import type { ProbeReport } from "./probe.ts";
@@ -95,8 +95,8 @@ export function createApp(deps: AppDeps) {
     if (type.includes("application/x-www-form-urlencoded") || type.includes("multipart/form-data")) {
       throw new WharfError("INVALID_ARGUMENT", "send the request as application/json");
     }
-    // Read outside the try: a body over `jsonLimit` fails the read, and is answered 413.
-    const text = await c.req.text();
+    // Read outside the try: a body over the limit fails the read, and is answered 413.
+    const text = await readLimitedText(c.req.raw, maxJsonBytes, tooLarge);
     try {
       return JSON.parse(text);
     } catch {
@@ -107,12 +107,9 @@ export function createApp(deps: AppDeps) {
   // JSON bodies: 413 for a declared Content-Length over the limit before a byte is read, and a
   // chunked body is cut off as it passes the limit (a whole body was read into memory before).
   const maxJsonBytes = jsonBodyLimit(config.maxFilesPerRequest);
-  const jsonLimit = bodyLimit({
-    maxSize: maxJsonBytes,
-    onError: () => {
-      throw new WharfError("PAYLOAD_TOO_LARGE", `request bodies are limited to ${maxJsonBytes} bytes`);
-    },
-  });
+  const tooLarge = () =>
+    new WharfError("PAYLOAD_TOO_LARGE", `request bodies are limited to ${maxJsonBytes} bytes`);
+  const jsonLimit = declaredLengthLimit(maxJsonBytes, tooLarge);
 
   const authorize = async (c: Context<HttpEnv>) => {
     const caller = await principal(c);
@@ -160,8 +157,9 @@ export function createApp(deps: AppDeps) {
       });
     }
     const verdicts: Record<string, string> = {};
+    const keyOf = fileKeys(services.keyPattern, request);
     for (const file of request.files) {
-      const key = fileKey(services.keyPattern, request, file);
+      const key = keyOf(file);
       verdicts[file.path] = await services.verifier.verify({ key, md5: file.md5, length: file.length });
     }
     return c.json({ filedata: verdicts });

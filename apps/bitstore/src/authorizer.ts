@@ -1,7 +1,7 @@
 import { isWharfError, WharfError } from "@wharf/errors";
 import { type ListedObject, listAllObjects, type StorageDriver } from "@wharf/storage-driver";
 import type { AuthorizeRequest, DeclaredFile } from "./authorize-request.ts";
-import { createFormBuilder, type FormTarget, type UploadQuery } from "./forms.ts";
+import { cachedFormBuilders, type FormTarget, type UploadQuery } from "./forms.ts";
 import type { KeyPattern } from "./key-pattern.ts";
 import { md5Hex } from "./key-pattern.ts";
 import type { Multipart } from "./multipart.ts";
@@ -38,15 +38,13 @@ export interface AuthorizerOptions {
   readonly now?: () => Date;
 }
 
-/** The key a declared file is stored under. */
-export function fileKey(pattern: KeyPattern, request: AuthorizeRequest, file: DeclaredFile): string {
-  return pattern.render({
+/** The keys the declared files of a request are stored under. */
+export function fileKeys(pattern: KeyPattern, request: AuthorizeRequest): (file: DeclaredFile) => string {
+  const render = pattern.renderer({
     owner: request.owner,
     ...(request.dataset === undefined ? {} : { dataset: request.dataset }),
-    path: file.path,
-    filename: file.name,
-    md5: file.md5,
   });
+  return (file) => render({ path: file.path, filename: file.name, md5: file.md5 });
 }
 
 /** Above this many files, `exists` is answered from one listing instead of one HEAD per file. */
@@ -59,13 +57,17 @@ const listThreshold = 8;
 export function createAuthorizer(options: AuthorizerOptions) {
   const { driver } = options;
   const now = options.now ?? (() => new Date());
+  const formBuilder = cachedFormBuilders(options.forms, options.expiresIn);
 
-  function keyFor(request: AuthorizeRequest, file: DeclaredFile): string {
-    const key = fileKey(options.keyPattern, request, file);
-    if (key.startsWith(options.statePrefix)) {
-      throw new WharfError("INVALID_ARGUMENT", `the file path ${JSON.stringify(file.path)} is not allowed`);
-    }
-    return key;
+  function keysOf(request: AuthorizeRequest): string[] {
+    const keyOf = fileKeys(options.keyPattern, request);
+    return request.files.map((file) => {
+      const key = keyOf(file);
+      if (key.startsWith(options.statePrefix)) {
+        throw new WharfError("INVALID_ARGUMENT", `the file path ${JSON.stringify(file.path)} is not allowed`);
+      }
+      return key;
+    });
   }
 
   async function stored(keys: readonly string[]): Promise<Map<string, ListedObject>> {
@@ -112,7 +114,7 @@ export function createAuthorizer(options: AuthorizerOptions) {
       request: AuthorizeRequest,
     ): Promise<{ filedata: Record<string, FileAuthorization> }> {
       assertOwner(principal, request.owner);
-      const keys = request.files.map((file) => keyFor(request, file));
+      const keys = keysOf(request);
       const limits = {
         public: quotaFromClaims(principal, false),
         private: quotaFromClaims(principal, true),
@@ -127,7 +129,7 @@ export function createAuthorizer(options: AuthorizerOptions) {
       }
       const existing = await stored(keys);
       const acl = request.private ? ("private" as const) : ("public-read" as const);
-      const form = createFormBuilder(options.forms, { expiresIn: options.expiresIn, now: now() });
+      const form = formBuilder(now());
       const filedata: Record<string, FileAuthorization> = {};
       for (const [i, file] of request.files.entries()) {
         const key = keys[i] as string;

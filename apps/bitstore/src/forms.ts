@@ -45,18 +45,14 @@ export function createFormBuilder(
   const algorithm = signer.fields["X-Amz-Algorithm"] as string;
   const credential = signer.fields["X-Amz-Credential"] as string;
   const date = signer.fields["X-Amz-Date"] as string;
+  const plain = signer.rangedForms(["acl", "Content-MD5", "Content-Type"]);
+  const redirected = signer.rangedForms(["acl", "Content-MD5", "Content-Type", "success_action_redirect"]);
   return (file, redirect) => {
-    const fields: Record<string, string> = {
-      acl: file.acl,
-      "Content-MD5": file.md5,
-      "Content-Type": file.type,
-    };
-    if (redirect !== undefined) fields.success_action_redirect = redirect;
-    const signed = signer.policy({
-      key: `${target.keyPrefix}${file.key}`,
-      fields,
-      conditions: [["content-length-range", file.length, file.length]],
-    });
+    const key = `${target.keyPrefix}${file.key}`;
+    const signed =
+      redirect === undefined
+        ? plain(key, [file.acl, file.md5, file.type], file.length, file.length)
+        : redirected(key, [file.acl, file.md5, file.type, redirect], file.length, file.length);
     const query: UploadQuery = {
       "Content-MD5": file.md5,
       "Content-Type": file.type,
@@ -70,6 +66,26 @@ export function createFormBuilder(
     };
     if (redirect !== undefined) query.success_action_redirect = redirect;
     return { upload_url: signer.url, upload_query: query };
+  };
+}
+
+/** What {@link createFormBuilder} returns: signs one file's form. */
+export type FormBuilder = ReturnType<typeof createFormBuilder>;
+
+/**
+ * {@link createFormBuilder} for the instant given, reusing the last builder within the same second:
+ * the forms name the time to the second, so its forms are the same as a new builder's.
+ */
+export function cachedFormBuilders(target: FormTarget, expiresIn: number): (now: Date) => FormBuilder {
+  let second = Number.NaN;
+  let builder: FormBuilder | undefined;
+  return (now) => {
+    const current = Math.floor(now.getTime() / 1000);
+    if (builder === undefined || current !== second) {
+      builder = createFormBuilder(target, { expiresIn, now });
+      second = current;
+    }
+    return builder;
   };
 }
 

@@ -15,6 +15,11 @@ export interface KeyVariables {
   readonly md5: string;
 }
 
+/** The variables every file of a request shares. */
+export type RequestVariables = Pick<KeyVariables, "owner" | "dataset">;
+/** The variables of one file. */
+export type FileVariables = Omit<KeyVariables, "owner" | "dataset">;
+
 export const keyPatternVariables = [
   "owner",
   "name",
@@ -35,6 +40,11 @@ export interface KeyPattern {
   readonly source: string;
   /** Renders the object key, refusing anything that would leave the caller's prefix. */
   render(vars: KeyVariables): string;
+  /**
+   * {@link render} for the files of one request: the owner and dataset are checked (on the first
+   * call) and the owner's prefix worked out once.
+   */
+  renderer(request: RequestVariables): (file: FileVariables) => string;
   /** The fixed prefix every key of this owner starts with (`bob/` for `{owner}/…`), or `""`. */
   ownerPrefix(owner: string): string;
   /** True when the pattern refers to the dataset (`{name}` or `{dataset}`). */
@@ -70,42 +80,51 @@ export function compileKeyPattern(source: string): KeyPattern {
   const needsDataset = pieces.some(
     (p) => "variable" in p && (p.variable === "name" || p.variable === "dataset"),
   );
+  function checkRequest(request: RequestVariables): void {
+    checkSegment("owner", request.owner);
+    if (!needsDataset) return;
+    if (request.dataset === undefined) {
+      throw new WharfError(
+        "INVALID_ARGUMENT",
+        `metadata.name is required: this bitstore's key pattern ${source} uses the dataset name`,
+        { details: { problems: ["metadata.name: required by STORAGE_PATH_PATTERN"] } },
+      );
+    }
+    checkSegment("dataset", request.dataset);
+  }
+  function renderer(request: RequestVariables): (file: FileVariables) => string {
+    let prefix: string | undefined;
+    return (file) => {
+      if (prefix === undefined) {
+        checkRequest(request);
+        prefix = ownerPrefixOf(pieces, request.owner);
+      }
+      checkRelativePath(file.path);
+      let key = "";
+      for (const p of pieces) key += "literal" in p ? p.literal : variableValue(p.variable, request, file);
+      if (!isCleanKey(key) || !key.startsWith(prefix)) {
+        throw new WharfError("INVALID_ARGUMENT", `the file path ${JSON.stringify(file.path)} is not allowed`);
+      }
+      return key;
+    };
+  }
   return {
     source,
     needsDataset,
-    render(vars) {
-      checkSegment("owner", vars.owner);
-      if (needsDataset) {
-        if (vars.dataset === undefined) {
-          throw new WharfError(
-            "INVALID_ARGUMENT",
-            `metadata.name is required: this bitstore's key pattern ${source} uses the dataset name`,
-            { details: { problems: ["metadata.name: required by STORAGE_PATH_PATTERN"] } },
-          );
-        }
-        checkSegment("dataset", vars.dataset);
-      }
-      checkRelativePath(vars.path);
-      let key = "";
-      for (const p of pieces) key += "literal" in p ? p.literal : variableValue(p.variable, vars);
-      const prefix = ownerPrefixOf(pieces, vars.owner);
-      if (!isCleanKey(key) || !key.startsWith(prefix)) {
-        throw new WharfError("INVALID_ARGUMENT", `the file path ${JSON.stringify(vars.path)} is not allowed`);
-      }
-      return key;
-    },
+    render: (vars) => renderer(vars)(vars),
+    renderer,
     ownerPrefix: (owner) => ownerPrefixOf(pieces, owner),
   };
 }
 
 /** One variable's value, worked out only for the variables the pattern uses. */
-function variableValue(variable: PatternVariable, vars: KeyVariables): string {
+function variableValue(variable: PatternVariable, request: RequestVariables, vars: FileVariables): string {
   switch (variable) {
     case "owner":
-      return vars.owner;
+      return request.owner;
     case "name":
     case "dataset":
-      return vars.dataset ?? "";
+      return request.dataset ?? "";
     case "path":
       return vars.path;
     case "filename":
@@ -167,8 +186,10 @@ export function md5Hex(base64: string): string {
 
 /** True for the base64 encoding of 16 bytes. */
 export function isBase64Md5(value: string): boolean {
-  return /^[A-Za-z0-9+/]{22}==$/.test(value);
+  return base64Md5.test(value);
 }
+
+const base64Md5 = /^[A-Za-z0-9+/]{22}==$/;
 
 export function md5Base64(data: Uint8Array | string): string {
   return createHash("md5").update(data).digest("base64");

@@ -11,6 +11,7 @@ export {
   type PostSignerInput,
   type PresignedPost,
   type PresignedPostInput,
+  type RangedFormPolicy,
   type SignedPolicy,
 } from "./presign-post.ts";
 export {

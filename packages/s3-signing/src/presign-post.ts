@@ -117,8 +117,15 @@ export function createPostSigner(input: PostSignerInput): PostSigner {
   const url = input.url ?? resolveBucketUrl(input, region);
   function policy(form: PostFormInput): SignedPolicy {
     const key = postKey(form);
-    // The SDK's policy: conditions, then the fields (the common ones overriding), then the key;
-    // each distinct condition once, in first-seen order.
+    const body = directConditions(form, key, commonJoined) ?? dedupedConditions(form, key);
+    const encoded = base64Utf8(`${head}${body}]}`);
+    return { key, policy: encoded, signature: signingKey.signAscii(encoded) };
+  }
+  /**
+   * The SDK's policy: conditions, then the fields (the common ones overriding), then the key;
+   * each distinct condition once, in first-seen order.
+   */
+  function dedupedConditions(form: PostFormInput, key: string): string {
     const conditions: string[] = [];
     let exactGiven = false;
     for (const condition of form.conditions ?? []) {
@@ -137,19 +144,30 @@ export function createPostSigner(input: PostSignerInput): PostSigner {
         for (const condition of commonConditions) addOnce(conditions, condition);
       } else conditions.push(commonJoined);
     }
-    if (key.endsWith(FILENAME_PLACEHOLDER))
-      addOnce(
-        conditions,
-        JSON.stringify(["starts-with", "$key", key.slice(0, key.lastIndexOf(FILENAME_PLACEHOLDER))]),
-      );
-    else addOnce(conditions, exact("key", key));
-    const encoded = base64Utf8(`${head}${conditions.join(",")}]}`);
-    return { key, policy: encoded, signature: signingKey.signAscii(encoded) };
+    addOnce(conditions, keyCondition(key));
+    return conditions.join(",");
+  }
+  function rangedForms(names: readonly string[]): RangedFormPolicy {
+    const quoted = names.map((name) => `{${JSON.stringify(name)}:`);
+    const direct = new Set(names).size === names.length && !names.some(isReservedField);
+    return (key, values, min, max) => {
+      if (values.length !== names.length)
+        throw invalidArgument(`${names.length} field values expected, ${values.length} given`);
+      if (!direct || key.length === 0 || key.endsWith(FILENAME_PLACEHOLDER) || !isSafeRange(min, max)) {
+        const fields = Object.fromEntries(names.map((name, i) => [name, values[i] as string]));
+        return policy({ key, fields, conditions: [["content-length-range", min, max]] });
+      }
+      let text = `${head}["content-length-range",${min},${max}],`;
+      for (let i = 0; i < quoted.length; i++) text += `${quoted[i]}${JSON.stringify(values[i])}},`;
+      const encoded = base64Utf8(`${text}${commonJoined},${exact("key", key)}]}`);
+      return { key, policy: encoded, signature: signingKey.signAscii(encoded) };
+    };
   }
   return {
     url,
     fields: common,
     policy,
+    rangedForms,
     sign(form) {
       const signed = policy(form);
       return {
@@ -183,6 +201,68 @@ export interface PostSigner {
   sign(form: PostFormInput): PresignedPost;
   /** Only what differs per form, for callers that lay out the fields themselves. */
   policy(form: PostFormInput): SignedPolicy;
+  /**
+   * {@link policy} for many forms with the same field names and one length range each: the names
+   * are written out once, so a form costs its values, its base64 and one HMAC.
+   *
+   * @example
+   * const form = signer.rangedForms(["acl", "Content-Type"]);
+   * const { policy, signature } = form("uploads/a.csv", ["private", "text/csv"], 1234, 1234);
+   * // the same as signer.policy({ key: "uploads/a.csv", fields: { acl: "private", "Content-Type": "text/csv" },
+   * //   conditions: [["content-length-range", 1234, 1234]] })
+   */
+  rangedForms(names: readonly string[]): RangedFormPolicy;
+}
+
+/** One form of {@link PostSigner.rangedForms}: its exact key, the field values in order, and the byte range. */
+export type RangedFormPolicy = (
+  key: string,
+  values: readonly string[],
+  min: number,
+  max: number,
+) => SignedPolicy;
+
+/**
+ * {@link dedupedConditions} written straight out, for a form where no condition can repeat another:
+ * at most one given condition, an array (never equal to a field's `{name: value}`), fields named
+ * neither `key` nor like a common field (distinct names give distinct conditions), and an exact
+ * key (a `starts-with` one could repeat the given condition). `undefined` for any other form.
+ */
+function directConditions(form: PostFormInput, key: string, commonJoined: string): string | undefined {
+  if (key.endsWith(FILENAME_PLACEHOLDER)) return undefined;
+  const given = form.conditions;
+  let body = "";
+  if (given !== undefined && given.length > 0) {
+    const condition = given[0] as PostPolicyCondition;
+    if (given.length > 1 || !Array.isArray(condition)) return undefined;
+    body = `${conditionJson(condition)},`;
+  }
+  const own = form.fields;
+  if (own !== undefined) {
+    for (const name of Object.keys(own)) {
+      if (isReservedField(name)) return undefined;
+      body += `${exact(name, own[name] as string)},`;
+    }
+  }
+  return `${body}${commonJoined},${exact("key", key)}`;
+}
+
+/** `key` and the fields every form carries: a field of one of these names can repeat a condition. */
+function isReservedField(name: string): boolean {
+  return (
+    name === "key" ||
+    name === "bucket" ||
+    name === "X-Amz-Algorithm" ||
+    name === "X-Amz-Credential" ||
+    name === "X-Amz-Date" ||
+    name === "X-Amz-Security-Token"
+  );
+}
+
+function keyCondition(key: string): string {
+  return key.endsWith(FILENAME_PLACEHOLDER)
+    ? JSON.stringify(["starts-with", "$key", key.slice(0, key.lastIndexOf(FILENAME_PLACEHOLDER))])
+    : exact("key", key);
 }
 
 function addOnce(conditions: string[], condition: string): void {
@@ -193,10 +273,14 @@ function addOnce(conditions: string[], condition: string): void {
 function conditionJson(condition: PostPolicyCondition): string {
   if (Array.isArray(condition) && condition[0] === "content-length-range") {
     const [, min, max] = condition;
-    if (Number.isSafeInteger(min) && Number.isSafeInteger(max))
-      return `["content-length-range",${min},${max}]`;
+    if (isSafeRange(min, max)) return `["content-length-range",${min},${max}]`;
   }
   return JSON.stringify(condition);
+}
+
+/** Safe integers, which a template literal writes as `JSON.stringify` does (unlike `NaN` or `1e21`). */
+function isSafeRange(min: number, max: number): boolean {
+  return Number.isSafeInteger(min) && Number.isSafeInteger(max);
 }
 
 /**

@@ -22,6 +22,25 @@ export const postCases: readonly PostCase[] = [
     fields: { acl: "public-read", "Content-Type": "text/csv", "Content-MD5": "XUFAKrxLKna5cZ2REBfFkg==" },
   },
   {
+    name: "bitstore-shaped form: a length range, acl, Content-MD5 and Content-Type",
+    key: "owner/ds/data/a.csv",
+    conditions: [["content-length-range", 1, 5]],
+    fields: {
+      acl: "private",
+      "Content-MD5": "XUFAKrxLKna5cZ2REBfFkg==",
+      "Content-Type": "text/csv; charset=utf-8",
+    },
+  },
+  {
+    name: "two equal length ranges (deduplicated)",
+    key: "r",
+    conditions: [
+      ["content-length-range", 1, 10],
+      ["content-length-range", 1, 10],
+    ],
+    fields: { acl: "private" },
+  },
+  {
     name: "size range and content-type prefix",
     keyPrefix: "p/",
     conditions: [
@@ -45,6 +64,30 @@ export const postCases: readonly PostCase[] = [
   { name: "session token", key: "t", sessionToken: "FQoG/Zv+token==" },
   { name: "custom expiry", key: "e", expiresIn: 60 },
   { name: "one-week expiry", key: "e", expiresIn: 604_800 },
+];
+
+/**
+ * More forms for the comparison with the SDK only: a redirect Ceph would follow out of the test,
+ * and conditions that name the key, which the Ceph test moves under a prefix of its own.
+ */
+export const sdkOnlyPostCases: readonly PostCase[] = [
+  {
+    name: "bitstore form with a verification redirect",
+    key: "owner/ds/data/a.csv",
+    conditions: [["content-length-range", 1234, 1234]],
+    fields: {
+      acl: "public-read",
+      "Content-MD5": "XUFAKrxLKna5cZ2REBfFkg==",
+      "Content-Type": "text/csv",
+      success_action_redirect: "https://bitstore.example/rawstore/verify/eyJrIjoiYSJ9.c2ln",
+    },
+  },
+  { name: "a field named key", key: "k", fields: { key: "k", acl: "private" } },
+  {
+    name: "key prefix repeating a given starts-with condition (deduplicated)",
+    keyPrefix: "p/",
+    conditions: [["starts-with", "$key", "p/"]],
+  },
 ];
 
 export const postLocations = [

@@ -16,7 +16,10 @@
  *   of 64 KiB with curl, no batch, no verify, no auth, each fsynced before the answer);
  * - the reference: PUTs of the same bytes to a plain static file server on the same disk that
  *   fsyncs each file, at the same concurrency and one at a time (the ratio is its ms/object
- *   divided by ours, at git-lfs's concurrency);
+ *   divided by ours, at git-lfs's concurrency). It does not fsync the folder after renaming the
+ *   file into place, so a crash can still lose an object it answered 200 for; the store's put does
+ *   (and fsyncs the parent of each fan-out folder it creates): one more disk round trip per object,
+ *   which shows most in the one-at-a-time figures;
  * - LFSX's own client loop (a `sha256sum` and a `curl` process per object, 100 objects) against the
  *   static server without fsync: the cost of that condition's client on this machine, which on a
  *   2-core VM is several times LFSX's whole published figure, so only the PUT time above compares;

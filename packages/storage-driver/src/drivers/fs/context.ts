@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { closeSync, openSync, realpathSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, realpathSync } from "node:fs";
 import { mkdir, realpath, rmdir } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import { WharfError } from "@wharf/errors";
@@ -48,8 +48,8 @@ export interface FsContext {
  * (the parent of each one created), which must be fsynced too: on a filesystem without a journal,
  * fsyncing only `dir` could leave `dir` itself unreachable after a crash.
  */
-export async function makeDirs(dir: string): Promise<string[]> {
-  const first = await mkdir(dir, { recursive: true });
+export function makeDirs(dir: string): string[] {
+  const first = mkdirSync(dir, { recursive: true });
   if (first === undefined) return [];
   const changed: string[] = [];
   for (let created = dir; ; created = dirname(created)) {
@@ -87,11 +87,10 @@ export function createFsContext(options: Pick<FsDriverOptions, "root" | "fsync" 
     join(locksDir, createHash("sha256").update(key).digest("hex").slice(0, 40));
   const lock = <T>(key: string, fn: () => Promise<T>) => withFileLock(lockPath(key), fn);
 
-  // Small metadata calls on the commit path (lstat, link, rename, realpath, opening a folder) run
-  // synchronously: on a local disk each takes microseconds, while a trip through libuv's thread
+  // Small metadata calls on the commit path (mkdir, lstat, link, rename, realpath, opening a folder)
+  // run synchronously: on a local disk each takes microseconds, while a trip through libuv's thread
   // pool costs ~0.1 ms, and a small write makes about a dozen of them in a row. Anything that moves
-  // data or waits for the disk (body streams, fsync) stays asynchronous, and so does creating a
-  // file or folder: it may wait for a concurrent fsync's write of the folder or inode blocks it changes.
+  // data or waits for the disk (body streams, fsync) stays asynchronous.
   /** fsyncs a folder, or a file already written and closed. */
   async function syncDir(dir: string): Promise<void> {
     if (!durable) return;
@@ -121,7 +120,7 @@ export function createFsContext(options: Pick<FsDriverOptions, "root" | "fsync" 
   async function makeParents(key: string, path: string): Promise<string[]> {
     let changed: string[];
     try {
-      changed = await makeDirs(dirname(path));
+      changed = makeDirs(dirname(path));
     } catch (error) {
       if (errno(error) === "EEXIST" || errno(error) === "ENOTDIR") throw conflict(key, error);
       throw error;

@@ -99,11 +99,11 @@ describe("fs makeDirs", () => {
   it("returns the parent of every folder it created (to fsync), nothing when all exist", async () => {
     const base = await mkdtemp(join(tmpdir(), "wharf-fs-dirs-"));
     try {
-      expect((await makeDirs(join(base, "a", "b", "c"))).sort()).toEqual(
+      expect(makeDirs(join(base, "a", "b", "c")).sort()).toEqual(
         [base, join(base, "a"), join(base, "a", "b")].sort(),
       );
-      expect(await makeDirs(join(base, "a", "b", "c"))).toEqual([]);
-      expect(await makeDirs(join(base, "a", "x"))).toEqual([join(base, "a")]);
+      expect(makeDirs(join(base, "a", "b", "c"))).toEqual([]);
+      expect(makeDirs(join(base, "a", "x"))).toEqual([join(base, "a")]);
     } finally {
       await rm(base, { recursive: true, force: true });
     }

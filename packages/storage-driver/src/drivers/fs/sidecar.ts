@@ -117,7 +117,7 @@ export function createSidecars(fs: FsContext) {
    */
   async function writeSidecar(key: string, sidecar: Sidecar, sync = true): Promise<void> {
     const path = metaPath(key);
-    const changed = await makeDirs(dirname(path));
+    const changed = makeDirs(dirname(path));
     let handle: FileHandle;
     try {
       handle = await open(path, "w");
@@ -161,7 +161,7 @@ export function createSidecars(fs: FsContext) {
    */
   async function placeSidecar(key: string, temporary: string): Promise<string[]> {
     const path = metaPath(key);
-    const changed = await makeDirs(dirname(path));
+    const changed = makeDirs(dirname(path));
     try {
       renameSync(temporary, path);
     } catch (error) {

@@ -19,21 +19,21 @@ async function push(h: ReturnType<typeof harness>, repo: string, auth: string, t
     await h.batch(repo, { operation: "upload", objects: [{ oid: b.oid, size: b.size }] }, auth),
   );
   const actions = object?.actions;
-  if (!actions?.upload || !actions.verify) throw new Error("no upload actions");
+  if (!actions?.upload) throw new Error("no upload action");
   const put = await h.call("PUT", actions.upload.href, b.data, undefined, {
     "Content-Type": "application/octet-stream",
   });
-  const verify = await h.call("POST", actions.verify.href, { oid: b.oid, size: b.size });
-  return { b, put, verify };
+  return { b, put, actions };
 }
 
 describe("batch API", () => {
-  it("uploads through the router, verifies, then serves the object", async () => {
+  it("uploads through the router with no verify action, then serves the object", async () => {
     const h = harness();
     const auth = basic("bob", await token("bob", "org/repo:write"));
-    const { b, put, verify } = await push(h, "org/repo", auth, "hello lfs");
+    const { b, put, actions } = await push(h, "org/repo", auth, "hello lfs");
+    // The PUT itself checks the sha256 and size: git-lfs makes no second request per object.
+    expect(Object.keys(actions)).toEqual(["upload"]);
     expect(put.status).toBe(200);
-    expect(verify.status).toBe(200);
     expect((await h.driver.head(`org/repo/${b.oid.slice(0, 2)}/${b.oid.slice(2, 4)}/${b.oid}`)).size).toBe(
       b.size,
     );
@@ -49,6 +49,21 @@ describe("batch API", () => {
       Accept: "",
     });
     expect(Buffer.from(await get.arrayBuffer()).toString()).toBe("hello lfs");
+  });
+
+  it("still answers the verify link of a batch response from before verify was dropped", async () => {
+    const h = harness();
+    const auth = basic("bob", await token("bob", "org/repo:write"));
+    const { b } = await push(h, "org/repo", auth, "pushed mid-upgrade");
+    const verify = await h.call("POST", h.verifyLink("org/repo", b), { oid: b.oid, size: b.size });
+    expect(verify.status).toBe(200);
+    expect(await verify.json()).toEqual({ oid: b.oid, size: b.size });
+    const other = blob("never pushed");
+    const missing = await h.call("POST", h.verifyLink("org/repo", other), {
+      oid: other.oid,
+      size: other.size,
+    });
+    expect(missing.status).toBe(404);
   });
 
   it("omits actions for an upload the store already has", async () => {
@@ -115,7 +130,7 @@ describe("batch API", () => {
     const forged = Buffer.from("the fake content");
     const put = await h.call("PUT", object?.actions?.upload?.href ?? "", forged);
     expect(put.status).toBe(422);
-    const verify = await h.call("POST", object?.actions?.verify?.href ?? "", { oid: b.oid, size: b.size });
+    const verify = await h.call("POST", h.verifyLink("org/repo", b), { oid: b.oid, size: b.size });
     expect(verify.status).toBe(404);
     const [down] = await objectsOf(
       await h.batch("org/repo", { operation: "download", objects: [{ oid: b.oid, size: b.size }] }, auth),
@@ -147,8 +162,8 @@ describe("batch API", () => {
   it("accepts nested namespaces, and keeps a .git suffix in the key as timone did", async () => {
     const h = harness();
     const auth = basic("bob", await token("bob", "group/sub/repo:write"));
-    const { b, verify } = await push(h, "group/sub/repo.git", auth, "nested");
-    expect(verify.status).toBe(200);
+    const { b, put } = await push(h, "group/sub/repo.git", auth, "nested");
+    expect(put.status).toBe(200);
     // Regression: the suffix was stripped, so objects timone pushed through `.git` URLs were 404.
     expect(
       (await h.driver.head(`group/sub/repo.git/${b.oid.slice(0, 2)}/${b.oid.slice(2, 4)}/${b.oid}`)).size,
@@ -164,8 +179,8 @@ describe("batch API", () => {
   ])("serves the repository name %s that timone accepted, under timone's key", async (inUrl, name) => {
     const h = harness();
     const auth = basic("bob", await token("bob", "org/*:write"));
-    const { b, verify } = await push(h, `org/${inUrl}`, auth, `named ${name}`);
-    expect(verify.status).toBe(200);
+    const { b, put } = await push(h, `org/${inUrl}`, auth, `named ${name}`);
+    expect(put.status).toBe(200);
     const key = `org/${name}/${b.oid.slice(0, 2)}/${b.oid.slice(2, 4)}/${b.oid}`;
     expect((await h.driver.head(key)).size).toBe(b.size);
   });
@@ -256,8 +271,8 @@ describe("batch API", () => {
   it("answers 507 when an upload would exceed the repository quota", async () => {
     const h = harness({ repoQuotaBytes: 12 });
     const auth = basic("bob", await token("bob", "org/repo:write"));
-    const { verify } = await push(h, "org/repo", auth, "ten bytes!");
-    expect(verify.status).toBe(200);
+    const { put } = await push(h, "org/repo", auth, "ten bytes!");
+    expect(put.status).toBe(200);
     const b = blob("three");
     const res = await h.batch(
       "org/repo",

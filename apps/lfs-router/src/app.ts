@@ -88,7 +88,6 @@ export function createApp(deps: AppDeps): Hono<LfsEnv> {
     mode: deps.mode,
     storeEnforcesSha256: deps.storeEnforcesSha256 ?? false,
     expiresIn: config.expiresIn,
-    ...(deps.now ? { now: deps.now } : {}),
   });
   const repoUsage = createUsage(driver, layout);
 

@@ -3,6 +3,7 @@ import { createIssuer } from "@wharf/auth-jwt";
 import type { Logger } from "@wharf/http-kit";
 import { createMemoryDriver, type StorageDriver } from "@wharf/storage-driver";
 import { type AppConfig, createApp } from "./app.ts";
+import { createLinkSigner } from "./links.ts";
 
 export const secret = "unit-test-secret-0123456789";
 export const lfsHeaders = {
@@ -51,6 +52,22 @@ export function blob(text: string): { data: Buffer; oid: string; size: number } 
   return { data, oid: createHash("sha256").update(data).digest("hex"), size: data.length };
 }
 
+/**
+ * The path and signed query of `object`'s verify link, as a batch response handed it out before
+ * proxied uploads stopped getting one (clients mid-push still call it).
+ */
+export function verifyPath(
+  repo: string,
+  object: { oid: string; size: number },
+  config: AppConfig = testConfig(),
+): string {
+  const query = createLinkSigner(config.linkSecret).sign(
+    { method: "POST", repo, oid: object.oid, size: object.size },
+    config.expiresIn,
+  );
+  return `/${repo}/info/lfs/objects/${object.oid}/verify?${query}`;
+}
+
 /** A router on the memory driver in proxy mode, with request helpers. */
 export function harness(
   overrides: Partial<AppConfig> = {},
@@ -83,5 +100,7 @@ export function harness(
         ? {}
         : { body: typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body) }),
     });
-  return { app, driver, batch, call };
+  const verifyLink = (repo: string, object: { oid: string; size: number }) =>
+    `http://lfs.test${verifyPath(repo, object, testConfig(overrides))}`;
+  return { app, driver, batch, call, verifyLink };
 }

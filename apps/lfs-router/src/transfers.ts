@@ -5,7 +5,6 @@ import { isWharfError, WharfError } from "@wharf/errors";
 import type { StorageDriver } from "@wharf/storage-driver";
 import { type Layout, repoPath } from "./layout.ts";
 import type { LinkSigner } from "./links.ts";
-import { createTtlCache } from "./ttl-cache.ts";
 
 export interface LfsAction {
   readonly href: string;
@@ -22,8 +21,12 @@ export interface ObjectRef {
 /** How object bytes travel: straight to the store with presigned URLs, or through the router. */
 export interface Transfers {
   readonly mode: "direct" | "proxy";
-  /** `upload` and `verify` actions for an object the store does not have yet. */
-  uploadActions(object: ObjectRef, baseUrl: string): Promise<{ upload: LfsAction; verify: LfsAction }>;
+  /**
+   * The actions for an object the store does not have yet: `upload`, plus `verify` when the upload
+   * goes straight to the store. An upload through the router is checked (sha256, size) and durable
+   * before its 200, so it gets no `verify`: git-lfs then makes no second request per object.
+   */
+  uploadActions(object: ObjectRef, baseUrl: string): Promise<{ upload: LfsAction; verify?: LfsAction }>;
   downloadAction(object: ObjectRef, baseUrl: string): Promise<LfsAction>;
   /**
    * A proxied upload: streams `body` to the object's key, which the store makes visible only if
@@ -33,6 +36,7 @@ export interface Transfers {
   /**
    * The verify call: the object exists with this size (a staged direct upload is hashed, then
    * published). `NOT_FOUND` when absent, `CHECKSUM_MISMATCH`/`INVALID_ARGUMENT` when it does not match.
+   * Proxied uploads get no verify action, but a link from an older batch response still works.
    */
   verify(object: ObjectRef, nonce: string | undefined): Promise<void>;
 }
@@ -45,14 +49,7 @@ export interface TransfersOptions {
   /** Direct mode: the store rejects a presigned PUT whose body does not match `x-amz-checksum-sha256`. */
   readonly storeEnforcesSha256: boolean;
   readonly expiresIn: number;
-  readonly now?: () => Date;
 }
-
-/**
- * How long an object this router just stored counts as verified without asking the store again:
- * git-lfs sends the verify call right after the upload, and nothing in LFS deletes objects.
- */
-const receivedMemoryMs = 60_000;
 
 /** A single presigned PUT cannot exceed 5 GiB; larger objects go through the router, which streams multipart. */
 const maxSinglePut = 5 * 1024 ** 3;
@@ -63,9 +60,6 @@ export function objectPath(baseUrl: string, object: ObjectRef): string {
 
 export function createTransfers(options: TransfersOptions): Transfers {
   const { driver, layout, links, expiresIn } = options;
-  const now = () => (options.now ?? (() => new Date()))().getTime();
-  /** Sizes of objects received through this router lately, by key. */
-  const received = createTtlCache<number>(4096, now);
   const link = (
     href: string,
     method: "GET" | "PUT" | "POST",
@@ -77,7 +71,6 @@ export function createTransfers(options: TransfersOptions): Transfers {
   });
   const proxied = (object: ObjectRef, baseUrl: string) => ({
     upload: link(objectPath(baseUrl, object), "PUT", object),
-    verify: link(`${objectPath(baseUrl, object)}/verify`, "POST", object),
   });
 
   return {
@@ -114,19 +107,17 @@ export function createTransfers(options: TransfersOptions): Transfers {
 
     async receive(object, body) {
       const key = layout.objectKey(object.repo, object.oid);
-      const info = await driver.put(key, body, {
+      await driver.put(key, body, {
         size: object.size,
         sha256: object.oid,
         // The key names the sha256 already; not recording it spares the fs driver a sidecar.
         recordSha256: false,
         contentType: "application/octet-stream",
       });
-      received.set(key, info.size, now() + receivedMemoryMs);
     },
 
     async verify(object, nonce) {
       const key = layout.objectKey(object.repo, object.oid);
-      if (nonce === undefined && received.get(key) === object.size) return;
       if (nonce !== undefined)
         await publishStaged(driver, layout.stagingKey(object.repo, object.oid, nonce), key, object);
       const info = await driver.head(key);

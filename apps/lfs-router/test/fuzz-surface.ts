@@ -12,7 +12,7 @@ import {
 import fc from "fast-check";
 import { createApp } from "../src/app.ts";
 import { nodeFetch } from "../src/http.ts";
-import { basic, blob, lfsHeaders, testConfig, token } from "../src/test-support.ts";
+import { basic, blob, lfsHeaders, testConfig, token, verifyPath } from "../src/test-support.ts";
 
 /** One fuzzed LFS request. `oversize` pads the body past the route's cap with whitespace. */
 export interface LfsInput {
@@ -130,8 +130,9 @@ export async function lfsSurface(): Promise<
   FuzzSurface<LfsInput> & AsyncDisposable & { server: RunningServer }
 > {
   const driver = createMemoryDriver();
+  const config = testConfig({ maxObjectSize: 10_000, repoQuotaBytes: 1_000_000 });
   const app = createApp({
-    config: testConfig({ maxObjectSize: 10_000, repoQuotaBytes: 1_000_000 }),
+    config,
     driver,
     mode: "proxy",
     logger: silentLogger(),
@@ -140,7 +141,7 @@ export async function lfsSurface(): Promise<
   const server = await serveHttp(nodeFetch(app), { port: 0, host: "127.0.0.1" });
   const writer = basic("bob", await token("bob", "org/repo:admin"));
   const object = blob("fuzz");
-  // A signed verify link for `object`, so verify bodies reach their parser.
+  // `object` stored, and a signed verify link for it, so verify bodies reach their parser.
   const prepared = await fetch(`${server.url}/org/repo/info/lfs/objects/batch`, {
     method: "POST",
     headers: { ...lfsHeaders, Authorization: writer },
@@ -149,7 +150,7 @@ export async function lfsSurface(): Promise<
   const actions = ((await prepared.json()) as { objects: { actions: Record<string, { href: string }> }[] })
     .objects[0]!.actions;
   await fetch(actions.upload!.href, { method: "PUT", body: object.data });
-  const verifyHref = new URL(actions.verify!.href);
+  const verifyHref = new URL(`${server.url}${verifyPath("org/repo", object, config)}`);
 
   const url = (input: LfsInput): string => {
     const base = `${server.url}/${input.repo}/info/lfs`;

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { setTimeout as delay } from "node:timers/promises";
+import type { TLSSocket } from "node:tls";
 import { createMemoryDriver } from "@wharf/storage-driver";
 import { freePort } from "@wharf/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -54,6 +55,21 @@ describe("control connection", () => {
     }
     expect(await ftp.read()).toMatchObject({ code: 421, text: expect.stringMatching(/Idle timeout/) });
     await ftp.waitClosed();
+  });
+
+  it("negotiates OpenSSL's hybrid post-quantum key exchange by default, and FTP_TLS_GROUPS's first choice when set", async () => {
+    const group = async (port: number) => {
+      await using ftp = await RawFtp.connect(port, { ca });
+      await ftp.read();
+      await ftp.authTls();
+      return (ftp.socket as TLSSocket).getEphemeralKeyInfo();
+    };
+    expect(await group(gateway.port)).toMatchObject({ name: "X25519MLKEM768" });
+    await using classic = await startGateway({
+      driver: createMemoryDriver(),
+      env: { FTP_TLS_GROUPS: "X25519:P-256" },
+    });
+    expect(await group(classic.port)).toMatchObject({ type: "ECDH", name: "X25519" });
   });
 
   it("answers 530 to file commands before login and keeps the connection", async () => {

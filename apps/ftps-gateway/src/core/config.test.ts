@@ -108,6 +108,13 @@ describe("loadConfig", () => {
     );
   });
 
+  it("takes FTP_TLS_GROUPS that OpenSSL knows and refuses others at start", () => {
+    const base = { STORAGE_URL: "memory://", FTP_USERS__1__LOGIN: "a", FTP_USERS__1__PASSWORD: "b" };
+    expect(loadConfig(base).tls.groups).toBeUndefined();
+    expect(loadConfig({ ...base, FTP_TLS_GROUPS: "X25519:P-256" }).tls.groups).toBe("X25519:P-256");
+    expect(() => loadConfig({ ...base, FTP_TLS_GROUPS: "X25519:bogus" })).toThrow(/FTP_TLS_GROUPS/);
+  });
+
   it("refuses a configuration nobody can log in to", () => {
     expect(() => loadConfig({ STORAGE_URL: "memory://" })).toThrow(/FTP_USERS/);
   });

@@ -1,3 +1,4 @@
+import { createSecureContext } from "node:tls";
 import { ConfigError, parseConfig } from "@wharf/http-kit";
 import { parseStorageUrl } from "@wharf/storage-driver";
 import { z } from "zod";
@@ -24,6 +25,16 @@ export interface CidrDomain {
 }
 
 export type Config = ReturnType<typeof loadConfig>;
+
+/** Whether OpenSSL takes `groups` (`FTP_TLS_GROUPS`) as its key-exchange list. */
+function tlsGroupsAccepted(groups: string): boolean {
+  try {
+    createSecureContext({ ecdhCurve: groups });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const port = z.coerce.number().int().min(0).max(65535);
 const seconds = z.coerce.number().positive();
@@ -59,6 +70,14 @@ const schema = z
     FTP_TLS_SELF_SIGNED: flag.default(false),
     FTP_TLS_SESSION_REUSE: z.enum(["optional", "required"]).default("optional"),
     FTP_TLS_MIN_VERSION: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2"),
+    FTP_TLS_GROUPS: z
+      .string()
+      .min(1)
+      .optional()
+      .refine(
+        (groups) => groups === undefined || tlsGroupsAccepted(groups),
+        "a colon-separated list of TLS key-exchange groups OpenSSL knows, e.g. X25519MLKEM768:X25519:P-256",
+      ),
     FTP_MAX_CONNECTIONS: z.coerce.number().int().positive().default(500),
     FTP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().positive().default(50),
     FTP_MAX_LINE_BYTES: z.coerce.number().int().min(64).max(65536).default(2048),
@@ -306,6 +325,7 @@ function toConfig(c: z.output<typeof schema>, users: z.output<typeof userSchema>
       selfSigned: c.FTP_TLS_SELF_SIGNED,
       sessionReuse: c.FTP_TLS_SESSION_REUSE,
       minVersion: c.FTP_TLS_MIN_VERSION,
+      ...(c.FTP_TLS_GROUPS === undefined ? {} : { groups: c.FTP_TLS_GROUPS }),
     },
     limits: {
       maxConnections: c.FTP_MAX_CONNECTIONS,

@@ -51,6 +51,7 @@ export function createFtpServer(options: FtpServerOptions) {
       cert: options.tls.cert,
       key: options.tls.key,
       minVersion: config.tls.minVersion,
+      ...(config.tls.groups === undefined ? {} : { groups: config.tls.groups }),
       handshakeTimeoutMs: config.limits.passiveTimeoutMs,
     }),
     passive: createPassivePool({

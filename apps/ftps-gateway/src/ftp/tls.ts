@@ -50,12 +50,15 @@ export function createTlsUpgrader(options: {
   cert: string;
   key: string;
   minVersion: "TLSv1.2" | "TLSv1.3";
+  /** OpenSSL's key-exchange groups in order of preference (`FTP_TLS_GROUPS`); default OpenSSL's own. */
+  groups?: string;
   handshakeTimeoutMs: number;
 }) {
   const secureContext: SecureContext = createSecureContext({
     cert: options.cert,
     key: options.key,
     minVersion: options.minVersion,
+    ...(options.groups === undefined ? {} : { ecdhCurve: options.groups }),
   });
 
   /** Runs the server side of a TLS handshake on `socket`; rejects with `UNAUTHENTICATED` on failure. */

@@ -11,14 +11,6 @@ export interface RunningServer {
 
 type FetchHandler = (request: Request, env?: unknown) => Response | Promise<Response>;
 
-/**
- * How long an idle keep-alive connection stays open (Node's default is 5 s). Longer than the idle
- * timeouts of the balancers in front (HAProxy's `timeout http-keep-alive`, 60 s on AWS ALB), so the
- * balancer, not the app, closes an idle connection: otherwise a request the balancer sends on a
- * connection the app is closing at that moment fails with "other side closed".
- */
-export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
-
 /** Listens with @hono/node-server on `host:port` (port 0 picks a free one). */
 export async function serveHttp(
   fetch: FetchHandler,
@@ -30,7 +22,6 @@ export async function serveHttp(
     );
     s.once("error", reject);
   });
-  if ("keepAliveTimeout" in server) server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   const { port } = server.address() as AddressInfo;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   const close = async (graceMs = 10_000) => {

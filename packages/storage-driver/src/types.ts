@@ -224,6 +224,17 @@ export interface PendingMultipart {
  * `UNAVAILABLE` (backend unreachable), `PERMISSION_DENIED` (backend refused our credentials),
  * `CANCELLED` (signal aborted) or `INTERNAL`.
  */
+/** The multipart half of a driver, which each remote or disk driver builds in its own `multipart.ts`. */
+export type MultipartOperations = Pick<
+  StorageDriver,
+  | "createMultipart"
+  | "uploadPart"
+  | "listParts"
+  | "completeMultipart"
+  | "abortMultipart"
+  | "listMultipartUploads"
+>;
+
 export interface StorageDriver {
   readonly name: string;
   readonly capabilities: Capabilities;

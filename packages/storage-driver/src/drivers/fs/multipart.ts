@@ -7,7 +7,7 @@ import { WharfError } from "@wharf/errors";
 import { checkBody, heedErrors, multipartEtag, toBufferOrReadable } from "../../body.ts";
 import { validateKey, validatePrefix } from "../../keys.ts";
 import { checkPartNumber } from "../../parts.ts";
-import type { MultipartPart, StorageDriver } from "../../types.ts";
+import type { MultipartOperations, MultipartPart } from "../../types.ts";
 import type { FsContext } from "./context.ts";
 import { errno, translateFsError } from "./errors.ts";
 import type { Conditions, Writes } from "./write.ts";
@@ -26,18 +26,7 @@ const partFilePattern = /^(\d{5})\.([0-9a-f]{32})$/;
  * record (`upload.json`) and one file per part (`<number>.<etag>`); completion streams the parts
  * into a staged file and commits it as a put does.
  */
-export function createMultipart(
-  fs: FsContext,
-  writes: Writes,
-): Pick<
-  StorageDriver,
-  | "createMultipart"
-  | "uploadPart"
-  | "listParts"
-  | "completeMultipart"
-  | "abortMultipart"
-  | "listMultipartUploads"
-> {
+export function createMultipart(fs: FsContext, writes: Writes): MultipartOperations {
   const { durable, md5Etags, ready, uploadsDir } = fs;
   const { commit, etagOf, stage } = writes;
 

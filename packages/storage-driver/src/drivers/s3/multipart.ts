@@ -13,7 +13,7 @@ import { WharfError } from "@wharf/errors";
 import { bodyError, checkBody, checkPutOptions, heedErrors, readAll, toReadable } from "../../body.ts";
 import { validateKey, validatePrefix } from "../../keys.ts";
 import { checkPartNumber } from "../../parts.ts";
-import type { MultipartPart, StorageDriver } from "../../types.ts";
+import type { MultipartOperations, MultipartPart } from "../../types.ts";
 import { type Conditions, unsupportedConditional } from "./conditions.ts";
 import { markers, type S3Context } from "./context.ts";
 import { translateS3Error } from "./errors.ts";
@@ -24,18 +24,7 @@ import { decodeUploadId, encodeUploadId } from "./parts.ts";
  * Multipart uploads are S3's own; the conditions of a conditional one travel in the upload id
  * (`parts.ts`) and are checked at completion under the key's claim.
  */
-export function createMultipart(
-  s3: S3Context,
-  conditions: Conditions,
-): Pick<
-  StorageDriver,
-  | "createMultipart"
-  | "uploadPart"
-  | "listParts"
-  | "completeMultipart"
-  | "abortMultipart"
-  | "listMultipartUploads"
-> {
+export function createMultipart(s3: S3Context, conditions: Conditions): MultipartOperations {
   const { bucket, client, full, head, prefix } = s3;
   const { conditionalError, guard, holdClaim, precheck } = conditions;
   return {

@@ -102,6 +102,9 @@ export async function planCluster(options: {
     AWS_SECRET_ACCESS_KEY: services.s3.secretAccessKey,
     AWS_REGION: services.s3.region,
   };
+  // On SIGTERM each HTTP replica answers /healthz 503 this long before it stops listening: HAProxy's
+  // checks (inter 1s, fall 2) take it out in about 2 s.
+  const drain = { SHUTDOWN_DELAY_SECONDS: "3" };
   const urls = {
     lfs: `http://${lb}:${port(0)}`,
     bitstore: `http://${lb}:${port(1)}`,
@@ -121,6 +124,7 @@ export async function planCluster(options: {
       pid: undefined,
       env: {
         ...aws,
+        ...drain,
         PORT: String(lfsPort),
         HOST: "127.0.0.1",
         STORAGE_URL: s3Url("lfs"),
@@ -140,6 +144,7 @@ export async function planCluster(options: {
       pid: undefined,
       env: {
         ...aws,
+        ...drain,
         PORT: String(bitstorePort),
         HOST: "127.0.0.1",
         STORAGE_URL: s3Url("bitstore"),
@@ -159,6 +164,7 @@ export async function planCluster(options: {
       pid: undefined,
       env: {
         ...aws,
+        ...drain,
         PORT: String(registryPort),
         HOST: "127.0.0.1",
         STORAGE_URL: s3Url("registry-usage"),

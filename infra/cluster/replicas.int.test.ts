@@ -995,7 +995,7 @@ f.quit()`;
       for (const r of cluster.replicas) expect(alive(r.pid), `${r.app}/${r.name} still running`).toBe(true);
     });
 
-    it("a rolling restart under steady traffic fails no HTTP request; FTP uploads in flight finish or get a 4xx, never leaving half an object", async () => {
+    it("a rolling restart under steady traffic fails no HTTP request (each replica drains out of the balancer first); FTP uploads in flight finish or get a 4xx, never leaving half an object", async () => {
       const failures: string[] = [];
       let requests = 0;
       let running = true;
@@ -1018,30 +1018,99 @@ f.quit()`;
           ftpResults.push(result);
         }
       })();
-      const traffic = (async () => {
-        while (running) {
-          await Promise.all(
-            [cluster.urls.lfs, cluster.urls.bitstore].map(async (base) => {
-              requests++;
-              const res = await fetch(`${base}/healthz`).catch((e: Error) => e);
-              if (res instanceof Error || res.status !== 200)
-                failures.push(
-                  `${base}: ${res instanceof Error ? `${res.message} (${String((res.cause as Error | undefined)?.message)})` : res.status}`,
-                );
+      // HTTP: real work through the balancer, POSTs (which HAProxy does not retry): an LFS batch that
+      // asks the store for an object, and a bitstore authorization that reserves quota in the store.
+      const lfsAuth = `Basic ${Buffer.from(
+        `alice:${await createIssuer({ algorithm: "HS256", secret: cluster.secrets.jwt }).issue(
+          { username: "alice", scope: "org/*:read" },
+          { expiresIn: "1h", subject: "alice" },
+        )}`,
+      ).toString("base64")}`;
+      const bitstoreToken = await createIssuer({
+        algorithm: "RS256",
+        privateKey: cluster.bitstorePrivateKey,
+      }).issue(
+        {
+          userid: "rolling",
+          service: "rawstore",
+          permissions: { "datapackage-upload": true, max_public_storage_mb: 100 },
+        },
+        { expiresIn: 600 },
+      );
+      const work = [
+        (i: number) =>
+          fetch(`${cluster.urls.lfs}/org/rolling/info/lfs/objects/batch`, {
+            method: "POST",
+            headers: {
+              Authorization: lfsAuth,
+              Accept: "application/vnd.git-lfs+json",
+              "Content-Type": "application/vnd.git-lfs+json",
+            },
+            body: JSON.stringify({
+              operation: "download",
+              objects: [{ oid: createHash("sha256").update(`rolling-${i}`).digest("hex"), size: 1 }],
             }),
-          );
-        }
-      })();
+          }),
+        (i: number) =>
+          fetch(`${cluster.urls.bitstore}/rawstore/authorize`, {
+            method: "POST",
+            headers: { "Content-Type": "application/json", "Auth-Token": bitstoreToken },
+            body: JSON.stringify({
+              metadata: { owner: "rolling", name: `r${i}` },
+              filedata: {
+                "r.csv": {
+                  length: 10,
+                  md5: createHash("md5").update("0123456789").digest("base64"),
+                  type: "text/csv",
+                  name: "r.csv",
+                },
+              },
+            }),
+          }),
+      ];
+      // Several clients at once, so that the balancer holds idle connections to each replica as it drains.
+      let sent = 0;
+      const traffic = Promise.all(
+        Array.from({ length: 8 }, async (_, client) => {
+          while (running) {
+            const i = sent++;
+            const n = client % work.length;
+            requests++;
+            const res = await work[n]!(i).catch((e: Error) => e);
+            if (res instanceof Error || res.status !== 200)
+              failures.push(
+                `${n === 0 ? "lfs batch" : "bitstore authorize"} ${i}: ${res instanceof Error ? `${res.message} (${String((res.cause as Error | undefined)?.message)})` : `${res.status} ${await res.text()}`}`,
+              );
+            else await res.arrayBuffer();
+          }
+        }),
+      );
       for (const app of ["lfs-router", "bitstore", "ftps-gateway"] as const)
         for (const name of ["a", "b"] as const) {
           const r = replica(app, name);
-          await stopPid(r.pid, "SIGTERM");
+          const signalled = Date.now();
+          const stopped = stopPid(r.pid, "SIGTERM");
+          if (app !== "ftps-gateway") {
+            // Its shutdown delay (SHUTDOWN_DELAY_SECONDS=3): readiness answers 503 at once, so that
+            // HAProxy's checks take it out, but it goes on serving, each response closing its connection.
+            await until(
+              `${app} ${name} draining`,
+              () => fetch(`${r.url}/healthz`).then((x) => x.status),
+              (st) => st === 503,
+              2_000,
+            );
+            const live = await fetch(`${r.url}/livez`);
+            expect(live.status).toBe(200);
+            expect(live.headers.get("connection")).toBe("close");
+          }
+          await stopped;
+          if (app !== "ftps-gateway") expect(Date.now() - signalled).toBeGreaterThanOrEqual(3_000);
           await startReplica(r);
           await waitBalanced(cluster, 10_000);
         }
       running = false;
       await Promise.all([traffic, ftpTraffic]);
-      expect(requests).toBeGreaterThan(50);
+      expect(requests).toBeGreaterThan(200);
       expect(failures).toEqual([]);
       expect(ftpResults.filter((r) => r.ok).length).toBeGreaterThan(0);
       const driver = await store();

@@ -16,6 +16,13 @@ function parseEnvFile(text: string): Record<string, string> {
   return env;
 }
 
+/** The least a bitstore on S3 needs besides its bucket: a token key and store credentials. */
+const keyAndCredentials = {
+  DATAHUB_PUBLIC_KEY: "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----",
+  STORAGE_ACCESS_KEY_ID: "a",
+  STORAGE_SECRET_ACCESS_KEY: "b",
+};
+
 describe("loadConfig", () => {
   it("parses the shipped .env.example with the original's variables", () => {
     const env = parseEnvFile(readFileSync(join(import.meta.dirname, "../.env.example"), "utf8"));
@@ -51,12 +58,17 @@ describe("loadConfig", () => {
     }
   });
 
+  it("reads SHUTDOWN_DELAY_SECONDS (default 0) and refuses what is not 0 to 300 seconds", () => {
+    const base = { ...keyAndCredentials, STORAGE_BUCKET_NAME: "bkt" };
+    expect(loadConfig(base).shutdownDelayMs).toBe(0);
+    expect(loadConfig({ ...base, SHUTDOWN_DELAY_SECONDS: "3" }).shutdownDelayMs).toBe(3000);
+    expect(() => loadConfig({ ...base, SHUTDOWN_DELAY_SECONDS: "soon" })).toThrow(
+      /SHUTDOWN_DELAY_SECONDS: must be a number of seconds from 0 to 300, got "soon"/,
+    );
+  });
+
   it("reads the fork's DATAHUB_SERVICE_NAME and wants PUBLIC_URL in local-disk mode", () => {
-    const base = {
-      DATAHUB_PUBLIC_KEY: "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----",
-      STORAGE_ACCESS_KEY_ID: "a",
-      STORAGE_SECRET_ACCESS_KEY: "b",
-    };
+    const base = keyAndCredentials;
     expect(loadConfig({ ...base, STORAGE_BUCKET_NAME: "bkt", DATAHUB_SERVICE_NAME: "raw" }).serviceName).toBe(
       "raw",
     );

@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig } from "@wharf/http-kit";
+import { ConfigError, parseConfig, shutdownDelaySeconds } from "@wharf/http-kit";
 import { parseStorageUrl, type StorageConfig } from "@wharf/storage-driver";
 import { z } from "zod";
 import { compileKeyPattern } from "./key-pattern.ts";
@@ -19,6 +19,7 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   HOST: z.string().min(1).default("0.0.0.0"),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  SHUTDOWN_DELAY_SECONDS: shutdownDelaySeconds,
   SERVICE_NAME: z
     .string()
     .regex(/^[\w.-]+$/, "must be a single URL path segment")
@@ -188,6 +189,8 @@ export interface BitstoreConfig {
   readonly port: number;
   readonly host: string;
   readonly logLevel: string;
+  /** On SIGTERM: how long readiness answers 503 while requests are still served, before the listener closes. */
+  readonly shutdownDelayMs: number;
   readonly serviceName: string;
   readonly auth: {
     readonly publicKey?: string;
@@ -231,6 +234,7 @@ export function loadConfig(env: Env): BitstoreConfig {
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
+    shutdownDelayMs: e.SHUTDOWN_DELAY_SECONDS,
     serviceName: e.SERVICE_NAME ?? e.DATAHUB_SERVICE_NAME ?? "rawstore",
     auth: {
       publicKey: e.DATAHUB_PUBLIC_KEY?.replace(/\\n/g, "\n"),

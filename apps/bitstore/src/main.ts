@@ -2,12 +2,14 @@ import { createIssuer, createVerifier } from "@wharf/auth-jwt";
 import {
   createLogger,
   createMetrics,
+  drainHttp,
   guardProcess,
   loadConfigOrExit,
   loadEnvFile,
   onShutdown,
   StartupError,
   serveHttp,
+  shutdownTimeoutMs,
   startStep,
 } from "@wharf/http-kit";
 import { abortStaleUploads, openStorage } from "@wharf/storage-driver";
@@ -90,7 +92,9 @@ const app = createApp({ config, driver, verifier, logger, metrics, probe: () => 
 const server = await startStep("PORT", "stop what listens there, or set another PORT or HOST", () =>
   serveHttp(app.fetch, { port: config.port, host: config.host }),
 );
-onShutdown(logger, [() => server.close(), () => driver.close()]);
+onShutdown(logger, [() => drainHttp(server, config.shutdownDelayMs, logger), () => driver.close()], {
+  timeoutMs: config.shutdownDelayMs + shutdownTimeoutMs,
+});
 guard.serving(logger);
 logger.info(
   { url: server.url, service: config.serviceName, uploads: bucket ? "store" : "bitstore" },

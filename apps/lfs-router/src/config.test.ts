@@ -35,6 +35,16 @@ describe("loadConfig", () => {
     });
   });
 
+  it("reads SHUTDOWN_DELAY_SECONDS (default 0) and refuses what is not 0 to 300 seconds", () => {
+    const base = { JWT_SECRET: "a-long-secret", STORAGE_URL: "file:///srv/lfs" };
+    expect(loadConfig(base).shutdownDelayMs).toBe(0);
+    expect(loadConfig({ ...base, SHUTDOWN_DELAY_SECONDS: "2.5" }).shutdownDelayMs).toBe(2500);
+    for (const bad of ["-1", "5s", "301"])
+      expect(problemsOf({ ...base, SHUTDOWN_DELAY_SECONDS: bad })).toEqual([
+        `SHUTDOWN_DELAY_SECONDS: must be a number of seconds from 0 to 300, got "${bad}"`,
+      ]);
+  });
+
   it("accepts timone's environment as is", () => {
     const config = loadConfig({
       TIMONE_TOKEN_SECRET: "timone-secret",

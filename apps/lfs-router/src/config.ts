@@ -1,4 +1,4 @@
-import { ConfigError } from "@wharf/http-kit";
+import { ConfigError, shutdownDelaySeconds } from "@wharf/http-kit";
 import { parseStorageUrl } from "@wharf/storage-driver";
 import { z } from "zod";
 
@@ -10,6 +10,8 @@ export interface LfsConfig {
   readonly port: number;
   readonly host: string;
   readonly logLevel: string;
+  /** On SIGTERM: how long readiness answers 503 while requests are still served, before the listener closes. */
+  readonly shutdownDelayMs: number;
   /** `file://…`, a path, or `s3://bucket/prefix?…`. */
   readonly storageUrl: string;
   /** Static S3 credentials (timone's `TIMONE_STORAGE_S3_KEY/SECRET`); otherwise the AWS default chain. */
@@ -67,6 +69,7 @@ const envSchema = z.object({
   PORT: optionalString,
   HOST: optionalString,
   LOG_LEVEL: optionalString,
+  SHUTDOWN_DELAY_SECONDS: shutdownDelaySeconds,
   TIMONE_LOG_LEVEL: optionalString,
   STORAGE_URL: optionalString,
   TIMONE_STORAGE: optionalString,
@@ -186,6 +189,7 @@ function build(e: Env, problems: string[], unscopedGiven: boolean): LfsConfig {
     port: int("PORT") ?? 8080,
     host: e.HOST ?? "0.0.0.0",
     logLevel,
+    shutdownDelayMs: e.SHUTDOWN_DELAY_SECONDS,
     storageUrl: storage.url,
     ...(storage.credentials ? { s3Credentials: storage.credentials } : {}),
     keyPrefix,

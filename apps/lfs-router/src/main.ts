@@ -2,12 +2,14 @@ import { createIssuer } from "@wharf/auth-jwt";
 import {
   createLogger,
   createMetrics,
+  drainHttp,
   guardProcess,
   loadConfigOrExit,
   loadEnvFile,
   onShutdown,
   StartupError,
   serveHttp,
+  shutdownTimeoutMs,
   startStep,
 } from "@wharf/http-kit";
 import { abortStaleUploads, describeStore, openStorage } from "@wharf/storage-driver";
@@ -80,7 +82,9 @@ const app = createApp({
 const server = await startStep("PORT", "stop what listens there, or set another PORT or HOST", () =>
   serveHttp(nodeFetch(app), { port: config.port, host: config.host }),
 );
-onShutdown(logger, [() => server.close(), () => driver.close()]);
+onShutdown(logger, [() => drainHttp(server, config.shutdownDelayMs, logger), () => driver.close()], {
+  timeoutMs: config.shutdownDelayMs + shutdownTimeoutMs,
+});
 guard.serving(logger);
 logger.info({ url: server.url, storage: driver.name, mode, locking }, "listening");
 

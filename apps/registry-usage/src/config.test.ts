@@ -108,6 +108,15 @@ registry_base_url = https://registry.example.org/
     expect(loadConfig(secret, defaultConfigText).port).toBe(5000);
   });
 
+  it("reads the shutdown delay from general.shutdown_delay_seconds or SHUTDOWN_DELAY_SECONDS (default 0)", () => {
+    expect(loadConfig(secret).shutdownDelayMs).toBe(0);
+    expect(loadConfig(secret, "[general]\nshutdown_delay_seconds = 4\n").shutdownDelayMs).toBe(4000);
+    expect(loadConfig({ ...secret, SHUTDOWN_DELAY_SECONDS: "1.5" }).shutdownDelayMs).toBe(1500);
+    expect(problems({ ...secret, SHUTDOWN_DELAY_SECONDS: "400" })).toEqual([
+      'general.shutdown_delay_seconds: must be a number of seconds from 0 to 300, got "400"',
+    ]);
+  });
+
   it("lists every problem at once", () => {
     const found = problems({
       PORT: "http",

@@ -1,6 +1,6 @@
 import { parseDuration } from "@wharf/auth-jwt";
 import { WharfError } from "@wharf/errors";
-import { ConfigError } from "@wharf/http-kit";
+import { ConfigError, shutdownDelaySeconds } from "@wharf/http-kit";
 import { parseStorageUrl } from "@wharf/storage-driver";
 import { parse as parseIni } from "ini";
 import { z } from "zod";
@@ -16,6 +16,7 @@ socket_port = 5000
 server_prefix = /
 debug = False
 log_level = info
+shutdown_delay_seconds = 0
 
 [ldap]
 host = myldap.com
@@ -130,6 +131,8 @@ export interface RegistryUsageConfig {
   readonly prefix: string;
   readonly debug: boolean;
   readonly logLevel: string;
+  /** On SIGTERM: how long readiness answers 503 while requests are still served, before the listener closes. */
+  readonly shutdownDelayMs: number;
   readonly dev: boolean;
   readonly ldap: LdapConfig;
   readonly jwt: { readonly secret: string; readonly expiresInSeconds: number };
@@ -175,6 +178,7 @@ const envAliases: Record<string, string> = {
   HOST: "general.socket_host",
   PORT: "general.socket_port",
   LOG_LEVEL: "general.log_level",
+  SHUTDOWN_DELAY_SECONDS: "general.shutdown_delay_seconds",
   STORAGE_URL: "storage.url",
 };
 
@@ -242,6 +246,7 @@ const schema = z.strictObject({
       .transform((v) => v.replace(/\/+$/, "")),
     debug: bool,
     log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+    shutdown_delay_seconds: shutdownDelaySeconds,
   }),
   ldap: z.strictObject({
     host: z.string().min(1),
@@ -320,7 +325,7 @@ const schema = z.strictObject({
 
 /**
  * Builds the configuration from the original's INI text (optional) and the environment
- * (`REGISTRY_USAGE_<SECTION>_<KEY>`, plus HOST, PORT, LOG_LEVEL, STORAGE_URL). Pure: the caller
+ * (`REGISTRY_USAGE_<SECTION>_<KEY>`, plus HOST, PORT, LOG_LEVEL, SHUTDOWN_DELAY_SECONDS, STORAGE_URL). Pure: the caller
  * reads the file. Throws `ConfigError` listing every problem at once.
  *
  * @example
@@ -367,6 +372,7 @@ function build(s: z.output<typeof schema>, dev: boolean): RegistryUsageConfig {
     prefix: s.general.server_prefix,
     debug: s.general.debug,
     logLevel: s.general.debug && s.general.log_level === "info" ? "debug" : s.general.log_level,
+    shutdownDelayMs: s.general.shutdown_delay_seconds,
     dev,
     ldap: {
       url: ldapUrl,

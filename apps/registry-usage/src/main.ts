@@ -6,11 +6,13 @@ import { createIssuer } from "@wharf/auth-jwt";
 import {
   createLogger,
   createMetrics,
+  drainHttp,
   guardProcess,
   loadConfigOrExit,
   loadEnvFile,
   onShutdown,
   serveHttp,
+  shutdownTimeoutMs,
   startStep,
 } from "@wharf/http-kit";
 import { createApp } from "./app.ts";
@@ -133,9 +135,18 @@ const app = createApp({
 const server = await startStep(
   "general.socket_port (PORT)",
   "stop what listens there, or set another socket_port/socket_host (PORT/HOST)",
-  () => serveHttp(app.fetch, { port: config.port, host: config.host }),
+  () =>
+    serveHttp(app.fetch, {
+      port: config.port,
+      host: config.host,
+      readinessPath: `${config.prefix}/healthz`,
+    }),
 );
-onShutdown(logger, [() => server.close(), () => refresher.stop(), () => driver.close()]);
+onShutdown(
+  logger,
+  [() => drainHttp(server, config.shutdownDelayMs, logger), () => refresher.stop(), () => driver.close()],
+  { timeoutMs: config.shutdownDelayMs + shutdownTimeoutMs },
+);
 guard.serving(logger);
 logger.info(
   {

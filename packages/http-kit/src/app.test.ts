@@ -156,6 +156,35 @@ describe("serveHttp", () => {
     const res = await fetch(`${server.url}/ok`);
     expect(await res.text()).toBe("fine");
   });
+
+  it("drains: for the delay it serves on, readiness answers 503 and every response closes its connection; then it stops listening", async () => {
+    const server = await serveHttp(makeApp().fetch, { port: 0, host: "127.0.0.1" });
+    const before = await fetch(`${server.url}/healthz`);
+    expect(before.status).toBe(200);
+    expect(before.headers.get("connection")).toBe("keep-alive");
+    const drained = server.drain(600);
+    expect(server.draining).toBe(true);
+    const ready = await fetch(`${server.url}/healthz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ status: "draining" });
+    const ok = await fetch(`${server.url}/ok`);
+    expect(await ok.text()).toBe("fine");
+    expect(ok.headers.get("connection")).toBe("close");
+    await drained;
+    await expect(fetch(`${server.url}/ok`)).rejects.toThrow();
+  });
+
+  it("drains under a path prefix, and with no delay closes at once", async () => {
+    const server = await serveHttp(makeApp().fetch, {
+      port: 0,
+      host: "127.0.0.1",
+      readinessPath: "/x/healthz",
+    });
+    const started = performance.now();
+    await server.drain(0);
+    expect(performance.now() - started).toBeLessThan(1000);
+    await expect(fetch(`${server.url}/ok`)).rejects.toThrow();
+  });
 });
 
 describe("parseConfig", () => {

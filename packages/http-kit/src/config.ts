@@ -1,5 +1,5 @@
 import { WharfError } from "@wharf/errors";
-import type { z } from "zod";
+import { z } from "zod";
 
 /** A configuration that failed validation: every problem, one per line, in `details.problems`. */
 export class ConfigError extends WharfError {
@@ -35,3 +35,26 @@ export function loadConfigOrExit<T>(load: () => T, appName: string): T {
     throw error;
   }
 }
+
+/** The longest shutdown delay accepted: past it, an orchestrator's kill deadline would cut the drain short. */
+export const maxShutdownDelaySeconds = 300;
+
+/**
+ * `SHUTDOWN_DELAY_SECONDS` (every HTTP app), parsed to milliseconds: on SIGTERM, how long a replica
+ * keeps serving with its readiness answering 503 before it stops listening, so that a load balancer's
+ * health checks take it out first (HAProxy: `inter` × `fall`, plus one check). Unset or empty: 0.
+ */
+export const shutdownDelaySeconds = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    const text = value?.trim() ?? "";
+    if (text === "") return 0;
+    const seconds = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
+    if (Number.isFinite(seconds) && seconds <= maxShutdownDelaySeconds) return Math.round(seconds * 1000);
+    ctx.addIssue({
+      code: "custom",
+      message: `must be a number of seconds from 0 to ${maxShutdownDelaySeconds}, got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  });

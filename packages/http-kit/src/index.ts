@@ -1,6 +1,12 @@
 export { createHttpApp, type HttpAppOptions, type HttpEnv, type HttpVariables } from "./app.ts";
 export { clientAddress } from "./client-address.ts";
-export { ConfigError, loadConfigOrExit, parseConfig } from "./config.ts";
+export {
+  ConfigError,
+  loadConfigOrExit,
+  maxShutdownDelaySeconds,
+  parseConfig,
+  shutdownDelaySeconds,
+} from "./config.ts";
 export { loadEnvFile } from "./env-file.ts";
 export { httpStatusByCode, publicMessage, toWharfError } from "./errors.ts";
 export { exitAfterLogs } from "./exit.ts";
@@ -8,5 +14,5 @@ export { createLogger, type Logger, recordingLogger, redactedPaths, silentLogger
 export { createMetrics, type HttpMetrics, scrapedGauge } from "./metrics.ts";
 export { guardProcess, isConnectionError, type ProcessGuard } from "./process-guard.ts";
 export { type RunningServer, serveHttp } from "./serve.ts";
-export { onShutdown } from "./shutdown.ts";
+export { drainHttp, onShutdown, shutdownTimeoutMs } from "./shutdown.ts";
 export { describeError, StartupError, startStep } from "./startup.ts";

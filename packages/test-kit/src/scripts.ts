@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { WharfError } from "@wharf/errors";
@@ -76,13 +77,28 @@ export function portIsFree(port: number): Promise<boolean> {
 }
 
 /**
+ * The first port of the kernel's ephemeral range, from which outgoing connections take their local
+ * ports: a port found free above it may be taken by one before the server that wants it starts.
+ */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 21_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/**
  * Finds `count` consecutive free loopback ports and returns the first. Ports are drawn at random
- * from 20000–59999 (below the ephemeral range), so parallel runs rarely collide; a start script
- * that still finds its port taken fails and the caller retries.
+ * from 20000 up to the ephemeral range (see {@link ephemeralLow}), so parallel runs rarely collide
+ * and no outgoing connection takes one before its server listens; a start script that still finds
+ * its port taken fails and the caller retries.
  */
 export async function freePortBlock(count: number): Promise<number> {
+  const top = ephemeralLow();
   for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * (40_000 - count));
+    const base = 20_000 + Math.floor(Math.random() * Math.max(1, top - 20_000 - count));
     let free = true;
     for (let port = base; port < base + count && free; port++) free = await portIsFree(port);
     if (free) return base;

@@ -114,7 +114,9 @@ export function createApp(deps: AppDeps) {
   const authorize = async (c: Context<HttpEnv>) => {
     const caller = await principal(c);
     const request = parseAuthorizeRequest(await jsonBody(c), { maxFiles: config.maxFilesPerRequest });
-    return c.json(await services.authorizer.authorize(caller, request));
+    return c.body(await services.authorizer.authorize(caller, request), 200, {
+      "Content-Type": "application/json",
+    });
   };
   app.post(`${base}/authorize`, jsonLimit, authorize);
   app.post(`${base}/`, jsonLimit, authorize);

@@ -1,5 +1,6 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { cachedFormBuilders, createFormBuilder, type FormFile, type FormTarget } from "./forms.ts";
 
@@ -89,5 +90,44 @@ describe("cachedFormBuilders", () => {
     expect(at("2024-05-06T23:59:59.999Z")["x-amz-date"]).toBe("20240506T235959Z");
     expect(at("2024-05-07T00:00:00.000Z")["x-amz-date"]).toBe("20240507T000000Z");
     expect(at("2024-05-06T23:59:58.500Z")["x-amz-date"]).toBe("20240506T235958Z");
+  });
+});
+
+describe("a form's JSON members", () => {
+  // Quotes, backslashes, controls, U+2028, astral and lone surrogates: what JSON.stringify escapes.
+  const text = fc.string({
+    unit: fc.constantFrom(
+      "a",
+      "Z",
+      "0",
+      '"',
+      "\\",
+      "\n",
+      "\u0001",
+      "\u2028",
+      "é",
+      "日",
+      "😀",
+      "\ud800",
+      "/",
+      " ",
+    ),
+  });
+  const file = fc.record({
+    key: text.filter((key) => key.length > 0),
+    length: fc.oneof(fc.nat(), fc.constant(5 * 1024 ** 4)),
+    md5: text,
+    type: text,
+    acl: fc.constantFrom("public-read" as const, "private" as const),
+  });
+
+  it("are what JSON.stringify writes of the form", () => {
+    const builder = createFormBuilder(target, { expiresIn: 900, now });
+    fc.assert(
+      fc.property(file, fc.option(text, { nil: undefined }), (f, redirect) => {
+        expect(`{${builder.members(f, redirect)}}`).toBe(JSON.stringify(builder(f, redirect)));
+      }),
+      { numRuns: 500 },
+    );
   });
 });

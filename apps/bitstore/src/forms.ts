@@ -24,6 +24,22 @@ export interface FormFile {
 /** The README's `upload_query`: flat string fields, lower-case names as boto3 emitted them. */
 export type UploadQuery = Record<string, string>;
 
+/** A form as `/authorize` answers it. */
+export interface UploadForm {
+  readonly upload_url: string;
+  readonly upload_query: UploadQuery;
+}
+
+/** Signs one file's form; see {@link createFormBuilder}. */
+export interface FormBuilder {
+  (file: FormFile, redirect?: string): UploadForm;
+  /**
+   * The same form as JSON members, `"upload_url":…,"upload_query":{…}`: byte for byte what
+   * `JSON.stringify` writes of the form's two properties, without building the objects.
+   */
+  readonly members: (file: FormFile, redirect?: string) => string;
+}
+
 /**
  * Signs the POST forms of one request: each binds the exact key, `content-length-range` equal to
  * the declared length, `Content-MD5`, `Content-Type` and `acl`. The date, scope and signing key are
@@ -33,7 +49,7 @@ export type UploadQuery = Record<string, string>;
 export function createFormBuilder(
   target: FormTarget,
   options: { expiresIn: number; now?: Date },
-): (file: FormFile, redirect?: string) => { upload_url: string; upload_query: UploadQuery } {
+): FormBuilder {
   const signer = createPostSigner({
     url: target.url,
     bucket: target.bucket,
@@ -47,12 +63,14 @@ export function createFormBuilder(
   const date = signer.fields["X-Amz-Date"] as string;
   const plain = signer.rangedForms(["acl", "Content-MD5", "Content-Type"]);
   const redirected = signer.rangedForms(["acl", "Content-MD5", "Content-Type", "success_action_redirect"]);
-  return (file, redirect) => {
+  const sign = (file: FormFile, redirect: string | undefined) => {
     const key = `${target.keyPrefix}${file.key}`;
-    const signed =
-      redirect === undefined
-        ? plain(key, [file.acl, file.md5, file.type], file.length, file.length)
-        : redirected(key, [file.acl, file.md5, file.type, redirect], file.length, file.length);
+    return redirect === undefined
+      ? plain(key, [file.acl, file.md5, file.type], file.length, file.length)
+      : redirected(key, [file.acl, file.md5, file.type, redirect], file.length, file.length);
+  };
+  const form = (file: FormFile, redirect?: string): UploadForm => {
+    const signed = sign(file, redirect);
     const query: UploadQuery = {
       "Content-MD5": file.md5,
       "Content-Type": file.type,
@@ -67,10 +85,20 @@ export function createFormBuilder(
     if (redirect !== undefined) query.success_action_redirect = redirect;
     return { upload_url: signer.url, upload_query: query };
   };
+  // What every form of this builder shares, quoted once. The policy (base64) and the signature
+  // (hex) need no escaping.
+  const q = JSON.stringify;
+  const opening = `"upload_url":${q(signer.url)},"upload_query":{"Content-MD5":`;
+  const amz = `","x-amz-algorithm":${q(algorithm)},"x-amz-credential":${q(credential)},"x-amz-date":${q(date)},"x-amz-signature":"`;
+  const members = (file: FormFile, redirect?: string): string => {
+    const signed = sign(file, redirect);
+    const text =
+      `${opening}${q(file.md5)},"Content-Type":${q(file.type)},"acl":${q(file.acl)},"key":${q(signed.key)},` +
+      `"policy":"${signed.policy}${amz}${signed.signature}"`;
+    return redirect === undefined ? `${text}}` : `${text},"success_action_redirect":${q(redirect)}}`;
+  };
+  return Object.assign(form, { members });
 }
-
-/** What {@link createFormBuilder} returns: signs one file's form. */
-export type FormBuilder = ReturnType<typeof createFormBuilder>;
 
 /**
  * {@link createFormBuilder} for the instant given, reusing the last builder within the same second:
@@ -94,6 +122,6 @@ export function buildUploadForm(
   target: FormTarget,
   file: FormFile,
   options: { expiresIn: number; now?: Date; redirect?: string },
-): { upload_url: string; upload_query: UploadQuery } {
+): UploadForm {
   return createFormBuilder(target, options)(file, options.redirect);
 }

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { baseEnv, md5 } from "../test/helpers.ts";
 import type { AuthorizeRequest } from "./authorize-request.ts";
-import { type FileAuthorization, fileKeys } from "./authorizer.ts";
+import { commonDirectory, type FileAuthorization, fileKeys } from "./authorizer.ts";
 import { loadConfig } from "./config.ts";
 import { createFormBuilder } from "./forms.ts";
 import { createServices } from "./services.ts";
@@ -110,4 +110,21 @@ describe("the /authorize body", () => {
       );
     },
   );
+});
+
+describe("commonDirectory", () => {
+  it("is the longest directory (up to a /) that every key starts with", () => {
+    const key = fc.string({ unit: fc.constantFrom("a", "b", "/", "é"), maxLength: 8 });
+    fc.assert(
+      fc.property(fc.array(key, { minLength: 1, maxLength: 5 }), (keys) => {
+        const directory = commonDirectory(keys);
+        expect(directory === "" || directory.endsWith("/")).toBe(true);
+        for (const k of keys) expect(k.startsWith(directory)).toBe(true);
+        // No longer directory is shared by all of them.
+        const first = keys[0] as string;
+        const longer = first.indexOf("/", directory.length);
+        if (longer !== -1) expect(keys.every((k) => k.startsWith(first.slice(0, longer + 1)))).toBe(false);
+      }),
+    );
+  });
 });

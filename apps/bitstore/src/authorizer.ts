@@ -1,7 +1,7 @@
 import { isWharfError, WharfError } from "@wharf/errors";
 import { type ListedObject, listAllObjects, type StorageDriver } from "@wharf/storage-driver";
 import type { AuthorizeRequest, DeclaredFile } from "./authorize-request.ts";
-import { cachedFormBuilders, type FormTarget, type UploadQuery } from "./forms.ts";
+import { cachedFormBuilders, type FormTarget, lastQuoted, type UploadQuery } from "./forms.ts";
 import type { KeyPattern } from "./key-pattern.ts";
 import { md5Hex } from "./key-pattern.ts";
 import type { Multipart } from "./multipart.ts";
@@ -132,6 +132,7 @@ export function createAuthorizer(options: AuthorizerOptions) {
       const acl = request.private ? ("private" as const) : ("public-read" as const);
       const form = formBuilder(now());
       const q = JSON.stringify;
+      const type = lastQuoted();
       // Keyed by path as the object JSON.stringify was given, so that the paths keep its order
       // (integer-like ones first) and "__proto__" is left out as it was.
       const entries: Record<string, string> = {};
@@ -159,11 +160,13 @@ export function createAuthorizer(options: AuthorizerOptions) {
           entry = q(authorization);
         } else {
           const redirect = options.redirectFor?.({ key, md5: file.md5, length: file.length });
+          const md5 = q(file.md5);
           const members = form.members(
             { key, length: file.length, md5: file.md5, type: file.type, acl },
             redirect,
+            md5,
           );
-          entry = `{"md5-hash":${q(file.md5)},"name":${q(file.name)},"type":${q(file.type)},"exists":${exists},${members}}`;
+          entry = `{"md5-hash":${md5},"name":${q(file.name)},"type":${type(file.type)},"exists":${exists},${members}}`;
         }
         entries[file.path] = entry;
       }
@@ -177,10 +180,13 @@ export function createAuthorizer(options: AuthorizerOptions) {
 export type Authorizer = ReturnType<typeof createAuthorizer>;
 
 /** The longest common prefix of the keys, cut back to a `/`. */
-function commonDirectory(keys: readonly string[]): string {
-  let prefix = keys[0] as string;
+export function commonDirectory(keys: readonly string[]): string {
+  const first = keys[0] as string;
+  let length = first.length;
   for (const key of keys) {
-    while (!key.startsWith(prefix)) prefix = prefix.slice(0, -1);
+    let i = 0;
+    while (i < length && key.charCodeAt(i) === first.charCodeAt(i)) i++;
+    length = i;
   }
-  return prefix.slice(0, prefix.lastIndexOf("/") + 1);
+  return length === 0 ? "" : first.slice(0, first.lastIndexOf("/", length - 1) + 1);
 }

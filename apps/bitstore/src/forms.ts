@@ -36,8 +36,25 @@ export interface FormBuilder {
   /**
    * The same form as JSON members, `"upload_url":…,"upload_query":{…}`: byte for byte what
    * `JSON.stringify` writes of the form's two properties, without building the objects.
+   * `md5Json`: `JSON.stringify(file.md5)`, when the caller has it already.
    */
-  readonly members: (file: FormFile, redirect?: string) => string;
+  readonly members: (file: FormFile, redirect?: string, md5Json?: string) => string;
+}
+
+/**
+ * `JSON.stringify` of a string, remembering the last string and its JSON: for values that repeat
+ * from one file to the next, such as a type or an acl.
+ */
+export function lastQuoted(): (value: string) => string {
+  let last: string | undefined;
+  let json = "";
+  return (value) => {
+    if (value !== last) {
+      last = value;
+      json = JSON.stringify(value);
+    }
+    return json;
+  };
 }
 
 /**
@@ -90,10 +107,12 @@ export function createFormBuilder(
   const q = JSON.stringify;
   const opening = `"upload_url":${q(signer.url)},"upload_query":{"Content-MD5":`;
   const amz = `","x-amz-algorithm":${q(algorithm)},"x-amz-credential":${q(credential)},"x-amz-date":${q(date)},"x-amz-signature":"`;
-  const members = (file: FormFile, redirect?: string): string => {
+  const type = lastQuoted();
+  const acl = lastQuoted();
+  const members = (file: FormFile, redirect?: string, md5Json = q(file.md5)): string => {
     const signed = sign(file, redirect);
     const text =
-      `${opening}${q(file.md5)},"Content-Type":${q(file.type)},"acl":${q(file.acl)},"key":${q(signed.key)},` +
+      `${opening}${md5Json},"Content-Type":${type(file.type)},"acl":${acl(file.acl)},"key":${q(signed.key)},` +
       `"policy":"${signed.policy}${amz}${signed.signature}"`;
     return redirect === undefined ? `${text}}` : `${text},"success_action_redirect":${q(redirect)}}`;
   };

@@ -150,6 +150,9 @@ export function createPostSigner(input: PostSignerInput): PostSigner {
   function rangedForms(names: readonly string[]): RangedFormPolicy {
     const quoted = names.map((name) => `{${JSON.stringify(name)}:`);
     const direct = new Set(names).size === names.length && !names.some(isReservedField);
+    // Each field's last value and its JSON: most repeat from one form to the next (acl, type).
+    const lastValues: (string | undefined)[] = names.map(() => undefined);
+    const lastJson: string[] = names.map(() => "");
     return (key, values, min, max) => {
       if (values.length !== names.length)
         throw invalidArgument(`${names.length} field values expected, ${values.length} given`);
@@ -158,7 +161,14 @@ export function createPostSigner(input: PostSignerInput): PostSigner {
         return policy({ key, fields, conditions: [["content-length-range", min, max]] });
       }
       let text = `${head}["content-length-range",${min},${max}],`;
-      for (let i = 0; i < quoted.length; i++) text += `${quoted[i]}${JSON.stringify(values[i])}},`;
+      for (let i = 0; i < quoted.length; i++) {
+        const value = values[i] as string;
+        if (value !== lastValues[i]) {
+          lastValues[i] = value;
+          lastJson[i] = JSON.stringify(value);
+        }
+        text += `${quoted[i]}${lastJson[i]}},`;
+      }
       const encoded = base64Utf8(`${text}${commonJoined},${exact("key", key)}]}`);
       return { key, policy: encoded, signature: signingKey.signAscii(encoded) };
     };

@@ -137,6 +137,22 @@ describe("PostSigner.rangedForms", () => {
     );
   });
 
+  it("signs each of many forms as policy() does, whether a value repeats the last form's or not", () => {
+    const form = signer.rangedForms(["acl", "Content-Type"]);
+    const values = [
+      ["private", "text/csv"],
+      ["private", "text/csv"],
+      ["private", 'text/"plain"'],
+      ["public-read", 'text/"plain"'],
+      ["private", "text/csv"],
+    ] as const;
+    for (const [i, [acl, type]] of values.entries()) {
+      expect(form(`k${i}`, [acl, type], i, i)).toEqual(
+        signer.policy({ key: `k${i}`, fields: { acl, "Content-Type": type }, conditions: range(i, i) }),
+      );
+    }
+  });
+
   it("refuses values that do not match the names with INVALID_ARGUMENT", () => {
     expect(() => signer.rangedForms(["acl", "Content-Type"])("k", ["private"], 1, 1)).toThrowError(
       expect.objectContaining({ code: "INVALID_ARGUMENT" }),

@@ -1,5 +1,6 @@
+import { connect } from "node:net";
 import { WharfError } from "@wharf/errors";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { createHttpApp } from "./app.ts";
 import { ConfigError, parseConfig } from "./config.ts";
@@ -156,6 +157,30 @@ describe("serveHttp", () => {
     const res = await fetch(`${server.url}/ok`);
     expect(await res.text()).toBe("fine");
   });
+
+  it("keeps an idle keep-alive connection open past Node's 5 s, so a balancer reusing it is answered", async () => {
+    await using server = await serveHttp(makeApp().fetch, { port: 0, host: "127.0.0.1" });
+    const socket = connect(server.port, "127.0.0.1");
+    socket.setEncoding("latin1");
+    let received = "";
+    let closed = false;
+    socket.on("data", (chunk: string) => {
+      received += chunk;
+    });
+    socket.on("close", () => {
+      closed = true;
+    });
+    const ask = async () => {
+      received = "";
+      socket.write("GET /ok HTTP/1.1\r\nHost: wharf\r\n\r\n");
+      await vi.waitFor(() => expect(received).toMatch(/\r\n\r\nfine$/), { timeout: 2000 });
+    };
+    await ask();
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    expect(closed).toBe(false);
+    await ask();
+    socket.destroy();
+  }, 15_000);
 
   it("drains: for the delay it serves on, readiness answers 503 and every response closes its connection; then it stops listening", async () => {
     const server = await serveHttp(makeApp().fetch, { port: 0, host: "127.0.0.1" });

@@ -21,6 +21,15 @@ export interface RunningServer {
 type FetchHandler = (request: Request, env?: unknown) => Response | Promise<Response>;
 
 /**
+ * How long an idle keep-alive connection stays open (Node's default is 5 s). Longer than the idle
+ * timeouts of the balancers in front (HAProxy purges idle server connections every 5 s by default,
+ * AWS ALB after 60 s), so the balancer, not the app, closes an idle connection: otherwise a request
+ * the balancer sends on a connection the app is closing at that moment gets no answer ("other side
+ * closed"), and a POST is not retried. At shutdown the drain ({@link RunningServer.drain}) closes them.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/**
  * Listens with @hono/node-server on `host:port` (port 0 picks a free one). `readinessPath` (default
  * `/healthz`) is the path a draining server answers 503 itself.
  */
@@ -44,6 +53,11 @@ export async function serveHttp(
   });
   // While draining, each response ends its connection (`Connection: close`): a balancer then opens a
   // new one for its next request, to a replica that is still in, instead of reusing one this replica closes.
+  if ("keepAliveTimeout" in server) {
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    // Node's advice: a request's headers may take longer than the idle wait before them.
+    server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+  }
   // First in line: node-server may answer within its own listener.
   server.prependListener("request", (_req, res: { setHeader(name: string, value: string): unknown }) => {
     if (draining) res.setHeader("Connection", "close");

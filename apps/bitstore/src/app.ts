@@ -158,7 +158,8 @@ export function createApp(deps: AppDeps) {
         details: { reason: "owner_mismatch" },
       });
     }
-    const verdicts: Record<string, string> = {};
+    // No prototype: a file named "__proto__" gets its verdict too.
+    const verdicts: Record<string, string> = Object.create(null);
     const keyOf = fileKeys(services.keyPattern, request);
     for (const file of request.files) {
       const key = keyOf(file);

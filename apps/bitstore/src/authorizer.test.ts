@@ -32,7 +32,7 @@ function expectedBody(
 ): string {
   const form = createFormBuilder(built.forms, { expiresIn: built.config.uploadExpiresIn, now });
   const keyOf = fileKeys(built.keyPattern, request);
-  const filedata: Record<string, FileAuthorization> = {};
+  const filedata: Record<string, FileAuthorization> = Object.create(null);
   for (const file of request.files) {
     const key = keyOf(file);
     const head = { "md5-hash": file.md5, name: file.name, type: file.type, exists: stored.has(key) };
@@ -56,7 +56,7 @@ describe("the /authorize body", () => {
   const segment = fc
     .string({ unit: char, minLength: 1, maxLength: 8 })
     .filter((s) => s !== "." && s !== "..");
-  // Integer-like paths come first in an object's key order, and "__proto__" was never an own key.
+  // Integer-like paths come first in an object's key order; "__proto__" is a file like any other.
   const path = fc.oneof(
     fc.array(segment, { minLength: 1, maxLength: 3 }).map((parts) => parts.join("/")),
     fc.constantFrom("0", "7", "42", "__proto__"),
@@ -110,6 +110,31 @@ describe("the /authorize body", () => {
       );
     },
   );
+});
+
+describe("a file named __proto__", () => {
+  it("gets its form like any other (it was signed and counted against the quota, but left out of the answer)", async () => {
+    const built = services(createMemoryDriver());
+    const body = await built.authorizer.authorize(bob, {
+      owner: "bob",
+      dataset: "ds",
+      private: false,
+      files: ["__proto__", "a.csv"].map((path) => ({
+        path,
+        length: 1,
+        md5: md5("a"),
+        type: "text/csv",
+        name: path,
+        typeGiven: true,
+      })),
+    });
+    const answered = JSON.parse(body) as { filedata: Record<string, FileAuthorization> };
+    expect(Object.keys(answered.filedata)).toEqual(["__proto__", "a.csv"]);
+    expect(Object.getOwnPropertyDescriptor(answered.filedata, "__proto__")?.value).toMatchObject({
+      name: "__proto__",
+      upload_query: { key: expect.stringMatching(/__proto__$/) },
+    });
+  });
 });
 
 describe("commonDirectory", () => {

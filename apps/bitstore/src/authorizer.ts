@@ -133,9 +133,9 @@ export function createAuthorizer(options: AuthorizerOptions) {
       const form = formBuilder(now());
       const q = JSON.stringify;
       const type = lastQuoted();
-      // Keyed by path as the object JSON.stringify was given, so that the paths keep its order
-      // (integer-like ones first) and "__proto__" is left out as it was.
-      const entries: Record<string, string> = {};
+      // Keyed by path in an object, so that the paths keep an object's order (integer-like ones
+      // first) as before; without a prototype, so that a file named "__proto__" is answered too.
+      const entries: Record<string, string> = Object.create(null);
       for (const [i, file] of request.files.entries()) {
         const key = keys[i] as string;
         // Awaited only when an object is stored under the key: no async hop for a new file.

@@ -113,3 +113,17 @@ describe("declared lengths", () => {
     expect(multipart).toMatchObject({ part_size: 64 * 1024 * 1024, part_count: 4 });
   });
 });
+
+describe("a file named __proto__", () => {
+  it("gets its verdict from /verify like any other", async () => {
+    const res = await app.request("/rawstore/verify", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Auth-Token": await token("bob") },
+      // As a client sends it: a JSON object literal's __proto__ would set the prototype instead.
+      body: `{"metadata":{"owner":"bob","name":"ds"},"filedata":{"__proto__":${JSON.stringify(fileEntry("a"))},"a.csv":${JSON.stringify(fileEntry("b"))}}}`,
+    });
+    expect(res.status).toBe(200);
+    const { filedata } = (await res.json()) as { filedata: Record<string, string> };
+    expect(Object.keys(filedata)).toEqual(["__proto__", "a.csv"]);
+  });
+});

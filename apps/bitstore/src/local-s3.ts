@@ -116,7 +116,8 @@ export function mountLocalS3(app: Hono<HttpEnv>, options: LocalS3Options): void 
     if (!contentType.toLowerCase().startsWith("multipart/form-data") || !c.req.raw.body) {
       throw s3Failure("INVALID_ARGUMENT", "InvalidRequest", "expected a multipart/form-data POST");
     }
-    const fields: Record<string, string> = {};
+    // No prototype: a field named "__proto__" is a field (which the policy check then refuses), as on S3.
+    const fields: Record<string, string> = Object.create(null);
     const source = Readable.fromWeb(c.req.raw.body as never);
     const stored = await new Promise<{ key: string; etag: string; redirect?: string; status?: string }>(
       (resolve, reject) => {

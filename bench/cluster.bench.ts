@@ -184,7 +184,7 @@ async function main() {
       only && !soakMinutes && !profile ? loads.map(appOf) : cluster.replicas.map((r) => r.app),
     );
     await Promise.all(cluster.replicas.filter((r) => used.has(r.app)).map((r) => startReplica(r)));
-    startHaproxy(cluster);
+    await startHaproxy(cluster);
     await waitBalanced(cluster);
     const rows: string[] = [];
     const figures: Record<string, { one: number; two: number }> = {};

@@ -81,7 +81,7 @@ async function up(): Promise<void> {
   createBucket(services, state.bucket);
   try {
     await Promise.all(state.replicas.map((replica) => startReplica(replica)));
-    startHaproxy(state);
+    await startHaproxy(state);
     saveState(state);
     await waitBalanced(state);
   } catch (error) {

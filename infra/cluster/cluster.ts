@@ -9,7 +9,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { freePortBlock } from "../../packages/test-kit/src/scripts.ts";
+import { freePortBlock, tcpAlive } from "../../packages/test-kit/src/scripts.ts";
 
 export const root = resolve(import.meta.dirname, "../..");
 export const haproxyConfig = join(root, "deploy/haproxy/haproxy.cfg");
@@ -287,23 +287,36 @@ export async function startReplica(
   );
 }
 
-/** Starts HAProxy on the deployment example, validated first (`haproxy -c`). */
-export function startHaproxy(state: ClusterState): void {
-  const env = { ...process.env, ...state.haproxyEnv };
-  const pidfile = join(state.dir, "haproxy.pid");
-  for (const args of [
-    ["-c", "-q", "-f", haproxyConfig],
-    ["-D", "-f", haproxyConfig, "-p", pidfile],
-  ]) {
-    try {
-      execFileSync("haproxy", args, { env, stdio: "pipe" });
-    } catch (error) {
-      throw new Error(
-        `haproxy ${args.join(" ")}: ${(error as { stderr?: Buffer }).stderr?.toString().trim()}`,
-      );
-    }
+/**
+ * Starts HAProxy on the deployment example, validated first (`haproxy -c`), in the foreground of a
+ * detached process whose output (HAProxy's request log, `WHARF_LB_LOG=stdout`) goes to
+ * `logs/haproxy.log`; resolves once the LFS frontend takes connections.
+ */
+export async function startHaproxy(state: ClusterState): Promise<void> {
+  const env = { ...process.env, WHARF_LB_LOG: "stdout", ...state.haproxyEnv };
+  try {
+    execFileSync("haproxy", ["-c", "-q", "-f", haproxyConfig], { env, stdio: "pipe" });
+  } catch (error) {
+    throw new Error(
+      `haproxy -c -f ${haproxyConfig}: ${(error as { stderr?: Buffer }).stderr?.toString().trim()}`,
+    );
   }
-  state.haproxyPid = Number(readFileSync(pidfile, "utf8").trim());
+  const log = join(state.dir, "logs", "haproxy.log");
+  const out = openSync(log, "a");
+  const child = spawn("haproxy", ["-db", "-f", haproxyConfig], {
+    env,
+    stdio: ["ignore", out, out],
+    detached: true,
+  });
+  closeSync(out);
+  child.unref();
+  state.haproxyPid = child.pid;
+  const port = Number(state.haproxyEnv.WHARF_LB_LFS_PORT);
+  const deadline = Date.now() + 10_000;
+  while (!(await tcpAlive(state.haproxyEnv.WHARF_LB_HOST ?? "127.0.0.1", port, 500))) {
+    if (!alive(child.pid) || Date.now() > deadline) throw new Error(`haproxy did not start:\n${tail(log)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Waits until every started replica is ready and HAProxy's health checks have seen it (or `timeoutMs`). */

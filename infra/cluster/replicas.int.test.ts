@@ -140,7 +140,7 @@ describe("two replicas behind HAProxy on one Ceph bucket", () => {
     });
     // The lfs and FTP replicas are the ones these tests talk to; the others start for the balancer.
     await Promise.all(cluster.replicas.map((r) => startReplica(r)));
-    startHaproxy(cluster);
+    await startHaproxy(cluster);
     await waitBalanced(cluster);
   }, 120_000);
 

@@ -51,14 +51,14 @@ export async function serveHttp(
     );
     s.once("error", reject);
   });
-  // While draining, each response ends its connection (`Connection: close`): a balancer then opens a
-  // new one for its next request, to a replica that is still in, instead of reusing one this replica closes.
   if ("keepAliveTimeout" in server) {
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     // Node's advice: a request's headers may take longer than the idle wait before them.
     server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   }
-  // First in line: node-server may answer within its own listener.
+  // While draining, each response ends its connection (`Connection: close`): a balancer then opens a
+  // new one for its next request, to a replica that is still in, instead of reusing one this replica
+  // closes. First in line: node-server may answer within its own listener.
   server.prependListener("request", (_req, res: { setHeader(name: string, value: string): unknown }) => {
     if (draining) res.setHeader("Connection", "close");
   });

@@ -152,12 +152,16 @@ describe("two replicas behind HAProxy on one Ceph bucket", () => {
     await dir?.[Symbol.asyncDispose]();
   });
 
+  /** An lfs-router token for `user` (HS256, the cluster's secret), and the Basic header git-lfs sends with it. */
+  const token = (user: string, scope = "org/*:write") =>
+    createIssuer({ algorithm: "HS256", secret: cluster.secrets.jwt }).issue(
+      { username: user, scope },
+      { expiresIn: "1h", subject: user },
+    );
+  const auth = async (user: string, scope?: string) =>
+    `Basic ${Buffer.from(`${user}:${await token(user, scope)}`).toString("base64")}`;
+
   describe("lfs-router", () => {
-    const issuer = () => createIssuer({ algorithm: "HS256", secret: cluster.secrets.jwt });
-    const token = (user: string, scope = "org/*:write") =>
-      issuer().issue({ username: user, scope }, { expiresIn: "1h", subject: user });
-    const auth = async (user: string) =>
-      `Basic ${Buffer.from(`${user}:${await token(user)}`).toString("base64")}`;
     const lfs = (base: string, repo: string) => `${base}/${repo}/info/lfs`;
     const lockApi = async (base: string, user: string, path: string, init: RequestInit = {}) =>
       fetch(`${lfs(base, "org/locks")}/locks${path}`, {
@@ -826,12 +830,7 @@ f.quit()`;
         const router = replica("lfs-router", "b");
         const size = killMiB * 1024 * 1024;
         const oid = await sha256Of(generated(size, "lfs-kill"));
-        const authorization = `Basic ${Buffer.from(
-          `alice:${await createIssuer({ algorithm: "HS256", secret: cluster.secrets.jwt }).issue(
-            { username: "alice", scope: "org/*:write" },
-            { expiresIn: "1h", subject: "alice" },
-          )}`,
-        ).toString("base64")}`;
+        const authorization = await auth("alice");
         const batch = async (base: string) => {
           const res = await fetch(`${base}/org/faults/info/lfs/objects/batch`, {
             method: "POST",
@@ -1020,12 +1019,7 @@ f.quit()`;
       })();
       // HTTP: real work through the balancer, POSTs (which HAProxy does not retry): an LFS batch that
       // asks the store for an object, and a bitstore authorization that reserves quota in the store.
-      const lfsAuth = `Basic ${Buffer.from(
-        `alice:${await createIssuer({ algorithm: "HS256", secret: cluster.secrets.jwt }).issue(
-          { username: "alice", scope: "org/*:read" },
-          { expiresIn: "1h", subject: "alice" },
-        )}`,
-      ).toString("base64")}`;
+      const lfsAuth = await auth("alice", "org/*:read");
       const bitstoreToken = await createIssuer({
         algorithm: "RS256",
         privateKey: cluster.bitstorePrivateKey,

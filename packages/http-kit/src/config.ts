@@ -37,7 +37,7 @@ export function loadConfigOrExit<T>(load: () => T, appName: string): T {
 }
 
 /** The longest shutdown delay accepted: past it, an orchestrator's kill deadline would cut the drain short. */
-export const maxShutdownDelaySeconds = 300;
+const maxShutdownDelaySeconds = 300;
 
 /**
  * `SHUTDOWN_DELAY_SECONDS` (every HTTP app), parsed to milliseconds: on SIGTERM, how long a replica

@@ -3,7 +3,6 @@ export { clientAddress } from "./client-address.ts";
 export {
   ConfigError,
   loadConfigOrExit,
-  maxShutdownDelaySeconds,
   parseConfig,
   shutdownDelaySeconds,
 } from "./config.ts";

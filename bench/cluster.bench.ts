@@ -17,6 +17,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -125,20 +126,20 @@ const retried = { count: 0 };
 
 /**
  * `send`'s response; a failure to get one names the step. A request whose pooled keep-alive
- * connection turns out closed before any answer (fetch: "other side closed") is sent once more, as
- * git-lfs retries a transfer (lfs.transfer.maxretries): on this shared 2-core machine the bench's own
- * event loop stalls for seconds, and an idle socket it still believes open may have passed the
- * server's keep-alive timeout (Node's 5 s) meanwhile. Counted in `retried`, and printed.
+ * connection turns out closed before any answer ("other side closed", a reset, EPIPE) is sent once
+ * more, as git-lfs retries a transfer (lfs.transfer.maxretries), and counted in `retried`, which is
+ * printed. It used to happen dozens of times a soak: HAProxy closed idle client connections after
+ * 30 s while the replicas' `Keep-Alive: timeout=65` told clients to keep them (the balancer now keeps
+ * them 100 s, deploy/haproxy/haproxy.cfg), so a non-zero count is a finding, not noise.
  */
-async function labelled(what: string, send: () => Promise<Response>): Promise<Response> {
+async function labelled<T>(what: string, send: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await send();
     } catch (error) {
-      // A keep-alive connection the server closed as the request went out on it ("other side closed",
-      // or a reset): the request is sent once more, as git-lfs retries it, and counted.
-      const code = (error as { cause?: { code?: string } }).cause?.code;
-      if ((code === "UND_ERR_SOCKET" || code === "ECONNRESET") && attempt === 0) {
+      const e = error as { code?: string; cause?: { code?: string } };
+      const code = e.cause?.code ?? e.code;
+      if ((code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE") && attempt === 0) {
         retried.count++;
         continue;
       }
@@ -172,7 +173,7 @@ async function main() {
     settings: {
       "lfs-router": { LOG_LEVEL: process.env.BENCH_LFS_LOG ?? "warn" },
       bitstore: { LOG_LEVEL: "warn" },
-      "ftps-gateway": { LOG_LEVEL: "warn" },
+      "ftps-gateway": { LOG_LEVEL: process.env.BENCH_FTP_LOG ?? "warn" },
     },
   });
   const store = await benchBucket(ceph, bucket);
@@ -274,6 +275,41 @@ const prefixHashes = new Map(
   [...new Set(sizes)].map((size) => [size, createHash("sha256").update(pool.subarray(0, size - 32))]),
 );
 
+/** Keep-alive connections for the LFS PUTs (as git-lfs keeps them), as many as there are workers. */
+const putAgent = new HttpAgent({ keepAlive: true, maxSockets: 256 });
+
+/**
+ * An HTTP PUT of `parts` (`length` bytes in all, sent as they are) and its answer. Not fetch: it
+ * copies a Uint8Array body twice (WebIDL, then its stream) and a Buffer.concat made each body once
+ * more; those copies and their garbage took 70% of the bench's CPU and stalled its event loop for
+ * seconds, starving the FTP sessions the same process drives in the mixed load.
+ */
+function putParts(
+  href: string,
+  headers: Record<string, string>,
+  parts: Buffer[],
+  length: number,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      href,
+      { method: "PUT", headers: { ...headers, "Content-Length": String(length) }, agent: putAgent },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    for (const part of parts) req.write(part);
+    req.end();
+  });
+}
+
 async function lfsLoad(cluster: ClusterState, base: string, until: number): Promise<Outcome> {
   const token = await createIssuer({ algorithm: "HS256", secret: cluster.secrets.jwt }).issue(
     { username: "bench", scope: "*:write" },
@@ -285,7 +321,7 @@ async function lfsLoad(cluster: ClusterState, base: string, until: number): Prom
     const size = sizes[(n++ + worker) % sizes.length]!;
     // A unique object: the pool's bytes with a distinct 32-byte tail.
     const tail = Buffer.from(randomBytes(16).toString("hex"));
-    const body = Buffer.concat([pool.subarray(0, size - 32), tail]);
+    const body = [pool.subarray(0, size - 32), tail];
     const oid = prefixHashes.get(size)!.copy().update(tail).digest("hex");
     const batch = await labelled("batch", () =>
       fetch(`${base}/bench/repo/info/lfs/objects/batch`, {
@@ -295,7 +331,7 @@ async function lfsLoad(cluster: ClusterState, base: string, until: number): Prom
           Accept: "application/vnd.git-lfs+json",
           "Content-Type": "application/vnd.git-lfs+json",
         },
-        body: JSON.stringify({ operation: "upload", objects: [{ oid, size: body.length }] }),
+        body: JSON.stringify({ operation: "upload", objects: [{ oid, size }] }),
       }),
     );
     if (batch.status !== 200) throw await failed("batch", batch);
@@ -305,15 +341,8 @@ async function lfsLoad(cluster: ClusterState, base: string, until: number): Prom
     ).objects[0]!.actions;
     const upload = actions?.upload;
     if (!upload) return 0;
-    const put = await labelled("put", () =>
-      fetch(upload.href, {
-        method: "PUT",
-        headers: upload.header ?? {},
-        body,
-      }),
-    );
-    if (put.status !== 200) throw await failed("put", put);
-    await put.arrayBuffer();
+    const put = await labelled("put", () => putParts(upload.href, upload.header ?? {}, body, size));
+    if (put.status !== 200) throw new Error(`put ${put.status}: ${put.body.slice(0, 200)}`);
     // As git-lfs does: the verify action, when the batch answer has one.
     const verifyAction = actions.verify;
     if (verifyAction) {
@@ -325,13 +354,13 @@ async function lfsLoad(cluster: ClusterState, base: string, until: number): Prom
             Accept: "application/vnd.git-lfs+json",
             "Content-Type": "application/vnd.git-lfs+json",
           },
-          body: JSON.stringify({ oid, size: body.length }),
+          body: JSON.stringify({ oid, size }),
         }),
       );
       if (verify.status !== 200) throw await failed("verify", verify);
       await verify.arrayBuffer();
     }
-    return body.length;
+    return size;
   });
 }
 

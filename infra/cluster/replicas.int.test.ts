@@ -7,7 +7,7 @@ import { execFile, spawn } from "node:child_process";
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { readFile, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -99,6 +99,37 @@ async function until<T>(what: string, read: () => Promise<T | undefined>, ok: (v
   }
 }
 
+/**
+ * Sends `GET path` on an open keep-alive connection and reads one response (headers and a
+ * Content-Length body): its status and the idle time its `Keep-Alive: timeout=N` header offers.
+ */
+function getOn(socket: Socket, host: string, path: string): Promise<{ status: number; keepAlive?: number }> {
+  return new Promise((resolve, reject) => {
+    let received = "";
+    const done = () => {
+      socket.off("data", onData);
+      socket.off("close", onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.toString("latin1");
+      const end = received.indexOf("\r\n\r\n");
+      if (end === -1) return;
+      const head = received.slice(0, end);
+      if (received.length < end + 4 + Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0)) return;
+      done();
+      const keepAlive = /\r\nkeep-alive: *timeout=(\d+)/i.exec(head)?.[1];
+      resolve({ status: Number(head.split(" ")[1]), keepAlive: keepAlive ? Number(keepAlive) : undefined });
+    };
+    const onClose = () => {
+      done();
+      reject(new Error(`the connection closed before an answer (${received.length} bytes received)`));
+    };
+    socket.on("data", onData);
+    socket.on("close", onClose);
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+  });
+}
+
 describe("two replicas behind HAProxy on one Ceph bucket", () => {
   let dir: TempDir;
   let bucket: TestBucket;
@@ -109,6 +140,13 @@ describe("two replicas behind HAProxy on one Ceph bucket", () => {
   let ldapPath: Awaited<ReturnType<typeof startTcpProxy>>;
   const replica = (app: Replica["app"], name: "a" | "b") =>
     cluster.replicas.find((r) => r.app === app && r.name === name)!;
+  /**
+   * A client's keep-alive connection to the balancer (bitstore's port), opened once the cluster is up
+   * and left idle while the other tests run, until "the balancer" test sends on it again.
+   */
+  const idle: { socket?: Socket; answeredAt: number; keepAlive?: number; closedAt?: number } = {
+    answeredAt: 0,
+  };
 
   beforeAll(async () => {
     dir = await tempDir("wharf-cluster-");
@@ -142,9 +180,21 @@ describe("two replicas behind HAProxy on one Ceph bucket", () => {
     await Promise.all(cluster.replicas.map((r) => startReplica(r)));
     await startHaproxy(cluster);
     await waitBalanced(cluster);
+    const socket = connect(Number(new URL(cluster.urls.bitstore).port), "127.0.0.1");
+    idle.socket = socket;
+    socket.on("error", () => {});
+    socket.once("close", () => {
+      idle.closedAt = Date.now();
+    });
+    await once(socket, "connect");
+    const first = await getOn(socket, new URL(cluster.urls.bitstore).host, "/healthz");
+    expect(first.status).toBe(200);
+    idle.answeredAt = Date.now();
+    idle.keepAlive = first.keepAlive;
   }, 120_000);
 
   afterAll(async () => {
+    idle.socket?.destroy();
     if (cluster) await stopCluster(cluster);
     await storePath?.[Symbol.asyncDispose]();
     await ldapPath?.[Symbol.asyncDispose]();
@@ -720,6 +770,23 @@ f.quit()`;
       expect(Buffer.concat(stolen)).toHaveLength(0);
       control.write("QUIT\r\n");
     });
+  });
+
+  describe("the balancer", () => {
+    it("keeps an idle client connection as long as the replicas' Keep-Alive header offers, so a client that reuses it is answered", async () => {
+      // The replicas say `Keep-Alive: timeout=65` and HAProxy passes it on; Node's fetch then keeps the
+      // connection for 65 s less its 2 s margin. The other tests ran meanwhile; wait for the rest.
+      expect(idle.keepAlive).toBe(65);
+      const reuseAt = idle.answeredAt + (idle.keepAlive! - 2) * 1000;
+      await new Promise((r) => setTimeout(r, Math.max(0, reuseAt - Date.now())));
+      expect(
+        idle.closedAt === undefined
+          ? "open"
+          : `closed by the balancer after ${(idle.closedAt - idle.answeredAt) / 1000} s idle`,
+      ).toBe("open");
+      const second = await getOn(idle.socket!, new URL(cluster.urls.bitstore).host, "/healthz");
+      expect(second.status).toBe(200);
+    }, 90_000);
   });
 
   describe("faults", () => {

@@ -371,7 +371,12 @@ async function ftpLoad(cluster: ClusterState, target: { host: string; port: numb
   const session = async (worker: number) => {
     const open = sessions[worker];
     if (open && !open.closed) return open;
-    const client = new Client(30_000);
+    // Two minutes, not basic-ftp's 30 s: the gateway answers 226 once the object is in the store, so
+    // a client that sent its last byte waits for the last parts to reach Ceph. In the soak (64 LFS
+    // uploads and 50 FTP sessions on one Ceph, 2 cores) a 16 MiB upload took up to 55 s, and at 30 s
+    // a fifth of the uploads timed out waiting for that 226. lftp waits 300 s (net:timeout), curl and
+    // ftplib without limit.
+    const client = new Client(120_000);
     await client.access({
       host: target.host,
       port: target.port,
@@ -442,19 +447,30 @@ async function authorizeLoad(cluster: ClusterState, base: string, until: number)
 async function soak(cluster: ClusterState, minutes: number) {
   const end = Date.now() + minutes * 60_000;
   const samples: Array<{ minute: number; pid: number; name: string; rss: number; fds: number }> = [];
+  /** Each replica's live memory (JS heap used + external, from its /metrics) by minute. */
+  const live: Array<{ minute: number; pid: number; bytes: number }> = [];
   const timer = setInterval(() => {
     const minute = Math.floor((end - Date.now()) / 60_000);
     for (const r of cluster.replicas) {
       if (r.pid === undefined || !existsSync(`/proc/${r.pid}`)) continue;
-      const rss =
-        Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${r.pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
+      const pid = r.pid;
+      const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
       samples.push({
         minute,
-        pid: r.pid,
+        pid,
         name: `${r.app}/${r.name}`,
         rss,
-        fds: readdirSync(`/proc/${r.pid}/fd`).length,
+        fds: readdirSync(`/proc/${pid}/fd`).length,
       });
+      fetch(`${r.url}/metrics`, { signal: AbortSignal.timeout(4000) })
+        .then((res) => res.text())
+        .then((text) => {
+          const heap = /^\w*nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1];
+          const external = /^\w*nodejs_external_memory_bytes (\S+)$/m.exec(text)?.[1];
+          if (heap !== undefined && external !== undefined)
+            live.push({ minute, pid, bytes: Number(heap) + Number(external) });
+        })
+        .catch(() => {});
     }
   }, 5000);
   retried.count = 0;
@@ -473,14 +489,18 @@ async function soak(cluster: ClusterState, minutes: number) {
       )
       .join("; ")}; ${retried.count} LFS requests sent again after "other side closed"\n`,
   );
+  // RSS at its peak follows how many big uploads happen to overlap (each holds its part buffers), and
+  // glibc keeps freed memory; the least live memory (heap + Buffers) of a minute is the leak signal.
   process.stdout.write(
-    "| replica | first minute RSS / fds (max) | last minute RSS / fds (max) |\n|---|---|---|\n",
+    "| replica | first minute RSS / fds (max), live (min) | last minute RSS / fds (max), live (min) |\n|---|---|---|\n",
   );
   for (const r of cluster.replicas) {
-    const at = (minute: number) => samples.filter((s) => s.pid === r.pid && s.minute === minute);
-    const fmt = (list: typeof samples) =>
-      `${mib(Math.max(0, ...list.map((s) => s.rss)))} / ${Math.max(0, ...list.map((s) => s.fds))}`;
-    process.stdout.write(`| ${r.app}/${r.name} | ${fmt(at(first))} | ${fmt(at(last))} |\n`);
+    const at = (minute: number) => {
+      const list = samples.filter((s) => s.pid === r.pid && s.minute === minute);
+      const least = live.filter((s) => s.pid === r.pid && s.minute === minute).map((s) => s.bytes);
+      return `${mib(Math.max(0, ...list.map((s) => s.rss)))} / ${Math.max(0, ...list.map((s) => s.fds))}, ${least.length ? mib(Math.min(...least)) : "–"}`;
+    };
+    process.stdout.write(`| ${r.app}/${r.name} | ${at(first)} | ${at(last)} |\n`);
   }
 }
 

@@ -6,6 +6,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { httpStatusByCode, publicMessage, toWharfError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { type HttpMetrics, scrapedGauge } from "./metrics.ts";
+import { type ReadinessOptions, sharedReadiness } from "./readiness.ts";
 
 /** Variables every Wharf HTTP app has on its context. */
 export interface HttpVariables {
@@ -26,6 +27,8 @@ export interface HttpAppOptions {
    * outage must not make an orchestrator restart a healthy process.
    */
   readonly ready?: () => Promise<boolean> | boolean;
+  /** How long `/healthz` waits for a slow `ready` check (see {@link sharedReadiness}). */
+  readonly readiness?: ReadinessOptions;
   /** Shapes an error response body; the default is `{ message, code, request_id }`. */
   readonly errorBody?: (error: WharfError, message: string, requestId: string) => unknown;
   /** The status for an error, when the protocol departs from {@link httpStatusByCode} (e.g. LFS's 422). */
@@ -75,13 +78,8 @@ export function createHttpApp<E extends HttpEnv = HttpEnv>(options: HttpAppOptio
     );
   });
 
-  const isReady = async () => {
-    try {
-      return (await options.ready?.()) ?? true;
-    } catch {
-      return false;
-    }
-  };
+  const ready = options.ready;
+  const isReady = ready ? sharedReadiness(ready, options.readiness) : async () => true;
   scrapedGauge(
     options.metrics,
     "ready",

@@ -54,10 +54,10 @@ export function createApp(deps: AppDeps) {
     logger,
     metrics: httpMetrics,
     ready: async () => {
-      if (stopping) return false;
       await deps.driver.list({ limit: 1 });
       return true;
     },
+    stopping: () => stopping,
   });
   const staleAfterMs = config.uploads.abandonedAfterMs > 0 ? config.uploads.abandonedAfterMs : 24 * 3600_000;
   const stale = () => countStaleUploads(deps.driver, { olderThanMs: staleAfterMs });

@@ -29,6 +29,8 @@ export interface HttpAppOptions {
   readonly ready?: () => Promise<boolean> | boolean;
   /** How long `/healthz` waits for a slow `ready` check (see {@link sharedReadiness}). */
   readonly readiness?: ReadinessOptions;
+  /** True once the process shuts down: not ready at once, whatever the last store check said. */
+  readonly stopping?: () => boolean;
   /** Shapes an error response body; the default is `{ message, code, request_id }`. */
   readonly errorBody?: (error: WharfError, message: string, requestId: string) => unknown;
   /** The status for an error, when the protocol departs from {@link httpStatusByCode} (e.g. LFS's 422). */
@@ -78,8 +80,9 @@ export function createHttpApp<E extends HttpEnv = HttpEnv>(options: HttpAppOptio
     );
   });
 
-  const ready = options.ready;
-  const isReady = ready ? sharedReadiness(ready, options.readiness) : async () => true;
+  const { ready, stopping } = options;
+  const storeReady = ready ? sharedReadiness(ready, options.readiness) : async () => true;
+  const isReady = async () => !stopping?.() && (await storeReady());
   scrapedGauge(
     options.metrics,
     "ready",

@@ -96,3 +96,24 @@ describe("/healthz under a slow store", () => {
     expect(await down.json()).toEqual({ status: "unavailable" });
   });
 });
+
+describe("/healthz while stopping", () => {
+  it("answers 503 at once from the start of shutdown, even while a slow store check would answer ready", async () => {
+    let stopping = false;
+    const app = createHttpApp({
+      logger: silentLogger(),
+      metrics: createMetrics({ prefix: "t", defaultMetrics: false }),
+      readiness: { answerWithinMs: 5_000, hangAfterMs: 10_000 },
+      ready: async () => {
+        await sleep(stopping ? 2_000 : 0);
+        return true;
+      },
+      stopping: () => stopping,
+    });
+    expect((await app.request("/healthz")).status).toBe(200);
+    stopping = true;
+    const started = Date.now();
+    expect((await app.request("/healthz")).status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});

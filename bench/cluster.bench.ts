@@ -141,6 +141,9 @@ async function labelled<T>(what: string, send: () => Promise<T>): Promise<T> {
       const code = e.cause?.code ?? e.code;
       if ((code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE") && attempt === 0) {
         retried.count++;
+        // When and where, to match against the balancer's log (the first few of each run).
+        if (retried.count <= 10)
+          process.stderr.write(`cluster: ${what} sent again after ${code} at ${new Date().toISOString()}\n`);
         continue;
       }
       throw new Error(what, { cause: error });
@@ -474,6 +477,7 @@ async function soak(cluster: ClusterState, minutes: number) {
     }
   }, 5000);
   retried.count = 0;
+  process.stderr.write(`cluster: soak from ${new Date().toISOString()}\n`);
   const outcomes = await mixed(cluster, end);
   clearInterval(timer);
   const first = Math.max(...samples.map((s) => s.minute));

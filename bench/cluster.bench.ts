@@ -278,8 +278,13 @@ const prefixHashes = new Map(
   [...new Set(sizes)].map((size) => [size, createHash("sha256").update(pool.subarray(0, size - 32))]),
 );
 
-/** Keep-alive connections for the LFS PUTs (as git-lfs keeps them), as many as there are workers. */
-const putAgent = new HttpAgent({ keepAlive: true, maxSockets: 256 });
+/**
+ * Keep-alive connections for the LFS PUTs (as git-lfs keeps them), as many as there are workers.
+ * Idle ones close after 60 s: Node's agent takes the server's `Keep-Alive: timeout=65` hint only to
+ * shorten a timeout of its own, and without one it kept idle sockets until HAProxy closed them (100 s),
+ * the next PUT on each failing with EPIPE (five at the start of a soak, after the rows between).
+ */
+const putAgent = new HttpAgent({ keepAlive: true, maxSockets: 256, timeout: 60_000 });
 
 /**
  * An HTTP PUT of `parts` (`length` bytes in all, sent as they are) and its answer. Not fetch: it

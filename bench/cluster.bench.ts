@@ -128,7 +128,7 @@ const retried = { count: 0 };
  * `send`'s response; a failure to get one names the step. A request whose pooled keep-alive
  * connection turns out closed before any answer ("other side closed", a reset, EPIPE) is sent once
  * more, as git-lfs retries a transfer (lfs.transfer.maxretries), and counted in `retried`, which is
- * printed. It used to happen dozens of times a soak: HAProxy closed idle client connections after
+ * printed. It happened in every soak while HAProxy closed idle client connections after
  * 30 s while the replicas' `Keep-Alive: timeout=65` told clients to keep them (the balancer now keeps
  * them 100 s, deploy/haproxy/haproxy.cfg), so a non-zero count is a finding, not noise.
  */

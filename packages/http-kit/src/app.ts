@@ -23,7 +23,7 @@ export interface HttpAppOptions {
   readonly metrics: HttpMetrics;
   /**
    * Readiness check for `/healthz` (and the `<prefix>_ready` gauge): throw or return false when this
-   * replica should get no traffic (store unreachable, draining). `/livez` never calls it: a store
+   * replica should get no traffic (store unreachable; shutting down is `stopping`'s). `/livez` never calls it: a store
    * outage must not make an orchestrator restart a healthy process.
    */
   readonly ready?: () => Promise<boolean> | boolean;

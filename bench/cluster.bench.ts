@@ -216,7 +216,7 @@ async function main() {
           `| ${load} | ${target === "one" ? "1 replica" : "2 + HAProxy"} | ${rate.toFixed(1)}/s | ${(outcome.bytes / elapsed / 1048576).toFixed(1)} MiB/s | ${percentile(sorted, 50).toFixed(0)} ms | ${percentile(sorted, 99).toFixed(0)} ms | ${outcome.errors}${retried.count ? ` (${retried.count} sent again)` : ""} | ${perReplica} |`,
         );
         process.stderr.write(
-          `${rows.at(-1)} bench's own event-loop delay max ${(lag.max / 1e6).toFixed(0)} ms, ${retried.count} requests sent again after "other side closed"${outcome.firstError ? `; first error: ${outcome.firstError}` : ""}\n`,
+          `${rows.at(-1)} bench's own event-loop delay max ${(lag.max / 1e6).toFixed(0)} ms, ${retried.count} requests sent again on a closed connection${outcome.firstError ? `; first error: ${outcome.firstError}` : ""}\n`,
         );
       }
     }
@@ -496,10 +496,11 @@ async function soak(cluster: ClusterState, minutes: number) {
         ([load, o]) =>
           `${load} ${(o.ok / seconds).toFixed(1)}/s, ${o.errors} errors${o.firstError ? ` (first: ${o.firstError})` : ""}`,
       )
-      .join("; ")}; ${retried.count} LFS requests sent again after "other side closed"\n`,
+      .join("; ")}; ${retried.count} LFS requests sent again on a closed connection\n`,
   );
   // RSS at its peak follows how many big uploads happen to overlap (each holds its part buffers), and
-  // glibc keeps freed memory; the least live memory (heap + Buffers) of a minute is the leak signal.
+  // glibc keeps freed memory. "live" (the least heap used + external of a minute) is only a rough
+  // second view: heap used counts garbage until a major GC, and external the part buffers in flight.
   process.stdout.write(
     "| replica | first minute RSS / fds (max), live (min) | last minute RSS / fds (max), live (min) |\n|---|---|---|\n",
   );
